@@ -1,0 +1,180 @@
+"""One entry point for working on this repository from a fresh clone: needs Python 3.11+ and pip.
+
+    python3 tools/dev.py test [pytest args]    hatch test: the whole suite (or what you pass)
+    python3 tools/dev.py lint                  hatch run lint:check  (ruff, deptry, import-linter)
+    python3 tools/dev.py types                 hatch run types:check (mypy --strict)
+    python3 tools/dev.py isolation [args]      tools/check-isolation (each package in a fresh venv)
+    python3 tools/dev.py release PKG PART ...  tools/release, with an interpreter that has packaging
+    python3 tools/dev.py hatch [args]          hatch itself, as the commands above find it
+    python3 tools/dev.py env                   print `export PATH=...` putting hatch (and uv) first
+
+hatch is used from PATH when it is there, else from this interpreter (`python3 -m hatch`), else it
+is installed once into .tools/venv (gitignored) with `python3 -m venv` + pip. The directory that
+holds the hatch in use is put first on PATH for the commands run, so that the tools they start
+(tools/release builds with hatch; tools/check-isolation uses hatch's uv) find the same one.
+
+To add a subcommand, write a function taking the argument list and returning an exit code, and
+register it in COMMANDS.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+import sysconfig
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+ROOT = Path(__file__).resolve().parent.parent
+TOOLS_VENV = ROOT / ".tools" / "venv"
+HATCH_REQUIREMENT = "hatch>=1.18,<2"
+BIN = "Scripts" if os.name == "nt" else "bin"
+
+
+def _importable(python: str | Path, module: str) -> bool:
+    """Whether ``python`` can import ``module``."""
+    probe = subprocess.run(
+        [str(python), "-c", f"import {module}"], capture_output=True, check=False
+    )
+    return probe.returncode == 0
+
+
+def _scripts_dirs() -> list[Path]:
+    """The directories where this interpreter's pip puts console scripts (system and user)."""
+    dirs = [Path(sysconfig.get_path("scripts"))]
+    user_scheme = f"{os.name}_user" if os.name != "posix" else "posix_user"
+    with contextlib.suppress(KeyError):
+        dirs.append(Path(sysconfig.get_path("scripts", user_scheme)))
+    return [d for d in dirs if d.is_dir()]
+
+
+def bootstrap() -> Path:
+    """Install hatch into .tools/venv unless it is there; return that venv's bin directory."""
+    bin_dir = TOOLS_VENV / BIN
+    python = bin_dir / "python"
+    if (bin_dir / "hatch").exists() and _importable(python, "hatch"):
+        return bin_dir
+    print(f"dev.py: installing {HATCH_REQUIREMENT} into {TOOLS_VENV.relative_to(ROOT)} (once)")
+    shutil.rmtree(TOOLS_VENV, ignore_errors=True)
+    try:
+        subprocess.run([sys.executable, "-m", "venv", str(TOOLS_VENV)], check=True)
+        subprocess.run(
+            [
+                str(python),
+                "-m",
+                "pip",
+                "install",
+                "-q",
+                "--disable-pip-version-check",
+                HATCH_REQUIREMENT,
+            ],
+            check=True,
+        )
+    except subprocess.CalledProcessError as exc:
+        shutil.rmtree(TOOLS_VENV, ignore_errors=True)
+        sys.exit(
+            f"dev.py: could not install hatch into {TOOLS_VENV} ({exc}). "
+            "Python's venv module and network access to the package index are needed "
+            "(on Debian/Ubuntu: apt install python3-venv)."
+        )
+    return bin_dir
+
+
+def hatch_bin_dir() -> Path:
+    """Return the directory holding the hatch (and uv) to use, installing hatch if needed."""
+    on_path = shutil.which("hatch")
+    if on_path:
+        return Path(on_path).parent
+    if _importable(sys.executable, "hatch"):
+        for scripts in _scripts_dirs():
+            if (scripts / "hatch").exists():
+                return scripts
+    return bootstrap()
+
+
+def child_env() -> dict[str, str]:
+    """The environment for the commands run: hatch's folder first on PATH."""
+    env = dict(os.environ)
+    env["PATH"] = os.pathsep.join([str(hatch_bin_dir()), env.get("PATH", "")])
+    return env
+
+
+def _run(cmd: list[str], env: dict[str, str] | None = None) -> int:
+    """Run ``cmd`` in the repository root and return its exit code."""
+    env = env or child_env()
+    exe = shutil.which(cmd[0], path=env["PATH"]) or cmd[0]
+    try:
+        return subprocess.run([exe, *cmd[1:]], cwd=ROOT, env=env, check=False).returncode
+    except KeyboardInterrupt:
+        return 130
+
+
+def cmd_test(args: list[str]) -> int:
+    """Run the test suite (hatch test), passing ``args`` to pytest."""
+    return _run(["hatch", "test", *args])
+
+
+def cmd_lint(args: list[str]) -> int:
+    """Run ruff, deptry and import-linter (hatch run lint:check)."""
+    return _run(["hatch", "run", "lint:check", *args])
+
+
+def cmd_types(args: list[str]) -> int:
+    """Run mypy --strict over the packages (hatch run types:check)."""
+    return _run(["hatch", "run", "types:check", *args])
+
+
+def cmd_isolation(args: list[str]) -> int:
+    """Check each package in a fresh venv (tools/check-isolation)."""
+    return _run([sys.executable, str(ROOT / "tools" / "check-isolation"), *args])
+
+
+def cmd_release(args: list[str]) -> int:
+    """Release one package (tools/release) with an interpreter that has ``packaging``."""
+    env = child_env()
+    python = sys.executable
+    if not _importable(python, "packaging"):
+        python = str(bootstrap() / "python")
+    return _run([python, str(ROOT / "tools" / "release"), *args], env)
+
+
+def cmd_hatch(args: list[str]) -> int:
+    """Run hatch itself."""
+    return _run(["hatch", *args])
+
+
+def cmd_env(args: list[str]) -> int:
+    """Print a shell line that puts the hatch in use (and its uv) first on PATH."""
+    del args
+    print(f'export PATH={shlex.quote(str(hatch_bin_dir()))}:"$PATH"')
+    return 0
+
+
+COMMANDS: dict[str, Callable[[list[str]], int]] = {
+    "test": cmd_test,
+    "lint": cmd_lint,
+    "types": cmd_types,
+    "isolation": cmd_isolation,
+    "release": cmd_release,
+    "hatch": cmd_hatch,
+    "env": cmd_env,
+}
+
+
+def main(argv: list[str]) -> int:
+    """Dispatch to the subcommand named by ``argv[0]``."""
+    if not argv or argv[0] in {"-h", "--help", "help"} or argv[0] not in COMMANDS:
+        print(__doc__)
+        return 0 if argv and argv[0] in {"-h", "--help", "help"} else 2
+    return COMMANDS[argv[0]](argv[1:])
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
