@@ -1,0 +1,39 @@
+"""Structured logging for news platform services.
+
+JSON lines in production (encoded with msgspec, written by a background thread), a rich
+console in development, one pipeline for news-log loggers and every stdlib logger::
+
+    import news_log
+
+    news_log.setup(news_log.LogSettings(level="info", fields={"service": "newsroom"}))
+    log = news_log.get_logger(__name__)
+
+    with news_log.bind(request_id="r-42"):  # rides along into every line, across awaits
+        log.info("article published", article_id=7, section="world")
+
+    news_log.shutdown()  # also runs at interpreter exit: queued lines are written
+
+Values under secret-looking keys (password, token, authorization...) are logged as ``"***"``.
+"""
+
+from __future__ import annotations
+
+from news_log.__about__ import __version__
+from news_log._context import bind, get_context
+from news_log._core import Logger, get_logger
+from news_log._settings import DEFAULT_REDACT_KEYS, Level, LogSettings
+from news_log._setup import flush, setup, shutdown
+
+__all__ = [
+    "DEFAULT_REDACT_KEYS",
+    "Level",
+    "LogSettings",
+    "Logger",
+    "__version__",
+    "bind",
+    "flush",
+    "get_context",
+    "get_logger",
+    "setup",
+    "shutdown",
+]
