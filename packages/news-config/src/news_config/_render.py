@@ -108,7 +108,7 @@ def env_example(schema: type[msgspec.Struct], *, prefix: str = "") -> str:
         "# Precedence: process environment > secret files > this file > defaults.",
         "# Variables left commented out keep their default; required ones must be set.",
     ]
-    _section(tree, NODEFAULT, lines)
+    _section(tree, NODEFAULT, lines, switched_off=False)
     return "\n".join(lines) + "\n"
 
 
@@ -119,7 +119,7 @@ def _first_line(doc: str | None) -> str | None:
     return stripped[0].strip() if stripped else None
 
 
-def _section(section: Section, base: Any, lines: list[str]) -> None:
+def _section(section: Section, base: Any, lines: list[str], *, switched_off: bool) -> None:
     for child in section.children:
         inherited = getattr(base, child.name) if base not in (NODEFAULT, None) else child.default()
         if isinstance(child, Section):
@@ -127,19 +127,24 @@ def _section(section: Section, base: Any, lines: list[str]) -> None:
             about = child.description or _first_line(child.cls.__doc__)
             title = f"# ==== {child.env_prefix}* ({child.cls.__qualname__})"
             lines.append(f"{title}: {about}" if about else title)
-            if child.optional and not isinstance(inherited, child.cls):
+            off = switched_off or (child.optional and not isinstance(inherited, child.cls))
+            if off and not switched_off:
                 lines.append("# Optional section: setting any of its variables turns it on.")
-            _section(child, inherited if isinstance(inherited, child.cls) else NODEFAULT, lines)
+            base = inherited if isinstance(inherited, child.cls) else NODEFAULT
+            _section(child, base, lines, switched_off=off)
         else:
-            _leaf(child, inherited, lines)
+            _leaf(child, inherited, lines, switched_off=switched_off)
 
 
-def _leaf(leaf: Leaf, default: Any, lines: list[str]) -> None:
+def _leaf(leaf: Leaf, default: Any, lines: list[str], *, switched_off: bool) -> None:
     lines.append("")
     if leaf.description:
         lines.extend(f"# {line}".rstrip() for line in leaf.description.splitlines())
     lines.append(f"# type: {leaf.expected}")
-    if default is NODEFAULT:
+    if default is NODEFAULT and switched_off:  # setting it would switch its section on
+        lines.append("# required when this section is on")
+        lines.append(f"# {leaf.env_name}=")
+    elif default is NODEFAULT:
         lines.append("# required")
         lines.append(f"{leaf.env_name}=")
     elif leaf.sensitive and default is not None:
