@@ -27,6 +27,10 @@ class Tls(msgspec.Struct, frozen=True, kw_only=True):
     key: Secret | None = None
 
 
+class Limits(msgspec.Struct, frozen=True, kw_only=True):
+    burst: int = 10
+
+
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
     greeting: Annotated[str, msgspec.Meta(description="First line.\nSecond line.")] = 'say "hi"'
     mode: Mode = Mode.SAFE
@@ -35,7 +39,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     wait: dt.timedelta = dt.timedelta(minutes=1, microseconds=5)
     limit: float | None = None
     token: Secret = Secret("default-token")
+    limits: Limits = Limits(burst=20)
     tls: Tls | None = None
+    after: str = "a field after a section"
 
 
 class TestExplain:
@@ -50,7 +56,9 @@ class TestExplain:
             "S_WAIT",
             "S_LIMIT",
             "S_TOKEN",
+            "S_LIMITS__BURST",
             "S_TLS__*",
+            "S_AFTER",
         ]
         assert rows[2] == SettingInfo("S_RETRIES", 5, Source.ENV)
         assert rows[1] == SettingInfo("S_MODE", Mode.SAFE, Source.DEFAULT)
@@ -58,16 +66,16 @@ class TestExplain:
     def test_unset_optional_section_is_one_row(self) -> None:
         """An optional section that is off is one row NAME__* with the value None."""
         rows = explain(Settings, environ={}, env_file=None)
-        assert rows[-1] == SettingInfo("TLS__*", None, Source.DEFAULT)
+        assert rows[-2] == SettingInfo("TLS__*", None, Source.DEFAULT)
 
     def test_set_section_rows(self) -> None:
         """A section that is on lists its own variables."""
         rows = explain(Settings, environ={"TLS__CERT": "c.pem"}, env_file=None)
-        assert [(r.env_name, r.source) for r in rows[-2:]] == [
+        assert [(r.env_name, r.source) for r in rows[-3:-1]] == [
             ("TLS__CERT", Source.ENV),
             ("TLS__KEY", Source.DEFAULT),
         ]
-        assert rows[-1].secret
+        assert rows[-2].secret
 
     def test_raises_like_load(self) -> None:
         """explain() raises the same ConfigError as load() for invalid settings."""
@@ -84,6 +92,12 @@ class TestEnvExample:
         assert '# S_GREETING=say "hi"\n' in text
         assert "# type: an integer >= 0\n# default: 3\n# S_RETRIES=3\n" in text
         assert "# S_MODE=safe\n" in text
+
+    def test_section_defaults_come_from_the_parent_default(self) -> None:
+        """A section's defaults come from the parent's default instance; later fields follow."""
+        text = env_example(Settings)
+        assert "# default: 20\n# LIMITS__BURST=20\n" in text
+        assert "# AFTER=a field after a section\n" in text
 
     def test_values_needing_json_or_quotes(self) -> None:
         """Items with commas are written as JSON; durations as seconds."""
@@ -104,6 +118,9 @@ class TestEnvExample:
         assert "# ==== TLS__* (Tls): Client certificates.\n" in text
         assert "# Optional section: setting any of its variables turns it on.\n" in text
         assert "# required when this section is on\n# TLS__CERT=\n" in text
+        assert text.endswith(
+            "# default: a field after a section\n# AFTER=a field after a section\n"
+        )
 
     def test_uncommented_template_gives_the_defaults(self, tmp_path: Path) -> None:
         """Uncommenting the defaults (not the secret/None ones) loads back the defaults."""

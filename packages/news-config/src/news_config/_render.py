@@ -130,8 +130,8 @@ def _section(section: Section, base: Any, lines: list[str], *, switched_off: boo
             off = switched_off or (child.optional and not isinstance(inherited, child.cls))
             if off and not switched_off:
                 lines.append("# Optional section: setting any of its variables turns it on.")
-            base = inherited if isinstance(inherited, child.cls) else NODEFAULT
-            _section(child, base, lines, switched_off=off)
+            inner = inherited if isinstance(inherited, child.cls) else NODEFAULT
+            _section(child, inner, lines, switched_off=off)
         else:
             _leaf(child, inherited, lines, switched_off=switched_off)
 
