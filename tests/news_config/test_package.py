@@ -46,6 +46,11 @@ class TestSurface:
         for name in PUBLIC - {"__version__"}:
             assert inspect.getdoc(getattr(news_config, name)), name
 
+    def test_public_classes_live_in_the_package(self) -> None:
+        """Public classes report `news_config` as their module (as tracebacks show them)."""
+        assert f"{news_config.ConfigError.__module__}.ConfigError" == "news_config.ConfigError"
+        assert repr(news_config.Source.ENV) == "<Source.ENV: 'env'>"
+
     def test_load_signature(self) -> None:
         """load() takes the schema positionally and everything else by keyword, as specified."""
         params = inspect.signature(news_config.load).parameters

@@ -49,6 +49,20 @@ from news_config._loader import SettingInfo, explain, load
 from news_config._render import env_example
 from news_config._secret import Secret, is_secret_type
 
+# Tracebacks and reprs name the public home (news_config.ConfigError), not the private module.
+for _public in (
+    ConfigError,
+    ConfigErrorItem,
+    NewsConfigError,
+    SchemaError,
+    Secret,
+    SettingInfo,
+    Source,
+    SourceError,
+):
+    _public.__module__ = __name__
+del _public
+
 __all__ = [
     "ConfigError",
     "ConfigErrorItem",
