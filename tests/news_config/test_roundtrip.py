@@ -222,10 +222,8 @@ class TestRoundTrip:
     def test_nested_tree_survives(
         self, port: int, hosts: list[str], timeout: dt.timedelta, password: Secret
     ) -> None:
-        """A nested settings tree under a prefix loads back field for field.
-
-        The password is non-empty: an empty `Secret | None` means None (tested in test_types).
-        """
+        """A nested settings tree under a prefix loads back field for field."""
+        # The password is non-empty: an empty `Secret | None` means None (see test_types).
         environ = {
             "NEWSROOM_HTTP__PORT": str(port),
             "NEWSROOM_KAFKA__BOOTSTRAP_SERVERS": ",".join(hosts),

@@ -99,10 +99,8 @@ class TestPrecedence:
     def test_os_environ_does_not_leak_into_dotenv(
         self, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
     ) -> None:
-        """A name in os.environ but not in the .env file is not taken as a .env value.
-
-        python-decouple's RepositoryEnv answers `name in repo` with os.environ and then fails.
-        """
+        """A name in os.environ but not in the .env file is not taken as a .env value."""
+        # python-decouple's RepositoryEnv answers `name in repo` from os.environ, then fails.
         monkeypatch.setenv("VALUE", "from-os")
         env_file = write(tmp_path / ".env", "OTHER=1\n")
         assert load(One, environ={}, env_file=env_file).value == "default"
