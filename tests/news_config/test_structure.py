@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pathlib import Path  # noqa: TC003 - msgspec resolves annotations at runtime
+from pathlib import Path
 
 import msgspec
 import pytest
