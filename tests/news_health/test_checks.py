@@ -111,6 +111,15 @@ class TestSyncEntryPoints:
         assert registry.check_liveness_sync().status is Status.PASS
         assert len(calls) == 1
 
+    def test_repeated_sync_probes_without_a_loop(self):
+        """Sync liveness probes in temporary loops do not count the gap between them as lag."""
+        registry = HealthRegistry(loop_lag_threshold=0.2)
+        assert registry.check_liveness_sync().status is Status.PASS
+        time.sleep(0.5)  # longer than the threshold, with no loop running at all
+        report = registry.check_liveness_sync()
+        assert report.status is Status.PASS
+        assert report.checks["event_loop"].observed_value < 200
+
     async def test_from_a_thread_runs_on_the_registry_loop(self):
         """From a worker thread, checks run on the loop the registry was started on."""
         registry = HealthRegistry(loop_lag_threshold=None)

@@ -133,6 +133,18 @@ class TestResults:
         assert outcome.status is Status.FAIL
         assert outcome.output == "ConnectionRefusedError: connection refused"
 
+    async def test_check_cancelled_from_inside_is_a_failure(self):
+        """A check that raises CancelledError on its own fails instead of breaking the probe."""
+        registry = _registry()
+
+        async def cancelled_inside():
+            raise asyncio.CancelledError
+
+        registry.add("x", cancelled_inside)
+        report = await registry.check_readiness()
+        assert report.checks["x"].status is Status.FAIL
+        assert report.checks["x"].output == "CancelledError: the check was cancelled"
+
     async def test_exception_without_message(self):
         """An exception without a message is reported by its type name."""
         registry = _registry()

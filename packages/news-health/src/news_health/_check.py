@@ -149,6 +149,12 @@ class RegisteredCheck:
                 result = CheckResult(Status.FAIL, f"timed out after {self.timeout:g}s")
             else:
                 result = CheckResult(Status.FAIL, describe_exception(exc))
+        except asyncio.CancelledError:
+            task = asyncio.current_task()
+            if task is not None and task.cancelling():
+                raise  # the run itself is being cancelled (registry stop, loop shutdown)
+            # Something inside the check was cancelled (not by us): that is its failure.
+            result = CheckResult(Status.FAIL, "CancelledError: the check was cancelled")
         except Exception as exc:  # noqa: BLE001 - any failure of a check is its verdict
             result = CheckResult(Status.FAIL, describe_exception(exc))
         duration_ms = (time.perf_counter() - started) * 1000

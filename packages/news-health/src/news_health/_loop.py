@@ -81,8 +81,9 @@ class LoopMonitor:
 
     @property
     def running(self) -> bool:
-        """True while the monitor is scheduled on a loop."""
-        return self._handle is not None
+        """True while the monitor is scheduled on a loop that is still open."""
+        loop = self._loop
+        return self._handle is not None and loop is not None and not loop.is_closed()
 
     def start(self, loop: asyncio.AbstractEventLoop | None = None) -> None:
         """Start sampling ``loop`` (default: the running loop). Idempotent on the same loop.
@@ -94,7 +95,8 @@ class LoopMonitor:
         if self._handle is not None:
             if self._loop is loop:
                 return
-            self.stop()
+            self._handle.cancel()
+            self._handle = None
         self._loop = loop
         with self._lock:
             self._samples.clear()  # lag measured on another loop says nothing about this one
@@ -128,8 +130,9 @@ class LoopMonitor:
         with self._lock:
             worst = max((lag for t, lag in self._samples if t >= stamp - self.window), default=0.0)
         loop = self._loop
-        stall = max(0.0, loop.time() - self._due) if loop is not None else 0.0
-        return worst, stall
+        if loop is None or loop.is_closed() or not loop.is_running():
+            return worst, 0.0  # nothing is scheduled to be late
+        return worst, max(0.0, loop.time() - self._due)
 
     async def check(self) -> CheckResult:
         """The liveness check: fail when the loop lag exceeds ``threshold``.
@@ -138,8 +141,9 @@ class LoopMonitor:
         measures only how long a callback scheduled now waits to run.
         """
         loop = asyncio.get_running_loop()
-        if self._handle is None:
-            self.start(loop)
+        watched = self._loop
+        if self._handle is None or watched is None or not watched.is_running():
+            self.start(loop)  # first probe, or the watched loop is gone (asyncio.run ended)
         # How long a callback scheduled now waits: the ready queue's current latency.
         started = loop.time()
         future: asyncio.Future[None] = loop.create_future()
