@@ -1,0 +1,3 @@
+"""pytest fixtures for Kafka tests (registered by ``news_testing.plugin``)."""
+
+from __future__ import annotations
