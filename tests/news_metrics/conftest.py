@@ -7,14 +7,17 @@ import shutil
 import subprocess
 import sys
 import textwrap
-from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from prometheus_client import CollectorRegistry
 
 import news_metrics
 from news_metrics import _fast
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 ROOT = Path(__file__).resolve().parents[2]
 DASHBOARDS = ROOT / "packages" / "news-metrics" / "src" / "news_metrics" / "dashboards"
@@ -29,9 +32,11 @@ class ListHandler(logging.Handler):
         self.records: list[logging.LogRecord] = []
 
     def emit(self, record: logging.LogRecord) -> None:
+        """Keep the record."""
         self.records.append(record)
 
     def messages(self, level: int = logging.WARNING) -> list[str]:
+        """The formatted messages at *level* or above."""
         return [r.getMessage() for r in self.records if r.levelno >= level]
 
 
@@ -102,13 +107,13 @@ def run_python():
     return _run_python
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def promtool() -> str:
     """Path of promtool; fails (never skips) with the install line when it is missing."""
     return tool("promtool")
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def prometheus_binary() -> str:
     """Path of prometheus; fails (never skips) with the install line when it is missing."""
     return tool("prometheus")

@@ -14,6 +14,7 @@ PROMETHEUS_ACCEPT = (
 
 
 def names(body: bytes, *, openmetrics: bool = False) -> set[str]:
+    """The sample names of an exposition body."""
     parse = parse_om if openmetrics else parse_text
     return {s.name for f in parse(body.decode()) for s in f.samples}
 
@@ -47,7 +48,9 @@ class TestRender:
         hook = news_metrics.HttpMetrics(registry=registry)
         hook.request_started("GET", "/a")
         hook.request_finished("GET", "/a", 200, 0.01, 10)
-        assert not any(n.endswith("_created") for n in names(news_metrics.render(None, registry=registry).body))
+        assert not any(
+            n.endswith("_created") for n in names(news_metrics.render(None, registry=registry).body)
+        )
         news_metrics.setup(news_metrics.MetricsSettings(created_series=True))
         assert "http_requests_created" in names(news_metrics.render(None, registry=registry).body)
 

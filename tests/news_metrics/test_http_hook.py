@@ -17,19 +17,27 @@ ROUTE = "/v1/articles/:id"
 class HttpMetricsHook(Protocol):
     """news-http's hook protocol, as agreed in the team brief."""
 
-    def request_started(self, method: str, route: str) -> None: ...
+    def request_started(self, method: str, route: str) -> None:
+        """A request began."""
 
     def request_finished(
         self, method: str, route: str, status: int, duration_s: float, response_bytes: int
-    ) -> None: ...
+    ) -> None:
+        """A request ended."""
 
 
-def served(hook: news_metrics.HttpMetrics, method: str, route: str, status: int, d: float, n: int):
+def served(hook: news_metrics.HttpMetrics, method: str, route: str, *result: float) -> None:
+    """One request through the hook: started, then finished with (status, duration, bytes)."""
+    status, d, n = result
     hook.request_started(method, route)
-    hook.request_finished(method, route, status, d, n)
+    hook.request_finished(method, route, int(status), d, int(n))
 
 
-def all_samples(registry: CollectorRegistry) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
+
+
+def all_samples(registry: CollectorRegistry) -> Samples:
+    """Every sample of *registry*, keyed by name and sorted labels."""
     return {
         (s.name, tuple(sorted(s.labels.items()))): s.value
         for family in registry.collect()
@@ -147,7 +155,7 @@ class TestHttpMetrics:
         assert "/raw/path/3" in warnings[0]
 
     def test_a_metric_name_clash_is_logged_and_the_request_goes_on(self, registry, logged):
-        """If the registry already has http_requests_total, recording logs an error, never raises."""
+        """If the registry already has http_requests_total, recording logs, never raises."""
         Counter("http_requests_total", "someone else's", registry=registry)
         hook = news_metrics.HttpMetrics(registry=registry)
         served(hook, "GET", ROUTE, 200, 0.01, 1)

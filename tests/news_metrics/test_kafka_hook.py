@@ -11,13 +11,26 @@ import news_metrics
 class KafkaMetricsHook(Protocol):
     """news-kafka's hook protocol, as agreed in the team brief."""
 
-    def published(self, topic: str, n: int) -> None: ...
-    def publish_failed(self, topic: str, error_type: str) -> None: ...
-    def consumed(self, topic: str, group: str) -> None: ...
-    def handler_failed(self, topic: str, group: str, error_type: str) -> None: ...
-    def dead_lettered(self, topic: str, group: str) -> None: ...
-    def handler_duration(self, topic: str, group: str, seconds: float) -> None: ...
-    def lag(self, topic: str, partition: int, group: str, lag: int) -> None: ...
+    def published(self, topic: str, n: int) -> None:
+        """Hook method."""
+
+    def publish_failed(self, topic: str, error_type: str) -> None:
+        """Hook method."""
+
+    def consumed(self, topic: str, group: str) -> None:
+        """Hook method."""
+
+    def handler_failed(self, topic: str, group: str, error_type: str) -> None:
+        """Hook method."""
+
+    def dead_lettered(self, topic: str, group: str) -> None:
+        """Hook method."""
+
+    def handler_duration(self, topic: str, group: str, seconds: float) -> None:
+        """Hook method."""
+
+    def lag(self, topic: str, partition: int, group: str, lag: int) -> None:
+        """Hook method."""
 
 
 class TestKafkaMetrics:
@@ -27,7 +40,7 @@ class TestKafkaMetrics:
         assert isinstance(hook, KafkaMetricsHook)
 
     def test_publishing_counts_messages_and_errors(self, registry, recorder_path):
-        """published adds n per topic; publish_failed counts by topic and error type."""
+        """Publishing adds n per topic; publish_failed counts by topic and error type."""
         hook = news_metrics.KafkaMetrics(registry=registry)
         hook.published("articles", 3)
         hook.published("articles", 2)
@@ -42,11 +55,13 @@ class TestKafkaMetrics:
         assert get("kafka_publish_errors_total", labels) == 2
 
     def test_a_negative_count_is_ignored_not_subtracted(self, registry, recorder_path):
-        """published with n <= 0 (a caller's bug) never decreases the counter."""
+        """A count n <= 0 (a caller's bug) never decreases the counter."""
         hook = news_metrics.KafkaMetrics(registry=registry)
         hook.published("articles", 4)
         hook.published("articles", -3)
-        assert registry.get_sample_value("kafka_messages_published_total", {"topic": "articles"}) == 4
+        assert (
+            registry.get_sample_value("kafka_messages_published_total", {"topic": "articles"}) == 4
+        )
 
     def test_consuming_counts_messages_errors_and_dead_letters(self, registry, recorder_path):
         """consumed, handler_failed and dead_lettered count per topic and group."""
@@ -80,7 +95,7 @@ class TestKafkaMetrics:
         assert get("kafka_handler_duration_seconds_bucket", {**ix, "le": "60.0"}) == 3
 
     def test_lag_is_set_per_partition(self, registry, recorder_path):
-        """lag sets kafka_consumer_lag{topic,partition,group} to the latest value."""
+        """The lag hook sets kafka_consumer_lag{topic,partition,group} to the latest value."""
         hook = news_metrics.KafkaMetrics(registry=registry)
         hook.lag("articles", 0, "indexer", 120)
         hook.lag("articles", 1, "indexer", 7)

@@ -62,6 +62,7 @@ print(json.dumps({
 
 
 def key(name: str, **labels: str) -> str:
+    """The key SCENARIO's views use for a sample."""
     return name + json.dumps(dict(sorted(labels.items())), sort_keys=True)
 
 
@@ -72,6 +73,7 @@ CONSUMED = key("kafka_messages_consumed_total", topic="articles", group="indexer
 
 
 def lag(partition: int) -> str:
+    """The key of the lag sample of one partition."""
     return key("kafka_consumer_lag", topic="articles", partition=str(partition), group="indexer")
 
 
@@ -83,7 +85,9 @@ class TestForkedWorkers:
             assert view[REQUESTS] == 100 + 200 + 300
             assert view[EVENTS] == 3
             assert view[CONSUMED] == 3
-            count = key("http_request_duration_seconds_count", method="GET", route="/v1/articles/:id")
+            count = key(
+                "http_request_duration_seconds_count", method="GET", route="/v1/articles/:id"
+            )
             assert view[count] == 600
 
     def test_live_gauges_cover_live_workers_only(self, tmp_path, run_python):

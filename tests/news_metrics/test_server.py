@@ -22,7 +22,8 @@ async def exchange(port: int, *requests: bytes) -> list[tuple[str, dict[str, str
             await writer.drain()
             head = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1").split("\r\n")
             headers = {
-                k.lower(): v.strip() for k, _, v in (line.partition(":") for line in head[1:] if line)
+                k.lower(): v.strip()
+                for k, _, v in (line.partition(":") for line in head[1:] if line)
             }
             body = b""
             if not request.startswith(b"HEAD"):
@@ -35,11 +36,13 @@ async def exchange(port: int, *requests: bytes) -> list[tuple[str, dict[str, str
 
 
 def get(path: str = "/metrics", accept: str | None = None, extra: str = "") -> bytes:
+    """A GET request head."""
     accept_line = f"Accept: {accept}\r\n" if accept else ""
     return f"GET {path} HTTP/1.1\r\nHost: x\r\n{accept_line}{extra}\r\n".encode()
 
 
 def settings(**overrides):
+    """Loopback settings on a free port."""
     return news_metrics.MetricsSettings(host="127.0.0.1", port=0, **overrides)
 
 
@@ -67,7 +70,9 @@ class TestMetricsServer:
     async def test_other_paths_and_methods_are_refused(self, registry):
         """Unknown paths get 404, POST gets 405 with Allow, HEAD gets headers only."""
         news_metrics.KafkaMetrics(registry=registry).published("articles", 1)
-        async with news_metrics.MetricsServer(settings(path="/internal/metrics"), registry=registry) as server:
+        async with news_metrics.MetricsServer(
+            settings(path="/internal/metrics"), registry=registry
+        ) as server:
             not_found, post, head = await exchange(
                 server.port,
                 get("/metrics"),
@@ -110,7 +115,7 @@ class TestMetricsServer:
             server = news_metrics.MetricsServer(
                 news_metrics.MetricsSettings(host="127.0.0.1", port=port), registry=registry
             )
-            with pytest.raises(news_metrics.ServerError, match="MetricsSettings.port") as info:
+            with pytest.raises(news_metrics.ServerError, match=r"MetricsSettings\.port") as info:
                 await server.start()
             assert isinstance(info.value, OSError)
         finally:

@@ -855,47 +855,53 @@ RULES_HEADER = """\
 """
 
 
-def render() -> dict[Path, str]:
-    """Every output file and its content."""
+def render(out: Path = OUT) -> dict[Path, str]:
+    """Every output file (in *out*) and its content."""
     encoder = JSONEncoder(sort_keys=True, indent=2)
-    out = {}
+    files = {}
     for name, build in DASHBOARDS.items():
         model = build().build()
         for number, panel in enumerate(model.panels or [], start=1):
             panel.id_val = number  # stable ids (rows too): links to ?viewPanel=N keep working
-        out[OUT / name] = encoder.encode(model) + "\n"
+        files[out / name] = encoder.encode(model) + "\n"
     rules = yaml.dump(alert_rules(), Dumper=_Dumper, sort_keys=False, width=100)
     header = RULES_HEADER.format(target=SLO_LATENCY_TARGET, bound=SLO_LATENCY_BOUND)
-    out[OUT / "news-alerts.rules.yml"] = header + rules
-    return out
+    files[out / "news-alerts.rules.yml"] = header + rules
+    return files
 
 
-def main() -> int:
+def _shown(path: Path) -> str:
+    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
+
+
+def main(argv: list[str] | None = None) -> int:
     """Write the files, or with --check report those that differ."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--check", action="store_true", help="fail if committed files differ")
-    args = parser.parse_args()
-    files = render()
+    parser.add_argument("--out", type=Path, default=OUT, help=f"folder (default: {_shown(OUT)})")
+    args = parser.parse_args(argv)
+    out = args.out.resolve()
+    files = render(out)
     if args.check:
         stale = [
             path
             for path, text in files.items()
             if not path.is_file() or path.read_text(encoding="utf-8") != text
         ]
-        extra = sorted(set(OUT.glob("*")) - set(files) - {OUT / "__init__.py"})
+        extra = sorted(set(out.glob("*")) - set(files))
         for path in stale:
-            print(f"out of date: {path.relative_to(ROOT)}")
+            print(f"out of date: {_shown(path)}")
         for path in extra:
-            print(f"not generated (remove it): {path.relative_to(ROOT)}")
+            print(f"not generated (remove it): {_shown(path)}")
         if stale or extra:
             print("run: hatch run dashboards:generate")
             return 1
         print(f"dashboards and rules are up to date ({len(files)} files)")
         return 0
-    OUT.mkdir(parents=True, exist_ok=True)
+    out.mkdir(parents=True, exist_ok=True)
     for path, text in files.items():
         path.write_text(text, encoding="utf-8")
-        print(f"wrote {path.relative_to(ROOT)}")
+        print(f"wrote {_shown(path)}")
     return 0
 
 
