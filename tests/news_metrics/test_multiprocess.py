@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 
 SCENARIO = r"""
-import json, multiprocessing, os, resource, sys
+import json, multiprocessing, os, resource, sys, time
 import news_metrics
 from news_metrics import multiprocess
 from news_metrics.testing import samples
@@ -47,7 +47,18 @@ for w in workers:
     w.start()
 for _ in workers:
     assert recorded.acquire(timeout=30)
-alive = view()
+# Workers write their buffered values every multiprocess_flush_interval (1 s): poll for them.
+requests = 'http_requests_total{"method": "GET", "route": "/v1/articles/:id", "status": "200"}'
+in_flight = 'http_requests_in_flight{"method": "GET", "route": "/v1/slow"}'
+started = time.monotonic()
+while True:
+    alive = view()
+    if alive.get(requests) == 600 and alive.get(in_flight) == 3:
+        break
+    if time.monotonic() - started > 10:
+        break
+    time.sleep(0.05)
+waited = time.monotonic() - started
 own_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 release.set()
 for w in workers:
@@ -55,7 +66,7 @@ for w in workers:
     assert w.exitcode == 0, w.exitcode
 exited = view()
 print(json.dumps({
-    "dir": str(directory), "alive": alive, "exited": exited, "own_rss": own_rss,
+    "dir": str(directory), "alive": alive, "exited": exited, "own_rss": own_rss, "waited": waited,
     "pids": [w.pid for w in workers],
 }))
 """
@@ -81,6 +92,7 @@ class TestForkedWorkers:
     def test_exposition_adds_up_every_worker(self, tmp_path, run_python):
         """Counters, histograms and events of 3 forked workers are summed in one exposition."""
         out = json.loads(run_python(SCENARIO, str(tmp_path / "mp")).stdout)
+        assert out["waited"] < 3.0  # live workers' values arrive within a flush interval (1 s)
         for view in (out["alive"], out["exited"]):
             assert view[REQUESTS] == 100 + 200 + 300
             assert view[EVENTS] == 3
@@ -138,6 +150,54 @@ class TestForkedWorkers:
         print(files == [f"gauge_livesum_{p.pid}.db"], list(directory.glob("gauge_livesum_*")))
         """
         assert run_python(code, str(tmp_path / "mp")).stdout.split() == ["True", "[]"]
+
+
+class TestBuffering:
+    def test_a_worker_that_exits_at_once_still_counts(self, tmp_path, run_python):
+        """Values buffered in a worker are written when it exits, before any flush interval."""
+        code = r"""
+        import multiprocessing, sys
+        import news_metrics
+        from news_metrics import multiprocess
+        from news_metrics.testing import sample_value
+        multiprocess.prepare(sys.argv[1])
+        hook = news_metrics.HttpMetrics()
+        def worker():
+            for _ in range(50):
+                hook.request_started("GET", "/a")
+                hook.request_finished("GET", "/a", 200, 0.01, 1)
+        ctx = multiprocessing.get_context("fork")
+        workers = [ctx.Process(target=worker) for _ in range(2)]
+        for w in workers: w.start()
+        for w in workers: w.join()
+        labels = {"method": "GET", "route": "/a", "status": "200"}
+        print(sample_value("http_requests_total", labels))
+        """
+        assert run_python(code, str(tmp_path / "mp")).stdout.split() == ["100.0"]
+
+    def test_zero_interval_writes_through(self, tmp_path, run_python):
+        """With multiprocess_flush_interval=0 another process sees each value at once."""
+        code = r"""
+        import multiprocessing, sys
+        import news_metrics
+        from news_metrics import multiprocess
+        from news_metrics.testing import sample_value
+        news_metrics.setup(news_metrics.MetricsSettings(multiprocess_flush_interval=0))
+        multiprocess.prepare(sys.argv[1])
+        hook = news_metrics.HttpMetrics()
+        def worker(done, release):
+            hook.request_started("GET", "/a")
+            done.set()
+            release.wait(10)
+        ctx = multiprocessing.get_context("fork")
+        done, release = ctx.Event(), ctx.Event()
+        p = ctx.Process(target=worker, args=(done, release))
+        p.start()
+        done.wait(10)
+        print(sample_value("http_requests_in_flight", {"method": "GET", "route": "/a"}))
+        release.set(); p.join()
+        """
+        assert run_python(code, str(tmp_path / "mp")).stdout.split() == ["1.0"]
 
 
 class TestPrepare:

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from news_metrics import multiprocess
 from news_metrics.__about__ import __version__
 from news_metrics._errors import (
     EventDeclarationError,
@@ -79,6 +80,7 @@ __all__ = [
     "business_event",
     "declare_business_event",
     "declared_events",
+    "multiprocess",
     "render",
     "setup",
 ]

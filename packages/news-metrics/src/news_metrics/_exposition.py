@@ -28,6 +28,7 @@ def _multiprocess_registry(directory: Path) -> CollectorRegistry:
 
     from news_metrics._process import ProcessGroupCollector
 
+    multiprocess.flush()  # this worker's own values are current; the others' within an interval
     multiprocess.reap_dead(directory)
     registry = CollectorRegistry(auto_describe=True)
     MultiProcessCollector(registry, path=str(directory))  # type: ignore[no-untyped-call]

@@ -214,10 +214,15 @@ def setup(settings: MetricsSettings | None = None) -> None:
 def _freeze() -> MetricsSettings:
     """Record that families now exist with the current buckets; return the settings in force."""
     global _frozen_buckets, _created_in_memory  # noqa: PLW0603
+    from news_metrics import _fast
+
     if _frozen_buckets is None:
         _frozen_buckets = {f: getattr(_settings, f) for f in _BUCKET_FIELDS}
         _apply_globals(_settings)
-    if not values_are_multiprocess():
+    if values_are_multiprocess():
+        _fast.set_buffering(_settings.multiprocess_flush_interval)
+    else:
+        _fast.set_buffering(0.0)
         _created_in_memory = True
     return _settings
 

@@ -120,6 +120,15 @@ class MetricsSettings(msgspec.Struct, frozen=True, kw_only=True):
         tuple[float, ...],
         msgspec.Meta(description="Upper bounds (s) of kafka_handler_duration_seconds."),
     ] = DEFAULT_KAFKA_DURATION_BUCKETS
+    multiprocess_flush_interval: Annotated[
+        float,
+        msgspec.Meta(
+            ge=0.0,
+            le=60.0,
+            description="Multi-process mode: seconds between writes of a worker's buffered "
+            "values to its files (0: write every value at once, several times slower).",
+        ),
+    ] = 1.0
     max_routes: Annotated[
         int,
         msgspec.Meta(
