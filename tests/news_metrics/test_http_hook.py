@@ -158,9 +158,10 @@ class TestHttpMetrics:
         """If the registry already has http_requests_total, recording logs, never raises."""
         Counter("http_requests_total", "someone else's", registry=registry)
         hook = news_metrics.HttpMetrics(registry=registry)
-        served(hook, "GET", ROUTE, 200, 0.01, 1)
-        served(hook, "GET", ROUTE, 200, 0.01, 1)
-        assert any("cannot record HTTP metrics" in m for m in logged.messages())
+        for _ in range(3):
+            served(hook, "GET", ROUTE, 200, 0.01, 1)
+        errors = [m for m in logged.messages() if "cannot record HTTP metrics" in m]
+        assert errors == [f"news_metrics: cannot record HTTP metrics for GET {ROUTE}"]
 
     def test_threads_recording_at_once_lose_no_counts(self, registry, recorder_path):
         """Concurrent requests on many threads are all counted."""

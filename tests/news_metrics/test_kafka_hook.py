@@ -34,6 +34,22 @@ class KafkaMetricsHook(Protocol):
 
 
 class TestKafkaMetrics:
+    def test_a_metric_name_clash_is_logged_once_and_messages_go_on(self, registry, logged):
+        """A registry that already has a Kafka family name: logged once per label set, no raise."""
+        from prometheus_client import Counter
+
+        Counter("kafka_messages_consumed_total", "someone else's", registry=registry)
+        hook = news_metrics.KafkaMetrics(registry=registry)
+        for _ in range(3):
+            hook.consumed("articles", "indexer")
+            hook.handler_duration("articles", "indexer", 0.1)
+            hook.published("articles", 1)
+        errors = logged.messages()
+        assert errors == [
+            "news_metrics: cannot record Kafka consumer metrics for 'articles'",
+            "news_metrics: cannot count Kafka messages published to 'articles'",
+        ]
+
     def test_satisfies_the_news_kafka_hook_protocol(self, registry):
         """A KafkaMetrics instance is structurally a news-kafka KafkaMetricsHook."""
         hook: KafkaMetricsHook = news_metrics.KafkaMetrics(registry=registry)

@@ -127,6 +127,8 @@ class HttpMetrics:
                 return entry
         except Exception:
             log.exception("news_metrics: cannot record HTTP metrics for %s %s", method, route)
+            if len(self._routes) < current_settings().max_routes:
+                self._routes[method, route] = _DISABLED  # log once per route, not per request
             return _DISABLED
 
     def _status(self, entry: _Route, status: int) -> Callable[[float], None]:

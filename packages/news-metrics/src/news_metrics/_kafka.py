@@ -167,6 +167,7 @@ class KafkaMetrics:
                 return inc
         except Exception:
             log.exception("news_metrics: cannot count Kafka messages published to %r", topic)
+            self._published[topic] = _noop  # log once per label set, not per message
             return _noop
 
     def _resolve_publish_error(self, topic: str, error_type: str) -> Callable[[float], None]:
@@ -180,6 +181,7 @@ class KafkaMetrics:
                 return inc
         except Exception:
             log.exception("news_metrics: cannot count Kafka publish errors for %r", topic)
+            self._publish_errors[topic, error_type] = _noop
             return _noop
 
     def _resolve_consumer(self, topic: str, group: str) -> _Consumer:
@@ -202,6 +204,7 @@ class KafkaMetrics:
                 return entry
         except Exception:
             log.exception("news_metrics: cannot record Kafka consumer metrics for %r", topic)
+            self._consumers[topic, group] = _DISABLED
             return _DISABLED
 
     def _resolve_handler_error(self, entry: _Consumer, error_type: str) -> Callable[[float], None]:
@@ -234,4 +237,5 @@ class KafkaMetrics:
                 return set_lag
         except Exception:
             log.exception("news_metrics: cannot set Kafka consumer lag for %r", topic)
+            self._lags[topic, partition, group] = _noop
             return _noop
