@@ -135,3 +135,20 @@ class TestMetricsServer:
         writer.close()
         with pytest.raises(OSError):
             await asyncio.open_connection("127.0.0.1", port)
+
+    async def test_stop_closes_idle_kept_alive_connections_at_once(self, registry):
+        """A scraper's idle kept-alive connection does not hold stop() for its timeout."""
+        server = news_metrics.MetricsServer(settings(), registry=registry)
+        await server.start()
+        reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+        writer.write(get())
+        await writer.drain()
+        head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), timeout=5)
+        length = int(head.split(b"Content-Length: ")[1].split(b"\r\n")[0])
+        await reader.readexactly(length)
+        await asyncio.sleep(0.05)  # the connection now waits for its next request
+        started = asyncio.get_running_loop().time()
+        await server.stop(timeout=10.0)
+        assert asyncio.get_running_loop().time() - started < 2.0
+        assert await asyncio.wait_for(reader.read(), timeout=5) == b""  # closed by the server
+        writer.close()

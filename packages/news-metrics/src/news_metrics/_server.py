@@ -57,6 +57,7 @@ class MetricsServer:
         self._registry = registry
         self._server: asyncio.Server | None = None
         self._connections: set[asyncio.Task[None]] = set()
+        self._idle: set[asyncio.Task[None]] = set()
 
     @property
     def port(self) -> int:
@@ -110,6 +111,8 @@ class MetricsServer:
         if server is None:
             return
         server.close()
+        for task in list(self._idle):  # kept-alive connections between requests: close now
+            task.cancel()
         pending = set(self._connections)
         if pending:
             _, still = await asyncio.wait(pending, timeout=timeout)
@@ -136,25 +139,19 @@ class MetricsServer:
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
-        assert task is not None
+        assert task is not None  # a connection callback always runs in a task
         self._connections.add(task)
         try:
             while self._server is not None:
-                try:
-                    head = await asyncio.wait_for(
-                        reader.readuntil(b"\r\n\r\n"), timeout=_IDLE_TIMEOUT
-                    )
-                except (asyncio.IncompleteReadError, TimeoutError, ConnectionError):
-                    return
-                except asyncio.LimitOverrunError:
-                    await self._respond(writer, 431, b"request head too large\n", close=True)
-                    return
-                if len(head) > _MAX_HEAD:
-                    await self._respond(writer, 431, b"request head too large\n", close=True)
+                head = await self._next_request(reader, writer, task)
+                if head is None or self._server is None:
                     return
                 keep_alive = await self._handle(reader, writer, head)
                 if not keep_alive:
                     return
+        except asyncio.CancelledError:
+            if self._server is not None:
+                raise  # cancelled by someone else than stop(): let it propagate
         except Exception:
             log.exception("metrics server: connection failed")
         finally:
@@ -162,6 +159,24 @@ class MetricsServer:
             writer.close()
             with contextlib.suppress(Exception):
                 await writer.wait_closed()
+
+    async def _next_request(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, task: asyncio.Task[None]
+    ) -> bytes | None:
+        """Wait (idle: `stop` may cancel it) for the next request head; None to close."""
+        self._idle.add(task)
+        try:
+            head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), timeout=_IDLE_TIMEOUT)
+        except (asyncio.IncompleteReadError, TimeoutError, ConnectionError):
+            return None
+        except asyncio.LimitOverrunError:
+            head = b""
+        finally:
+            self._idle.discard(task)
+        if not head or len(head) > _MAX_HEAD:
+            await self._respond(writer, 431, b"request head too large\n", close=True)
+            return None
+        return head
 
     @staticmethod
     def _parse(head: bytes) -> tuple[str, str, str, dict[str, str]] | bytes:
