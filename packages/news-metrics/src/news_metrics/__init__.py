@@ -1,7 +1,95 @@
-"""Prometheus metrics for news platform services: HTTP RED and Kafka families, business events, exposition, Grafana dashboards."""
+"""Prometheus metrics for news platform services: RED, Kafka and business events, one exposition.
+
+news-http and news-kafka call the hooks (install their ``metrics`` extra); a service records its
+own business events and configures the package once::
+
+    import news_metrics
+
+    news_metrics.setup(news_metrics.MetricsSettings(max_label_values=50))
+
+    ARTICLE_PUBLISHED = news_metrics.declare_business_event(
+        "article_published", labels=("section",), description="Articles published."
+    )
+    ARTICLE_PUBLISHED.inc(section="world")  # or, by name:
+    news_metrics.business_event("article_published", section="world")
+
+    http = news_metrics.HttpMetrics()  # news-http's HttpMetricsHook
+    http.request_started("GET", "/v1/articles/:id")
+    http.request_finished("GET", "/v1/articles/:id", 200, 0.004, 512)
+
+    body, content_type = news_metrics.render(accept_header)  # what /metrics returns
+
+Kafka-only workers serve the same exposition with ``async with news_metrics.MetricsServer():``.
+Forked worker processes (Robyn ``processes > 1``): see `news_metrics.multiprocess`.
+Dashboards and alert rules ship in the package: ``news_metrics/dashboards/``.
+"""
 
 from __future__ import annotations
 
-from news_metrics.__about__ import __version__
+from typing import TYPE_CHECKING, Any
 
-__all__ = ["__version__"]
+from news_metrics import multiprocess
+from news_metrics.__about__ import __version__
+from news_metrics._errors import (
+    EventDeclarationError,
+    EventRecordError,
+    MetricsConfigError,
+    MetricsError,
+    MultiprocessError,
+    ServerError,
+    UnknownEventError,
+)
+from news_metrics._events import (
+    BusinessEvent,
+    business_event,
+    declare_business_event,
+    declared_events,
+)
+from news_metrics._exposition import Exposition, render
+from news_metrics._families import setup
+from news_metrics._http import HttpMetrics
+from news_metrics._kafka import KafkaMetrics
+from news_metrics._settings import (
+    DEFAULT_HTTP_DURATION_BUCKETS,
+    DEFAULT_HTTP_SIZE_BUCKETS,
+    DEFAULT_KAFKA_DURATION_BUCKETS,
+    MetricsSettings,
+)
+
+if TYPE_CHECKING:
+    from news_metrics._server import MetricsServer
+
+__all__ = [
+    "DEFAULT_HTTP_DURATION_BUCKETS",
+    "DEFAULT_HTTP_SIZE_BUCKETS",
+    "DEFAULT_KAFKA_DURATION_BUCKETS",
+    "BusinessEvent",
+    "EventDeclarationError",
+    "EventRecordError",
+    "Exposition",
+    "HttpMetrics",
+    "KafkaMetrics",
+    "MetricsConfigError",
+    "MetricsError",
+    "MetricsServer",
+    "MetricsSettings",
+    "MultiprocessError",
+    "ServerError",
+    "UnknownEventError",
+    "__version__",
+    "business_event",
+    "declare_business_event",
+    "declared_events",
+    "multiprocess",
+    "render",
+    "setup",
+]
+
+
+def __getattr__(name: str) -> Any:
+    # MetricsServer pulls in asyncio; most importers (news-http workers) never need it.
+    if name == "MetricsServer":
+        from news_metrics._server import MetricsServer
+
+        return MetricsServer
+    raise AttributeError(f"module 'news_metrics' has no attribute {name!r}")
