@@ -244,10 +244,15 @@ class KafkaAdmin:
             AdminError: A topic does not exist (unless ``missing_ok``, which leaves it out).
         """
         from aiokafka.errors import KafkaError
+        from aiokafka.protocol.metadata import MetadataRequest
 
         wanted = list(names)
         try:
-            described = await self._client().describe_topics(wanted)
+            # aiokafka's describe_topics lets the broker auto-create what it describes
+            response = await self._client()._send_request(  # noqa: SLF001
+                MetadataRequest(wanted, allow_auto_topic_creation=False)
+            )
+            described = response.to_object()["topics"]
         except KafkaError as exc:
             raise AdminError(f"describing topics failed: {type(exc).__name__}: {exc}") from exc
         out: list[TopicInfo] = []

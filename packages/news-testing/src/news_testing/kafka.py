@@ -424,11 +424,13 @@ class KafkaCapture(Generic[T]):
         await consumer.start()
         try:
             deadline = time.monotonic() + self._topic_timeout
+            client = consumer._client  # noqa: SLF001 - metadata for one topic, no listing
+            client.add_topic(self.topic)
             while True:
-                if self.topic in await consumer.topics():
-                    partitions = consumer.partitions_for_topic(self.topic)
-                    if partitions:
-                        break
+                await client.force_metadata_update()
+                partitions = client.cluster.partitions_for_topic(self.topic)
+                if partitions:
+                    break
                 if time.monotonic() > deadline:
                     raise TimeoutError(
                         f"topic {self.topic!r} does not exist after {self._topic_timeout}s"
