@@ -29,7 +29,7 @@ async def _eventually(
 
 @pytest.fixture
 def eventually() -> Eventually:
-    """``await eventually(lambda: cond, timeout=..., what=...)``: poll until true or fail."""
+    """Return a poller: await it with a condition; it fails the test when time runs out."""
     return _eventually
 
 
@@ -40,27 +40,35 @@ class RecordingMetrics:
         self.calls: list[tuple[Any, ...]] = []
 
     def published(self, topic: str, n: int) -> None:
+        """Record the call."""
         self.calls.append(("published", topic, n))
 
     def publish_failed(self, topic: str, error_type: str) -> None:
+        """Record the call."""
         self.calls.append(("publish_failed", topic, error_type))
 
     def consumed(self, topic: str, group: str) -> None:
+        """Record the call."""
         self.calls.append(("consumed", topic, group))
 
     def handler_failed(self, topic: str, group: str, error_type: str) -> None:
+        """Record the call."""
         self.calls.append(("handler_failed", topic, group, error_type))
 
     def dead_lettered(self, topic: str, group: str) -> None:
+        """Record the call."""
         self.calls.append(("dead_lettered", topic, group))
 
     def handler_duration(self, topic: str, group: str, seconds: float) -> None:
+        """Record the call."""
         self.calls.append(("handler_duration", topic, group))
 
     def lag(self, topic: str, partition: int, group: str, lag: int) -> None:
+        """Record the call."""
         self.calls.append(("lag", topic, partition, group, lag))
 
     def names(self, name: str) -> list[tuple[Any, ...]]:
+        """Return the calls of one method."""
         return [c for c in self.calls if c[0] == name]
 
 

@@ -6,13 +6,13 @@ import asyncio
 import itertools
 
 import msgspec
-import news_log
 import pytest
-from news_log.testing import capture_logs
-from news_testing import KafkaCapture, publish_raw
 
 import news_kafka
+import news_log
 from news_kafka import Consumer, KafkaAdmin, Message, PoisonRecordError, Publisher
+from news_log.testing import capture_logs
+from news_testing import KafkaCapture, publish_raw
 
 _groups = itertools.count()
 
@@ -23,16 +23,19 @@ class Article(msgspec.Struct, frozen=True):
 
 
 def group(topic: str) -> str:
+    """Return a fresh consumer group name for a topic."""
     return f"{topic}-g{next(_groups)}"
 
 
 def with_consumer(settings, **changes):
+    """Return settings with consumer fields replaced."""
     return msgspec.structs.replace(
         settings, consumer=msgspec.structs.replace(settings.consumer, **changes)
     )
 
 
 async def committed(settings, group_id, topic):
+    """Return the committed offsets of a group."""
     async with KafkaAdmin(settings) as admin:
         return await admin.committed_offsets(group_id, [topic])
 
@@ -277,8 +280,9 @@ class TestAtLeastOnce:
             await eventually(lambda: len(handled) == 1, what="first record")
             async with Publisher(settings) as publisher:
                 await publisher.publish_many(
-                    topic, [news_kafka.ProducerRecord(value=b"x", partition=0)] * 4
-                    + [news_kafka.ProducerRecord(value=b"y", partition=1)] * 3
+                    topic,
+                    [news_kafka.ProducerRecord(value=b"x", partition=0)] * 4
+                    + [news_kafka.ProducerRecord(value=b"y", partition=1)] * 3,
                 )
             await eventually(lambda: len(handled) == 8, what="8 records")
             # the 60 s interval holds back everything after the first commit
@@ -305,11 +309,17 @@ class TestAtLeastOnce:
             return seen_a | seen_b
 
         a = Consumer(
-            kafka_settings, topics=topic, group_id=group_id, handler=handler(seen_a),
+            kafka_settings,
+            topics=topic,
+            group_id=group_id,
+            handler=handler(seen_a),
             value_type=Article,
         )
         b = Consumer(
-            kafka_settings, topics=topic, group_id=group_id, handler=handler(seen_b),
+            kafka_settings,
+            topics=topic,
+            group_id=group_id,
+            handler=handler(seen_b),
             value_type=Article,
         )
         async with Publisher(kafka_settings) as publisher:
@@ -433,9 +443,7 @@ class TestDeadLetters:
         assert [x["attempt"] for x in retries] == [1, 2]
         assert [x["msg"] for x in lines if x["msg"] == "record dead-lettered"]
 
-    async def test_poison_record_error_skips_retries(
-        self, kafka_settings, kafka_topic, eventually
-    ):
+    async def test_poison_record_error_skips_retries(self, kafka_settings, kafka_topic, eventually):
         """A handler raising PoisonRecordError dead-letters the record on the first attempt."""
         topic = kafka_topic()
         calls: list[int] = []

@@ -7,14 +7,15 @@ import time
 
 import msgspec
 import pytest
-from news_log.testing import capture_logs
-from news_testing import KafkaCapture, kafka_test_settings
 
 import news_kafka
 from news_kafka import Publisher, TopicSpec, ensure_topics
+from news_log.testing import capture_logs
+from news_testing import KafkaCapture, kafka_test_settings
 
 
 def fault_settings(bootstrap: str, *, attempts: int, request_timeout_ms: int = 1000):
+    """Return test settings with a given publish retry policy."""
     base = kafka_test_settings(bootstrap)
     return msgspec.structs.replace(
         base,
@@ -62,7 +63,9 @@ class TestBrokerRestart:
 
     async def test_exhausted_policy_raises_publish_error(self, kafka_private_broker):
         """With the broker gone, publish gives up after the policy's attempts, naming them."""
-        settings = fault_settings(kafka_private_broker.bootstrap, attempts=2, request_timeout_ms=500)
+        settings = fault_settings(
+            kafka_private_broker.bootstrap, attempts=2, request_timeout_ms=500
+        )
         topic = "doomed"
         await ensure_topics(settings, [TopicSpec(topic, 1)])
         publisher = Publisher(settings)

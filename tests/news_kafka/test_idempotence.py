@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import msgspec
-from news_testing import KafkaCapture, kafka_test_settings
 
 from news_kafka import ProducerRecord, Publisher
+from news_testing import KafkaCapture, kafka_test_settings
 
 
 class TestIdempotentProducer:

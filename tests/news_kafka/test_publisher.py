@@ -6,12 +6,12 @@ import asyncio
 import time
 
 import msgspec
-import news_log
 import pytest
-from news_testing import KafkaCapture
 
 import news_kafka
+import news_log
 from news_kafka import ProducerRecord, Publisher
+from news_testing import KafkaCapture
 
 
 class Article(msgspec.Struct, frozen=True):
@@ -21,6 +21,7 @@ class Article(msgspec.Struct, frozen=True):
 
 
 def with_producer(settings, **changes):
+    """Return settings with producer fields replaced."""
     return msgspec.structs.replace(
         settings, producer=msgspec.structs.replace(settings.producer, **changes)
     )
@@ -30,9 +31,10 @@ class TestPublish:
     async def test_struct_is_json_and_metadata_points_at_it(self, kafka_settings, kafka_topic):
         """A Struct is published as msgspec JSON and the metadata names its partition/offset."""
         topic = kafka_topic(partitions=2)
-        async with Publisher(kafka_settings) as publisher, KafkaCapture(
-            kafka_settings.bootstrap_servers[0], topic, value_type=Article
-        ) as capture:
+        async with (
+            Publisher(kafka_settings) as publisher,
+            KafkaCapture(kafka_settings.bootstrap_servers[0], topic, value_type=Article) as capture,
+        ):
             first = await publisher.publish(topic, Article(1, "one", ["a"]), key="k1")
             second = await publisher.publish(topic, Article(2, "two"), key="k1")
             [r1, r2] = await capture.wait_for(2)
@@ -45,11 +47,12 @@ class TestPublish:
         assert r2.value == Article(2, "two")
 
     async def test_bytes_pass_through_and_dicts_are_encoded(self, kafka_settings, kafka_topic):
-        """bytes are sent untouched (no content-type header); dicts become JSON."""
+        """Bytes are sent untouched (no content-type header); dicts become JSON."""
         topic = kafka_topic()
-        async with Publisher(kafka_settings) as publisher, KafkaCapture(
-            kafka_settings.bootstrap_servers[0], topic
-        ) as capture:
+        async with (
+            Publisher(kafka_settings) as publisher,
+            KafkaCapture(kafka_settings.bootstrap_servers[0], topic) as capture,
+        ):
             await publisher.publish(topic, b"\x00raw\xff")
             await publisher.publish(topic, {"a": [1, 2]}, key=b"\x01")
             raw, encoded = await capture.wait_for(2)
@@ -62,9 +65,10 @@ class TestPublish:
         """With serializer=msgpack the value is msgpack and content-type says so."""
         topic = kafka_topic()
         settings = with_producer(kafka_settings, serializer="msgpack")
-        async with Publisher(settings) as publisher, KafkaCapture(
-            settings.bootstrap_servers[0], topic
-        ) as capture:
+        async with (
+            Publisher(settings) as publisher,
+            KafkaCapture(settings.bootstrap_servers[0], topic) as capture,
+        ):
             await publisher.publish(topic, Article(3, "packed"))
             [record] = await capture.wait_for(1)
         assert record.headers["content-type"] == "application/msgpack"
@@ -74,9 +78,10 @@ class TestPublish:
         """Bound request_id/traceparent/tracestate go into headers next to the caller's."""
         topic = kafka_topic()
         traceparent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
-        async with Publisher(kafka_settings) as publisher, KafkaCapture(
-            kafka_settings.bootstrap_servers[0], topic
-        ) as capture:
+        async with (
+            Publisher(kafka_settings) as publisher,
+            KafkaCapture(kafka_settings.bootstrap_servers[0], topic) as capture,
+        ):
             with news_log.bind(request_id="req-77", traceparent=traceparent, tracestate="a=b"):
                 await publisher.publish(topic, b"v", headers={"source": "editorial"})
                 await publisher.publish(topic, b"w", headers=[("x-request-id", "explicit")])
@@ -95,9 +100,10 @@ class TestPublish:
     async def test_tombstone_needs_a_key(self, kafka_settings, kafka_topic):
         """None is a tombstone: sent with a key, refused without one."""
         topic = kafka_topic()
-        async with Publisher(kafka_settings) as publisher, KafkaCapture(
-            kafka_settings.bootstrap_servers[0], topic
-        ) as capture:
+        async with (
+            Publisher(kafka_settings) as publisher,
+            KafkaCapture(kafka_settings.bootstrap_servers[0], topic) as capture,
+        ):
             with pytest.raises(news_kafka.SerializationError, match="tombstone"):
                 await publisher.publish(topic, None)
             await publisher.publish(topic, None, key="article-7")
@@ -195,9 +201,10 @@ class TestPublishMany:
         topic = kafka_topic(partitions=3)
         settings = with_producer(kafka_settings, max_request_size=8192, batch_size=4096)
         values = [Article(i, "t" * 50) for i in range(600)]
-        async with Publisher(settings) as publisher, KafkaCapture(
-            settings.bootstrap_servers[0], topic, value_type=Article
-        ) as capture:
+        async with (
+            Publisher(settings) as publisher,
+            KafkaCapture(settings.bootstrap_servers[0], topic, value_type=Article) as capture,
+        ):
             metas = await publisher.publish_many(topic, values, headers={"batch": "b1"})
             records = await capture.wait_for(600)
         stored = {(r.partition, r.offset): r for r in records}
@@ -210,9 +217,10 @@ class TestPublishMany:
     async def test_request_id_rides_along_in_batches(self, kafka_settings, kafka_topic):
         """publish_many copies the bound request id into every record."""
         topic = kafka_topic()
-        async with Publisher(kafka_settings) as publisher, KafkaCapture(
-            kafka_settings.bootstrap_servers[0], topic
-        ) as capture:
+        async with (
+            Publisher(kafka_settings) as publisher,
+            KafkaCapture(kafka_settings.bootstrap_servers[0], topic) as capture,
+        ):
             with news_log.bind(request_id="bulk-1"):
                 await publisher.publish_many(
                     topic, [b"a", ProducerRecord(value={"b": 1}, headers={"h": "v"})]

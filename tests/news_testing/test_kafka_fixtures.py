@@ -60,9 +60,7 @@ class TestBroker:
 
 
 class TestTopicsAndCapture:
-    async def test_topic_factory_makes_unique_partitioned_topics(
-        self, kafka_topic, kafka_settings
-    ):
+    async def test_topic_factory_makes_unique_partitioned_topics(self, kafka_topic, kafka_settings):
         """Each call gives a new topic with the requested partitions."""
         from news_kafka import KafkaAdmin
 
@@ -105,7 +103,7 @@ class TestTopicsAndCapture:
         assert await publish_raw(kafka_bootstrap, topic, None, key=b"k", partition=1) == (1, 1)
 
 
-INNER_TESTS = '''
+INNER_TESTS = """
 import asyncio
 
 from news_kafka import KafkaAdmin
@@ -129,7 +127,7 @@ def test_b_topic_of_a_is_gone(kafka_bootstrap):
 
 def test_c_fails_and_shows_the_broker_log(kafka_bootstrap):
     assert kafka_bootstrap == "deliberately wrong"
-'''
+"""
 
 
 class TestPluginInAnotherSession:

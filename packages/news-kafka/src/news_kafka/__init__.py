@@ -15,6 +15,7 @@ Consume (commit after the handler succeeded; retries, then ``articles.dlq``)::
     async def index(message: news_kafka.Message[Article]) -> None:
         log.info("indexing", article_id=message.value.id)  # carries the request id
 
+
     consumer = news_kafka.Consumer(
         settings, topics="articles", group_id="indexer", handler=index, value_type=Article
     )
@@ -46,8 +47,8 @@ from news_kafka._errors import (
     KafkaConfigError,
     NewsKafkaError,
     PoisonRecordError,
-    PublishError,
     PublisherClosedError,
+    PublishError,
     SerializationError,
 )
 from news_kafka._metrics import KafkaMetricsHook, NoopMetrics

@@ -7,11 +7,11 @@ import time
 from typing import TYPE_CHECKING, Annotated, Any, Final
 
 import msgspec
-from news_log import get_logger
 
 from news_kafka._client import client_kwargs
 from news_kafka._errors import AdminError
 from news_kafka._settings import KafkaSettings
+from news_log import get_logger
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -249,7 +249,7 @@ class KafkaAdmin:
         wanted = list(names)
         try:
             # aiokafka's describe_topics lets the broker auto-create what it describes
-            response = await self._client()._send_request(  # noqa: SLF001
+            response = await self._client()._send_request(
                 MetadataRequest(wanted, allow_auto_topic_creation=False)
             )
             described = response.to_object()["topics"]
@@ -338,9 +338,7 @@ class KafkaAdmin:
 
         partitions = await self._partitions(topics)
         try:
-            offsets = await self._client().list_consumer_group_offsets(
-                group, partitions=partitions
-            )
+            offsets = await self._client().list_consumer_group_offsets(group, partitions=partitions)
         except KafkaError as exc:
             raise AdminError(
                 f"fetching offsets of group {group!r} failed: {type(exc).__name__}: {exc}"

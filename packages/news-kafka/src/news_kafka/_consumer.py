@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, Final, Generic, TypeVar
 
 import msgspec
-from news_log import bind, get_logger
 
 from news_kafka._client import client_kwargs, is_retriable
 from news_kafka._errors import (
@@ -34,6 +34,7 @@ from news_kafka._records import (
     Message,
 )
 from news_kafka._settings import KafkaSettings
+from news_log import bind, get_logger
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
@@ -324,8 +325,7 @@ class Consumer(Generic[T]):
                 task.cancel()
             if late:
                 log.warning(
-                    "handlers still running at stop were cancelled; their records stay "
-                    "uncommitted",
+                    "handlers still running at stop were cancelled; their records stay uncommitted",
                     group=self._group,
                     cancelled=len(late),
                     timeout_s=timeout,
@@ -337,7 +337,7 @@ class Consumer(Generic[T]):
         try:
             await asyncio.wait_for(self._commit(), 10.0)
         except Exception as exc:  # noqa: BLE001 - reported; the group redelivers uncommitted work
-            log.error(
+            log.error(  # noqa: TRY400 - the error text is enough; no traceback wanted
                 "final commit failed; uncommitted records will be redelivered",
                 group=self._group,
                 error=f"{type(exc).__name__}: {exc}",
@@ -420,13 +420,14 @@ class Consumer(Generic[T]):
         """Queue fetched records to their partition's worker (no await: revocation-safe)."""
         consumer = self._consumer
         limit = self._settings.consumer.max_buffered_records
-        for tp, records in batch.items():
+        for tp, fetched in batch.items():
             state = self._states.get(tp)
             if state is None or state.revoked:
                 continue  # revoked meanwhile: the next owner fetches them again
             floor = state.last_enqueued
+            records = fetched
             if records[0].offset <= floor:
-                records = [r for r in records if r.offset > floor]
+                records = [r for r in fetched if r.offset > floor]
                 if not records:
                     continue
             state.queue.extend(records)
@@ -470,10 +471,13 @@ class Consumer(Generic[T]):
             state.wakeup.set()
         workers = [s.worker for s in states if s.worker is not None]
         if workers:
-            bound = min(
-                self._settings.consumer.stop_timeout_ms,
-                self._settings.consumer.max_poll_interval_ms // 2,
-            ) / 1000.0
+            bound = (
+                min(
+                    self._settings.consumer.stop_timeout_ms,
+                    self._settings.consumer.max_poll_interval_ms // 2,
+                )
+                / 1000.0
+            )
             _, late = await asyncio.wait(workers, timeout=bound)
             for task in late:
                 task.cancel()
@@ -514,7 +518,7 @@ class Consumer(Generic[T]):
                 async with semaphore:
                     handled = 0
                     while queue and handled < _CHUNK:
-                        if state.revoked or self._stopping:
+                        if self._leaving(state):
                             return
                         record = queue.popleft()
                         await self._process(state, record)
@@ -534,6 +538,10 @@ class Consumer(Generic[T]):
                 if not state.revoked:
                     self._consumer.resume(state.tp)
                 state.paused = False
+
+    def _leaving(self, state: _Partition) -> bool:
+        """Tell whether the partition's worker must stop (revoked, or the consumer stops)."""
+        return state.revoked or self._stopping
 
     def _decode(self, record: Any) -> Any:
         raw = record.value
@@ -566,7 +574,7 @@ class Consumer(Generic[T]):
             timestamp=record.timestamp,
             raw_value=record.value,
         )
-        fields = None
+        fields: dict[str, str] | None = None
         if record.headers:
             for name, hvalue in record.headers:
                 field = _CONTEXT_FIELDS.get(name)
@@ -614,9 +622,7 @@ class Consumer(Generic[T]):
                 state.in_handler = False
                 if metrics is not None:
                     metrics.consumed(record.topic, self._group)
-                    metrics.handler_duration(
-                        record.topic, self._group, time.monotonic() - started
-                    )
+                    metrics.handler_duration(record.topic, self._group, time.monotonic() - started)
                 return
             if metrics is not None:
                 metrics.handler_failed(record.topic, self._group, type(error).__name__)
@@ -641,10 +647,8 @@ class Consumer(Generic[T]):
     async def _pause(self, state: _Partition, delay: float) -> None:
         """Sleep between attempts; give up (uncommitted) if the partition goes away."""
         state.wakeup.clear()
-        try:
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(state.wakeup.wait(), delay)
-        except TimeoutError:
-            pass
         if state.revoked or self._stopping:
             raise _Abandoned
 
@@ -679,7 +683,7 @@ class Consumer(Generic[T]):
                 )
             except (PublishError, ConsumerError) as exc:
                 delay = self._policy.delay(min(round_, 10))
-                log.error(
+                log.error(  # noqa: TRY400 - retried; the error text is enough
                     "dead-letter publish failed; retrying (the partition waits)",
                     topic=record.topic,
                     partition=record.partition,
@@ -814,11 +818,13 @@ async def _bounded_consumer_stop(consumer: AIOKafkaConsumer, timeout: float) -> 
     try:
         await asyncio.wait_for(consumer.stop(), timeout)
     except TimeoutError:
-        log.error("aiokafka consumer did not stop in time; closing it forcibly", timeout_s=timeout)
+        log.error(  # noqa: TRY400 - a timeout has no useful traceback
+            "aiokafka consumer did not stop in time; closing it forcibly", timeout_s=timeout
+        )
         try:
-            await asyncio.wait_for(consumer._client.close(), 2.0)  # noqa: SLF001
+            await asyncio.wait_for(consumer._client.close(), 2.0)
         except (TimeoutError, OSError, AttributeError) as exc:
-            log.error("aiokafka client did not close", error=str(exc))
+            log.error("aiokafka client did not close", error=str(exc))  # noqa: TRY400
     except Exception as exc:  # noqa: BLE001 - closing must not raise on a broken connection
         log.warning("aiokafka consumer stop failed", error=f"{type(exc).__name__}: {exc}")
 
@@ -842,10 +848,10 @@ def _make_listener(consumer: Consumer[Any]) -> Any:
                 self.owner = owner
 
             async def on_partitions_revoked(self, revoked: Any) -> None:
-                await self.owner._revoked(revoked)  # noqa: SLF001
+                await self.owner._revoked(revoked)
 
             async def on_partitions_assigned(self, assigned: Any) -> None:
-                self.owner._assigned(assigned)  # noqa: SLF001
+                self.owner._assigned(assigned)
 
         _LISTENER_CLASS.append(Listener)
     return _LISTENER_CLASS[0](consumer)

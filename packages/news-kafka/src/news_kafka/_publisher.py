@@ -9,13 +9,11 @@ import time
 from functools import partial
 from typing import TYPE_CHECKING, Any, Final
 
-from news_log import get_context, get_logger
-
 from news_kafka._client import client_kwargs, is_retriable
 from news_kafka._errors import (
     KafkaConfigError,
-    PublishError,
     PublisherClosedError,
+    PublishError,
     SerializationError,
 )
 from news_kafka._records import (
@@ -26,6 +24,7 @@ from news_kafka._records import (
     encode_key,
 )
 from news_kafka._settings import KafkaSettings
+from news_log import get_context, get_logger
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -60,7 +59,7 @@ class _Job:
         "value",
     )
 
-    def __init__(
+    def __init__(  # noqa: PLR0917 - internal, built in one place
         self,
         topic: str,
         key: bytes | None,
@@ -193,7 +192,7 @@ class Publisher:
         try:
             await asyncio.wait_for(self._idle.wait(), timeout)
         except TimeoutError:
-            log.error(
+            log.error(  # noqa: TRY400 - a timeout has no useful traceback
                 "publisher close timed out; undelivered records fail",
                 undelivered=self._pending,
                 timeout_s=timeout,
@@ -325,7 +324,7 @@ class Publisher:
             content_type = None
         else:
             value_bytes, content_type = self._codec.value(value, topic)
-        key_bytes = key if key is None or key.__class__ is bytes else encode_key(key, topic)  # type: ignore[arg-type]
+        key_bytes = key if key is None or key.__class__ is bytes else encode_key(key, topic)
         if value_bytes is None and key_bytes is None:
             raise SerializationError(
                 f"a tombstone (value None) for topic {topic!r} needs a key: it deletes that key"
@@ -339,7 +338,7 @@ class Publisher:
         assert self._loop is not None
         job = _Job(
             topic,
-            key_bytes,  # type: ignore[arg-type]
+            key_bytes,
             value_bytes,
             record_headers,
             partition,
@@ -378,7 +377,7 @@ class Publisher:
                 timestamp_ms=job.timestamp,
                 headers=job.headers,
             )
-        except Exception as exc:  # noqa: BLE001 - every error is classified below
+        except Exception as exc:
             if first and not is_retriable(exc):
                 error = self._error(job, exc)
                 self._finish_error(job, error)
@@ -533,11 +532,11 @@ class Publisher:
         if producer is None:
             return
         try:
-            accumulator = producer._message_accumulator  # noqa: SLF001
-            for batches in accumulator._batches.values():  # noqa: SLF001
+            accumulator = producer._message_accumulator
+            for batches in accumulator._batches.values():
                 if batches:
-                    batches[-1]._builder.close()  # noqa: SLF001
-            waiter = accumulator._waiter_future  # noqa: SLF001
+                    batches[-1]._builder.close()
+            waiter = accumulator._waiter_future
             if not waiter.done():
                 waiter.set_result(None)
         except AttributeError:  # aiokafka changed its internals: fall back to lingering
@@ -621,12 +620,16 @@ class Publisher:
         topic: str,
         records: Iterable[ProducerRecord | Any],
         headers: Headers | None,
-    ) -> list[tuple[bytes | None, bytes | None, list[tuple[str, bytes]] | None, int | None, int | None]]:
+    ) -> list[
+        tuple[bytes | None, bytes | None, list[tuple[str, bytes]] | None, int | None, int | None]
+    ]:
         context = get_context()
         shared = build_headers(headers, context, None)
         codec_value = self._codec.value
         items: list[
-            tuple[bytes | None, bytes | None, list[tuple[str, bytes]] | None, int | None, int | None]
+            tuple[
+                bytes | None, bytes | None, list[tuple[str, bytes]] | None, int | None, int | None
+            ]
         ] = []
         append = items.append
         for record in records:
@@ -669,7 +672,7 @@ class Publisher:
         if cfg.compression != "none":
             from aiokafka import AIOKafkaProducer
 
-            compression = AIOKafkaProducer._COMPRESSORS[cfg.compression][1]  # noqa: SLF001
+            compression = AIOKafkaProducer._COMPRESSORS[cfg.compression][1]
         return BatchBuilder(size, compression)
 
     def _build_batches(
@@ -714,7 +717,7 @@ class Publisher:
             out.append((next_partition(), batch_indexes, builder, stamps))
         return out
 
-    async def _send_batches(
+    async def _send_batches(  # noqa: PLR0912 - one loop: send, classify, retry
         self,
         topic: str,
         items: list[Any],
@@ -749,8 +752,8 @@ class Publisher:
                     failed.append((batch, TimeoutError("no acknowledgement in time")))
                 elif future.cancelled():
                     failed.append((batch, TimeoutError("batch cancelled")))
-                elif (exc := future.exception()) is not None:
-                    failed.append((batch, exc))
+                elif (problem := future.exception()) is not None:
+                    failed.append((batch, problem))
                 else:
                     base = future.result().offset
                     partition, indexes, _, stamps = batch
@@ -762,26 +765,26 @@ class Publisher:
                 if delivered > 0:
                     self._metrics.published(topic, delivered)
             todo = []
-            for batch, exc in failed:
-                if not is_retriable(exc) or attempts >= self._policy.attempts:
+            for batch, problem in failed:
+                if not is_retriable(problem) or attempts >= self._policy.attempts:
                     if self._metrics is not None:
-                        self._metrics.publish_failed(topic, type(exc).__name__)
+                        self._metrics.publish_failed(topic, type(problem).__name__)
                     raise PublishError(
                         f"publish_many to topic {topic!r} partition {batch[0]} failed for a "
                         f"batch of {len(batch[1])} record(s) after {attempts} attempt(s), "
-                        f"{'retries exhausted' if is_retriable(exc) else 'not retriable'}: "
-                        f"{type(exc).__name__}: {exc}",
+                        f"{'retries exhausted' if is_retriable(problem) else 'not retriable'}: "
+                        f"{type(problem).__name__}: {problem}",
                         topic=topic,
                         attempts=attempts,
                         partition=batch[0],
-                    ) from exc
+                    ) from problem
                 log.warning(
                     "publish_many retry",
                     topic=topic,
                     partition=batch[0],
                     records=len(batch[1]),
                     attempt=attempts,
-                    error=f"{type(exc).__name__}: {exc}",
+                    error=f"{type(problem).__name__}: {problem}",
                 )
                 partition, indexes, _, _ = batch
                 todo.extend(self._fill(items, indexes, lambda p=partition: p))
@@ -807,7 +810,9 @@ async def _bounded_stop(producer: AIOKafkaProducer, timeout: float) -> None:
     try:
         await asyncio.wait_for(producer.stop(), timeout)
     except TimeoutError:
-        log.error("aiokafka producer did not stop in time; closing it forcibly", timeout_s=timeout)
+        log.error(  # noqa: TRY400 - a timeout has no useful traceback
+            "aiokafka producer did not stop in time; closing it forcibly", timeout_s=timeout
+        )
         sender = getattr(producer, "_sender", None)
         task = getattr(sender, "sender_task", None)
         if task is not None:
@@ -815,6 +820,6 @@ async def _bounded_stop(producer: AIOKafkaProducer, timeout: float) -> None:
         try:
             await asyncio.wait_for(producer.client.close(), 2.0)
         except (TimeoutError, OSError) as exc:
-            log.error("aiokafka client did not close", error=str(exc))
+            log.error("aiokafka client did not close", error=str(exc))  # noqa: TRY400
     except Exception as exc:  # noqa: BLE001 - closing must not raise on a broken connection
         log.warning("aiokafka producer stop failed", error=f"{type(exc).__name__}: {exc}")

@@ -104,7 +104,16 @@ class Message(Generic[T]):
         raw_value: The undecoded value bytes (``None`` for a tombstone).
     """
 
-    __slots__ = ("headers", "key", "offset", "partition", "raw_value", "timestamp", "topic", "value")
+    __slots__ = (
+        "headers",
+        "key",
+        "offset",
+        "partition",
+        "raw_value",
+        "timestamp",
+        "topic",
+        "value",
+    )
 
     def __init__(
         self,
@@ -131,7 +140,7 @@ class Message(Generic[T]):
         """Return the last header called ``name`` as text (UTF-8, lenient), or ``None``."""
         for hname, hvalue in reversed(self.headers):
             if hname == name:
-                return hvalue.decode("utf-8", "replace") if hvalue is not None else None
+                return (hvalue or b"").decode("utf-8", "replace")
         return None
 
     @property

@@ -158,14 +158,16 @@ class ProducerSettings(msgspec.Struct, frozen=True, kw_only=True):
     ] = "all"
     idempotence: Annotated[
         bool,
-        Meta(description="Idempotent producer: no duplicates from internal retries (needs acks=all)"),
+        Meta(
+            description="Idempotent producer: no duplicates from internal retries (needs acks=all)"
+        ),
     ] = True
     linger_ms: Annotated[
         int,
         Meta(
             ge=0,
             le=60_000,
-            description="Extra wait to fill batches of send()/publish_many; publish() never waits it",
+            description="Extra wait to fill batches for send(); awaited publish() never waits it",
         ),
     ] = 0
     batch_size: Annotated[
@@ -191,9 +193,9 @@ class ProducerSettings(msgspec.Struct, frozen=True, kw_only=True):
     close_timeout_ms: Annotated[
         int, Meta(ge=0, description="close(): how long to wait for accepted records to flush")
     ] = 30_000
-    retry: Annotated[
-        RetryPolicy, Meta(description="Retries of retriable delivery errors")
-    ] = msgspec.field(default_factory=RetryPolicy)
+    retry: Annotated[RetryPolicy, Meta(description="Retries of retriable delivery errors")] = (
+        msgspec.field(default_factory=RetryPolicy)
+    )
 
     def __post_init__(self) -> None:
         if self.idempotence and self.acks != "all":
@@ -312,15 +314,15 @@ class KafkaSettings(msgspec.Struct, frozen=True, kw_only=True):
     retry_backoff_ms: Annotated[
         int, Meta(ge=0, description="aiokafka's internal wait before re-sending a request")
     ] = 100
-    security: Annotated[
-        SecuritySettings, Meta(description="TLS and SASL settings")
-    ] = msgspec.field(default_factory=SecuritySettings)
-    producer: Annotated[
-        ProducerSettings, Meta(description="Publisher settings")
-    ] = msgspec.field(default_factory=ProducerSettings)
-    consumer: Annotated[
-        ConsumerSettings, Meta(description="Consumer settings")
-    ] = msgspec.field(default_factory=ConsumerSettings)
+    security: Annotated[SecuritySettings, Meta(description="TLS and SASL settings")] = (
+        msgspec.field(default_factory=SecuritySettings)
+    )
+    producer: Annotated[ProducerSettings, Meta(description="Publisher settings")] = msgspec.field(
+        default_factory=ProducerSettings
+    )
+    consumer: Annotated[ConsumerSettings, Meta(description="Consumer settings")] = msgspec.field(
+        default_factory=ConsumerSettings
+    )
 
     def __post_init__(self) -> None:
         for server in self.bootstrap_servers:

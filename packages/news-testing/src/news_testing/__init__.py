@@ -1,4 +1,4 @@
-"""pytest plugin for news platform services: a real Kafka broker (Tansu), real HTTP server processes, capture of published records.
+"""pytest plugin for news platform services: real Kafka broker, HTTP servers, record capture.
 
 Installed, it registers its fixtures with pytest by itself (entry point ``pytest11``).
 

@@ -33,13 +33,15 @@ if TYPE_CHECKING:
 
     from news_testing.kafka import KafkaBroker, KafkaMockCluster
 
-_KAFKA_FIXTURES: Final = frozenset({
-    "kafka_broker",
-    "kafka_bootstrap",
-    "kafka_settings",
-    "kafka_topic",
-    "kafka_private_broker",
-})
+_KAFKA_FIXTURES: Final = frozenset(
+    {
+        "kafka_broker",
+        "kafka_bootstrap",
+        "kafka_settings",
+        "kafka_topic",
+        "kafka_private_broker",
+    }
+)
 _brokers_key = pytest.StashKey["list[KafkaBroker]"]()
 _session_broker: list[KafkaBroker] = []
 
@@ -128,7 +130,7 @@ async def _delete_topics(bootstrap: str, names: list[str]) -> None:
 def kafka_topic(
     request: pytest.FixtureRequest, kafka_bootstrap: str
 ) -> Iterator[Callable[..., str]]:
-    """Factory of fresh topics: ``name = kafka_topic(partitions=3)``; deleted after the test.
+    """Make fresh, uniquely named topics (``kafka_topic(partitions=3)``), deleted afterwards.
 
     Arguments of the factory: ``partitions`` (default 1), ``prefix`` (default: the test's
     name), ``config`` (topic configs). The topic's ``.dlq`` is deleted too.
@@ -155,7 +157,7 @@ def kafka_topic(
 
 @pytest.fixture(scope="session")
 def kafka_mock_cluster() -> Iterator[KafkaMockCluster]:
-    """librdkafka's mock cluster (``confluent-kafka``): idempotent producers work there."""
+    """Librdkafka's mock cluster (``confluent-kafka``): idempotent producers work there."""
     from news_testing.kafka import KafkaMockCluster
 
     cluster = KafkaMockCluster().start()

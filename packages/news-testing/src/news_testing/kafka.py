@@ -74,6 +74,8 @@ def kafka_metadata_ready(host: str, port: int, timeout: float = 1.0) -> bool:
         return False
     if len(payload) < 8:
         return False
+    got_correlation: int
+    brokers: int
     got_correlation, brokers = struct.unpack(">ii", payload[:8])
     return got_correlation == correlation and brokers >= 1
 
@@ -167,7 +169,7 @@ class KafkaBroker:
     def external(cls, bootstrap: str) -> KafkaBroker:
         """Wrap an already running cluster (``host:port[,host:port...]``)."""
         broker = cls.__new__(cls)
-        first = bootstrap.split(",")[0].strip()
+        first = bootstrap.split(",", maxsplit=1)[0].strip()
         host, _, port = first.rpartition(":")
         broker.host = host
         broker.port = int(port)
@@ -374,7 +376,9 @@ class KafkaCapture(Generic[T]):
     Tansu under-reports end offsets by up to one producer batch).
 
     Example:
-        >>> async with KafkaCapture(bootstrap, "articles", value_type=Article) as capture:  # doctest: +SKIP
+        >>> async with KafkaCapture(
+        ...     bootstrap, "articles", value_type=Article
+        ... ) as capture:  # doctest: +SKIP
         ...     await service.publish_article(7)
         ...     [record] = await capture.wait_for(1)
         ...     assert record.value.id == 7
@@ -423,19 +427,7 @@ class KafkaCapture(Generic[T]):
         )
         await consumer.start()
         try:
-            deadline = time.monotonic() + self._topic_timeout
-            client = consumer._client  # noqa: SLF001 - metadata for one topic, no listing
-            client.add_topic(self.topic)
-            while True:
-                await client.force_metadata_update()
-                partitions = client.cluster.partitions_for_topic(self.topic)
-                if partitions:
-                    break
-                if time.monotonic() > deadline:
-                    raise TimeoutError(
-                        f"topic {self.topic!r} does not exist after {self._topic_timeout}s"
-                    )
-                await asyncio.sleep(0.05)
+            partitions = await self._topic_partitions(consumer)
             tps = [TopicPartition(self.topic, p) for p in sorted(partitions)]
             consumer.assign(tps)
             if self._from_end:
@@ -449,6 +441,22 @@ class KafkaCapture(Generic[T]):
         self._changed = asyncio.Condition()
         self._task = asyncio.ensure_future(self._read())
         return self
+
+    async def _topic_partitions(self, consumer: AIOKafkaConsumer) -> set[int]:
+        """Wait until the topic exists (metadata for it alone); return its partitions."""
+        deadline = time.monotonic() + self._topic_timeout
+        client = consumer._client  # metadata of one topic, without listing them all
+        client.add_topic(self.topic)
+        while True:
+            await client.force_metadata_update()
+            partitions: set[int] | None = client.cluster.partitions_for_topic(self.topic)
+            if partitions:
+                return partitions
+            if time.monotonic() > deadline:
+                raise TimeoutError(
+                    f"topic {self.topic!r} does not exist after {self._topic_timeout}s"
+                )
+            await asyncio.sleep(0.05)
 
     async def _read(self) -> None:
         consumer = self._consumer
@@ -609,9 +617,7 @@ class KafkaMockCluster:
                 "the Kafka mock cluster needs: pip install confluent-kafka",
                 name="confluent_kafka",
             ) from exc
-        handle = confluent_kafka.Producer(
-            {"test.mock.num.brokers": self._brokers, "log_level": 3}
-        )
+        handle = confluent_kafka.Producer({"test.mock.num.brokers": self._brokers, "log_level": 3})
         metadata = handle.list_topics(timeout=10)
         self.bootstrap = ",".join(f"{b.host}:{b.port}" for b in metadata.brokers.values())
         self._handle = handle
