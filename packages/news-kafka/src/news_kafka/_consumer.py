@@ -55,6 +55,8 @@ Handler = Callable[[Message[Any]], Awaitable[None]]
 log = get_logger(__name__)
 
 _CHUNK: Final = 256  # records a partition handles before letting others take the slot
+_HELD_BACK_POLL_MS: Final = 5  # poll timeout while some partitions wait for queue room
+_COMMIT_CHECK: Final = 0.1  # the committer looks for progress at least this often
 _SUPERVISOR_PERIOD: Final = 0.25
 _LAG_PERIOD: Final = 5.0
 _MAX_ERROR_MESSAGE: Final = 1000
@@ -197,6 +199,7 @@ class Consumer(Generic[T]):
         self._semaphore = asyncio.Semaphore(cfg.concurrency)
         self._commit_lock = asyncio.Lock()
         self._progress = asyncio.Event()
+        self._space = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._running = False
         self._stopping = False
@@ -387,10 +390,33 @@ class Consumer(Generic[T]):
         assert consumer is not None
         cfg = self._settings.consumer
         wait_ms = max(cfg.fetch_max_wait_ms, 100)
+        limit = cfg.max_buffered_records
+        # Stalled (every queue full) longer than this: pause and poll to stay in the group.
+        stall_limit = cfg.max_poll_interval_ms / 1000.0 / 3
         failures = 0
+        last_call = time.monotonic()
         while True:
+            states = self._states
+            ready = [tp for tp, st in states.items() if len(st.queue) < limit and not st.paused]
+            if states and not ready:
+                # Backpressure without pause(): aiokafka drops the prefetched records of a
+                # paused partition, so polling only the partitions with room keeps them.
+                self._space.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._space.wait(), 1.0)
+                if time.monotonic() - last_call < stall_limit:
+                    continue
+                for tp, st in states.items():  # slow handlers: keep the membership (#848)
+                    if not st.paused:
+                        consumer.pause(tp)
+                        st.paused = True
             try:
-                batch = await consumer.getmany(timeout_ms=wait_ms)
+                last_call = time.monotonic()
+                if ready and len(ready) < len(states):
+                    # short: a held-back partition may get room any moment
+                    batch = await consumer.getmany(*ready, timeout_ms=_HELD_BACK_POLL_MS)
+                else:
+                    batch = await consumer.getmany(timeout_ms=wait_ms)
             except asyncio.CancelledError:
                 raise
             except KafkaError as exc:
@@ -418,8 +444,6 @@ class Consumer(Generic[T]):
 
     def _dispatch(self, batch: dict[TopicPartition, list[Any]]) -> None:
         """Queue fetched records to their partition's worker (no await: revocation-safe)."""
-        consumer = self._consumer
-        limit = self._settings.consumer.max_buffered_records
         for tp, fetched in batch.items():
             state = self._states.get(tp)
             if state is None or state.revoked:
@@ -433,9 +457,6 @@ class Consumer(Generic[T]):
             state.queue.extend(records)
             state.last_enqueued = records[-1].offset
             state.wakeup.set()
-            if len(state.queue) >= limit and not state.paused and consumer is not None:
-                consumer.pause(tp)
-                state.paused = True
 
     async def _fail(self, exc: BaseException) -> None:
         log.error(
@@ -501,14 +522,25 @@ class Consumer(Generic[T]):
 
     # ------------------------------------------------------------------ handling
 
-    async def _work(self, state: _Partition) -> None:
-        """Handle one partition's records in order, for as long as it is assigned."""
+    async def _work(self, state: _Partition) -> None:  # noqa: PLR0912, PLR0915 - hot path
+        """Handle one partition's records in order, for as long as it is assigned.
+
+        The common case (no headers to bind, value decodes, handler succeeds at once) runs
+        inline here; anything else goes through `_process` / `_retry_or_dead_letter`.
+        """
         queue = state.queue
         semaphore = self._semaphore
         resume_below = max(1, self._settings.consumer.max_buffered_records // 2)
         task = asyncio.current_task()
         assert task is not None
-        while not state.revoked and not self._stopping:
+        handler = self._handler
+        decode = self._json_decode
+        metrics = self._metrics
+        group = self._group
+        monotonic = time.monotonic
+        while True:
+            if self._leaving(state):
+                return
             if not queue:
                 state.wakeup.clear()
                 await state.wakeup.wait()
@@ -521,10 +553,42 @@ class Consumer(Generic[T]):
                         if self._leaving(state):
                             return
                         record = queue.popleft()
-                        await self._process(state, record)
+                        raw = record.value
+                        if record.headers or raw is None:
+                            await self._process(state, record)
+                        else:
+                            try:
+                                value = raw if decode is None else decode(raw)
+                            except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+                                await self._dead_letter(state, record, exc, 0)
+                            else:
+                                message: Message[Any] = Message(
+                                    record.topic,
+                                    record.partition,
+                                    record.offset,
+                                    record.key,
+                                    value,
+                                    record.headers,
+                                    record.timestamp,
+                                    raw,
+                                )
+                                started = state.started = monotonic()
+                                state.in_handler = True
+                                try:
+                                    await handler(message)
+                                except BaseException as exc:  # noqa: BLE001 - classified there
+                                    state.in_handler = False
+                                    await self._retry_or_dead_letter(state, record, message, exc)
+                                else:
+                                    state.in_handler = False
+                                    if metrics is not None:
+                                        metrics.consumed(record.topic, group)
+                                        metrics.handler_duration(
+                                            record.topic, group, monotonic() - started
+                                        )
                         state.next_offset = record.offset + 1
-                        progress.set()
                         handled += 1
+                    progress.set()
             except _Abandoned:
                 return
             except asyncio.CancelledError:
@@ -534,10 +598,12 @@ class Consumer(Generic[T]):
                     state.timed_out = False
                     continue
                 raise
-            if state.paused and len(queue) < resume_below and self._consumer is not None:
-                if not state.revoked:
-                    self._consumer.resume(state.tp)
-                state.paused = False
+            if len(queue) < resume_below:
+                if state.paused and self._consumer is not None:
+                    if not state.revoked:
+                        self._consumer.resume(state.tp)
+                    state.paused = False
+                self._space.set()
 
     def _leaving(self, state: _Partition) -> bool:
         """Tell whether the partition's worker must stop (revoked, or the consumer stops)."""
@@ -558,21 +624,21 @@ class Consumer(Generic[T]):
         return decode(raw)
 
     async def _process(self, state: _Partition, record: Any) -> None:
-        """Handle one record: decode, run the handler with retries, else dead-letter it."""
+        """Handle one record in general: decode, bind its context, run the handler (retries)."""
         try:
             value = self._decode(record)
         except (msgspec.DecodeError, msgspec.ValidationError) as exc:
             await self._dead_letter(state, record, exc, 0)
             return
         message: Message[Any] = Message(
-            topic=record.topic,
-            partition=record.partition,
-            offset=record.offset,
-            key=record.key,
-            value=value,
-            headers=record.headers,
-            timestamp=record.timestamp,
-            raw_value=record.value,
+            record.topic,
+            record.partition,
+            record.offset,
+            record.key,
+            value,
+            record.headers,
+            record.timestamp,
+            record.value,
         )
         fields: dict[str, str] | None = None
         if record.headers:
@@ -589,45 +655,47 @@ class Consumer(Generic[T]):
                 await self._attempts(state, record, message)
 
     async def _attempts(self, state: _Partition, record: Any, message: Message[Any]) -> None:
+        """Run the handler until it succeeds, else retry per policy, then dead-letter."""
+        started = state.started = time.monotonic()
+        state.in_handler = True
+        try:
+            await self._handler(message)
+        except BaseException as exc:  # noqa: BLE001 - classified there
+            state.in_handler = False
+            await self._retry_or_dead_letter(state, record, message, exc)
+            return
+        state.in_handler = False
+        if self._metrics is not None:
+            self._metrics.consumed(record.topic, self._group)
+            self._metrics.handler_duration(record.topic, self._group, time.monotonic() - started)
+
+    def _classify(self, state: _Partition, error: BaseException) -> BaseException:
+        """Turn a timeout cancellation into TimeoutError; re-raise real cancellations."""
+        if isinstance(error, asyncio.CancelledError):
+            task = asyncio.current_task()
+            if not state.timed_out or task is None or task.cancelling() > 1:
+                raise error  # a real cancellation (stop, revocation)
+            task.uncancel()
+            state.timed_out = False
+            return TimeoutError(
+                f"handler ran longer than {self._handler_timeout}s and was cancelled"
+            )
+        if not isinstance(error, Exception):
+            raise error  # KeyboardInterrupt, SystemExit...
+        return error
+
+    async def _retry_or_dead_letter(
+        self, state: _Partition, record: Any, message: Message[Any], first: BaseException
+    ) -> None:
+        """After a failed first attempt: retry with backoff, then dead-letter the record."""
         metrics = self._metrics
         handler = self._handler
-        attempt = 0
+        error = self._classify(state, first)
+        attempt = 1
         while True:
-            attempt += 1
-            started = time.monotonic()
-            state.started = started
-            state.in_handler = True
-            try:
-                await handler(message)
-            except asyncio.CancelledError:
-                state.in_handler = False
-                task = asyncio.current_task()
-                if not state.timed_out or task is None or task.cancelling() > 1:
-                    raise  # a real cancellation (stop, revocation)
-                task.uncancel()
-                state.timed_out = False
-                error: BaseException = TimeoutError(
-                    f"handler ran longer than {self._handler_timeout}s and was cancelled"
-                )
-            except PoisonRecordError as exc:
-                state.in_handler = False
-                if metrics is not None:
-                    metrics.handler_failed(record.topic, self._group, type(exc).__name__)
-                await self._dead_letter(state, record, exc, attempt)
-                return
-            except Exception as exc:  # noqa: BLE001 - any handler error is retried / DLQ'd
-                state.in_handler = False
-                error = exc
-            else:
-                state.in_handler = False
-                if metrics is not None:
-                    metrics.consumed(record.topic, self._group)
-                    metrics.handler_duration(record.topic, self._group, time.monotonic() - started)
-                return
             if metrics is not None:
                 metrics.handler_failed(record.topic, self._group, type(error).__name__)
-                metrics.handler_duration(record.topic, self._group, time.monotonic() - started)
-            if attempt >= self._policy.attempts:
+            if isinstance(error, PoisonRecordError) or attempt >= self._policy.attempts:
                 await self._dead_letter(state, record, error, attempt)
                 return
             delay = self._policy.delay(attempt)
@@ -643,6 +711,20 @@ class Consumer(Generic[T]):
                 exc_info=error,
             )
             await self._pause(state, delay)
+            attempt += 1
+            started = state.started = time.monotonic()
+            state.in_handler = True
+            try:
+                await handler(message)
+            except BaseException as exc:  # noqa: BLE001 - classified below
+                state.in_handler = False
+                error = self._classify(state, exc)
+                continue
+            state.in_handler = False
+            if metrics is not None:
+                metrics.consumed(record.topic, self._group)
+                metrics.handler_duration(record.topic, self._group, time.monotonic() - started)
+            return
 
     async def _pause(self, state: _Partition, delay: float) -> None:
         """Sleep between attempts; give up (uncommitted) if the partition goes away."""
@@ -731,7 +813,10 @@ class Consumer(Generic[T]):
     async def _commit_loop(self) -> None:
         interval = self._settings.consumer.commit_interval_ms / 1000.0
         while True:
-            await self._progress.wait()
+            # Woken when a worker finishes a run of records, or by the clock: a handler that
+            # blocks for long must not hold back the commit of the records before it.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._progress.wait(), _COMMIT_CHECK)
             self._progress.clear()
             try:
                 await self._commit()

@@ -115,9 +115,8 @@ class Message(Generic[T]):
         "value",
     )
 
-    def __init__(
+    def __init__(  # noqa: PLR0917 - built positionally on the consumer's hot path
         self,
-        *,
         topic: str,
         partition: int,
         offset: int,
