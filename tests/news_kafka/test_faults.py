@@ -14,7 +14,9 @@ from news_log.testing import capture_logs
 from news_testing import KafkaCapture, kafka_test_settings
 
 
-def fault_settings(bootstrap: str, *, attempts: int, request_timeout_ms: int = 1000):
+def fault_settings(
+    bootstrap: str, *, attempts: int, request_timeout_ms: int = 1000, backoff_ms: float = 100
+):
     """Return test settings with a given publish retry policy."""
     base = kafka_test_settings(bootstrap)
     return msgspec.structs.replace(
@@ -23,18 +25,25 @@ def fault_settings(bootstrap: str, *, attempts: int, request_timeout_ms: int = 1
             base.producer,
             request_timeout_ms=request_timeout_ms,
             retry=news_kafka.RetryPolicy(
-                attempts=attempts, backoff_base_ms=100, backoff_max_ms=400, jitter=0.2
+                attempts=attempts,
+                backoff_base_ms=backoff_ms,
+                backoff_max_ms=max(400, backoff_ms),
+                jitter=0.2 if backoff_ms < 1000 else 0.0,
             ),
         ),
     )
 
 
 class TestBrokerRestart:
-    async def test_publish_retries_through_a_restart_then_succeeds(
-        self, kafka_private_broker, eventually
-    ):
+    async def test_publish_retries_through_a_restart_then_succeeds(self, kafka_private_broker):
         """A publish during a broker outage is retried and lands once the broker is back."""
-        settings = fault_settings(kafka_private_broker.bootstrap, attempts=30)
+        # A fixed 3 s backoff: the broker is restarted and the topic re-created (Tansu comes
+        # back empty) while the publisher waits for its second attempt. Tansu acknowledges
+        # produce requests for topics it does not have (the records vanish), so the topic
+        # must exist again before the retry.
+        settings = fault_settings(
+            kafka_private_broker.bootstrap, attempts=4, request_timeout_ms=500, backoff_ms=3000
+        )
         topic = "restart-articles"
         await ensure_topics(settings, [TopicSpec(topic, 1)])
         async with Publisher(settings) as publisher:
@@ -42,24 +51,23 @@ class TestBrokerRestart:
             kafka_private_broker.stop()
             with capture_logs() as lines:
                 pending = asyncio.ensure_future(publisher.publish(topic, b"during", key="k"))
-                await eventually(
-                    lambda: any(x["msg"] == "publish retry" for x in lines),
-                    timeout=30,
-                    what="a retry while the broker is down",
-                )
-                assert not pending.done()
+                deadline = time.monotonic() + 30
+                while not any(x["msg"] == "publish retry" for x in lines):
+                    assert time.monotonic() < deadline, "no retry while the broker was down"
+                    await asyncio.sleep(0.01)
                 await asyncio.to_thread(kafka_private_broker.start)
-                await ensure_topics(settings, [TopicSpec(topic, 1)])  # Tansu restarts empty
+                await ensure_topics(settings, [TopicSpec(topic, 1)])
+                assert not pending.done(), "delivered before the topic was re-created"
                 meta = await asyncio.wait_for(pending, 60)
             retries = [x for x in lines if x["msg"] == "publish retry"]
         assert before.offset == 0
+        assert (meta.topic, meta.partition, meta.offset) == (topic, 0, 0)
         assert retries[0]["topic"] == topic
         assert retries[0]["key"] == "k"
+        assert retries[0]["attempt"] == 1
         async with KafkaCapture(kafka_private_broker.bootstrap, topic) as capture:
-            records = await capture.wait_for(
-                1, predicate=lambda r: (r.partition, r.offset) == (meta.partition, meta.offset)
-            )
-        assert records[0].raw_value == b"during"
+            [record] = await capture.wait_for(1)
+        assert (record.raw_value, record.key) == (b"during", b"k")
 
     async def test_exhausted_policy_raises_publish_error(self, kafka_private_broker):
         """With the broker gone, publish gives up after the policy's attempts, naming them."""

@@ -448,14 +448,18 @@ class Consumer(Generic[T]):
             state = self._states.get(tp)
             if state is None or state.revoked:
                 continue  # revoked meanwhile: the next owner fetches them again
-            floor = state.last_enqueued
-            records = fetched
-            if records[0].offset <= floor:
-                records = [r for r in fetched if r.offset > floor]
-                if not records:
-                    continue
-            state.queue.extend(records)
-            state.last_enqueued = records[-1].offset
+            if fetched[0].offset <= state.last_enqueued:
+                # aiokafka reset the position (offset out of range: truncated or re-created
+                # topic). Handle them again rather than drop anything: at least once.
+                log.warning(
+                    "partition position went backwards; records are handled again",
+                    topic=tp.topic,
+                    partition=tp.partition,
+                    offset=fetched[0].offset,
+                    last_queued=state.last_enqueued,
+                )
+            state.queue.extend(fetched)
+            state.last_enqueued = fetched[-1].offset
             state.wakeup.set()
 
     async def _fail(self, exc: BaseException) -> None:
