@@ -252,7 +252,7 @@ class ConsumerSettings(msgspec.Struct, frozen=True, kw_only=True):
     ] = 8
     max_buffered_records: Annotated[
         int,
-        Meta(ge=1, description="Records queued per partition before its fetching is paused"),
+        Meta(ge=1, description="Records queued per partition before fetching it is held back"),
     ] = 1_000
     handler_timeout_ms: (
         Annotated[
