@@ -92,7 +92,7 @@ class TestBrokerRestart:
         assert elapsed < 20
 
     async def test_close_is_bounded_when_the_broker_is_gone(self, kafka_private_broker):
-        """stop(timeout) returns in time and fails the records it could not deliver."""
+        """stop(timeout) returns in time and reports the records it could not deliver."""
         settings = fault_settings(kafka_private_broker.bootstrap, attempts=50)
         topic = "unflushed"
         await ensure_topics(settings, [TopicSpec(topic, 1)])
@@ -100,12 +100,32 @@ class TestBrokerRestart:
         await publisher.start()
         await publisher.publish(topic, b"ok")
         kafka_private_broker.stop()
-        future = await publisher.send(topic, b"stuck")
-        started = time.monotonic()
-        await publisher.stop(timeout=1.0)
-        assert time.monotonic() - started < 8
-        with pytest.raises(news_kafka.PublishError):
-            future.result()
+        with capture_logs() as lines:
+            await publisher.send(topic, b"stuck", key="s")
+            started = time.monotonic()
+            await publisher.stop(timeout=1.0)
+            elapsed = time.monotonic() - started
+        assert elapsed < 8
+        failed = [x for x in lines if x["msg"] == "publish failed"]
+        assert [(x["topic"], x["key"]) for x in failed] == [(topic, "s")]
+        assert any(x["msg"] == "publisher close timed out; undelivered records fail" for x in lines)
+
+    async def test_flush_raises_when_a_queued_record_fails(self, kafka_private_broker, metrics):
+        """A sent record that exhausts its retries makes flush() raise PublishError."""
+        settings = fault_settings(
+            kafka_private_broker.bootstrap, attempts=2, request_timeout_ms=500
+        )
+        topic = "flush-fails"
+        await ensure_topics(settings, [TopicSpec(topic, 1)])
+        async with Publisher(settings, metrics=metrics) as publisher:
+            await publisher.publish(topic, b"ok")
+            kafka_private_broker.stop()
+            await publisher.send(topic, b"lost", key="gone")
+            with pytest.raises(news_kafka.PublishError, match="1 queued record") as info:
+                await publisher.flush(timeout=30)
+            assert (info.value.topic, info.value.key, info.value.attempts) == (topic, b"gone", 2)
+            await publisher.flush(timeout=1)  # reported once
+        assert [c[1] for c in metrics.names("publish_failed")] == [topic]
 
     async def test_consumer_resumes_after_a_restart(self, kafka_private_broker, eventually):
         """A consumer keeps its health signals and handles records again after a restart."""

@@ -161,18 +161,39 @@ class TestPublish:
 
 class TestSendAndClose:
     async def test_send_queues_and_close_flushes_everything(self, kafka_settings, kafka_topic):
-        """send() returns futures at once; stop() delivers every accepted record."""
+        """send() returns once queued; stop() delivers every accepted record."""
         topic = kafka_topic(partitions=3)
         settings = with_producer(kafka_settings, linger_ms=50)
         publisher = Publisher(settings)
         await publisher.start()
-        futures = [await publisher.send(topic, b"%d" % i, key=b"%d" % (i % 7)) for i in range(500)]
+        for i in range(500):
+            assert await publisher.send(topic, b"%d" % i, key=b"%d" % (i % 7)) is None
         await publisher.stop()
-        metas = [f.result() for f in futures]
-        assert len({(m.partition, m.offset) for m in metas}) == 500
         async with KafkaCapture(settings.bootstrap_servers[0], topic) as capture:
             records = await capture.wait_for(500)
         assert sorted(int(r.raw_value) for r in records) == list(range(500))
+
+    async def test_flush_waits_for_queued_records(self, kafka_settings, kafka_topic, metrics):
+        """flush() returns when everything sent so far is acknowledged (and counted)."""
+        topic = kafka_topic()
+        settings = with_producer(kafka_settings, linger_ms=200)
+        async with Publisher(settings, metrics=metrics) as publisher:
+            for i in range(50):
+                await publisher.send(topic, b"%d" % i)
+            await publisher.flush(timeout=10)
+            assert sum(call[2] for call in metrics.names("published")) == 50
+            async with KafkaCapture(settings.bootstrap_servers[0], topic) as capture:
+                await capture.wait_for(50)
+
+    async def test_send_raises_non_retriable_errors_at_once(self, kafka_settings, kafka_topic):
+        """A record too large fails in send() itself; the publisher keeps working."""
+        topic = kafka_topic()
+        settings = with_producer(kafka_settings, max_request_size=2048, batch_size=1024)
+        async with Publisher(settings) as publisher:
+            with pytest.raises(news_kafka.PublishError, match="MessageSizeTooLargeError"):
+                await publisher.send(topic, b"x" * 4096)
+            await publisher.send(topic, b"small")
+            await publisher.flush(timeout=10)
 
     async def test_metrics_count_published_records(self, kafka_settings, kafka_topic, metrics):
         """The metrics hook hears of every delivered record."""

@@ -6,7 +6,6 @@ import asyncio
 import collections
 import random
 import time
-from functools import partial
 from typing import TYPE_CHECKING, Any, Final
 
 from news_kafka._client import client_kwargs, is_retriable
@@ -40,45 +39,30 @@ __all__ = ["Publisher"]
 log = get_logger(__name__)
 
 _BATCH_OVERHEAD: Final = 1024  # bytes kept free in a publish_many batch for request framing
-_WATCHDOG_PERIOD: Final = 0.5
+_REAP_PERIOD: Final = 0.05  # seconds between background checks of queued records
 
 
-class _Job:
-    """One record on its way to Kafka: what to send, how often it was tried, who waits."""
+# A record on its way: (topic, key, value, headers, partition, timestamp)
+_Record = tuple[
+    str, bytes | None, bytes | None, list[tuple[str, bytes]] | None, int | None, int | None
+]
+# A queued send(): (aiokafka future, tick when queued, attempt, *record)
+_Queued = tuple[
+    "asyncio.Future[Any]",
+    int,
+    int,
+    str,
+    bytes | None,
+    bytes | None,
+    list[tuple[str, bytes]] | None,
+    int | None,
+    int | None,
+]
 
-    __slots__ = (
-        "attempts",
-        "finished",
-        "future",
-        "headers",
-        "inner",
-        "key",
-        "partition",
-        "timestamp",
-        "topic",
-        "value",
-    )
 
-    def __init__(  # noqa: PLR0917 - internal, built in one place
-        self,
-        topic: str,
-        key: bytes | None,
-        value: bytes | None,
-        headers: list[tuple[str, bytes]] | None,
-        partition: int | None,
-        timestamp: int | None,
-        future: asyncio.Future[RecordMetadata],
-    ) -> None:
-        self.topic = topic
-        self.key = key
-        self.value = value
-        self.headers = headers
-        self.partition = partition
-        self.timestamp = timestamp
-        self.future = future
-        self.attempts = 0
-        self.inner: asyncio.Future[Any] | None = None
-        self.finished = False
+def _record_of(entry: _Queued) -> _Record:
+    """The record part of a queued entry."""
+    return entry[3:]
 
 
 class Publisher:
@@ -114,20 +98,22 @@ class Publisher:
         # One attempt: Kafka's own acknowledgement deadline plus a margin for queueing and
         # linger. aiokafka's future may never resolve otherwise (upstream #1101).
         self._attempt_bound = cfg.request_timeout_ms / 1000.0 * 1.5 + cfg.linger_ms / 1000.0 + 1.0
+        self._bound_ticks = int(self._attempt_bound / _REAP_PERIOD) + 1
         self._expedite_enabled = cfg.linger_ms > 0
         self._expedite_scheduled = False
         self._producer: AIOKafkaProducer | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._closing = False
-        self._pending = 0
+        self._pending = 0  # records accepted and not yet delivered or failed for good
         self._idle = asyncio.Event()
         self._idle.set()
-        # (deadline, job, aiokafka future) per attempt, deadlines in increasing order
-        self._inflight: collections.deque[tuple[float, _Job, asyncio.Future[Any]]] = (
-            collections.deque()
-        )
-        self._watchdog: asyncio.Task[None] | None = None
+        # send(): (aiokafka future, tick when queued, attempt, *record), oldest first; flat to
+        # keep the per-record cost at one tuple
+        self._queued: collections.deque[_Queued] = collections.deque()
+        self._tick = 0
+        self._reaper: asyncio.Task[None] | None = None
         self._retries: set[asyncio.Task[None]] = set()
+        self._failures: list[PublishError] = []
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -180,7 +166,8 @@ class Publisher:
         """Flush every accepted record (bounded by ``timeout`` seconds), then disconnect.
 
         ``timeout`` defaults to ``settings.producer.close_timeout_ms``. Records still undelivered
-        when it expires fail with `PublishError` (their callers see it) and are logged.
+        when it expires fail (``publish`` callers get `PublishError`) and are logged; ``stop``
+        itself does not raise for them (``flush`` does).
         """
         producer = self._producer
         if producer is None:
@@ -190,7 +177,7 @@ class Publisher:
             timeout = self._settings.producer.close_timeout_ms / 1000.0
         deadline = time.monotonic() + timeout
         try:
-            await asyncio.wait_for(self._idle.wait(), timeout)
+            await self._drain(timeout)
         except TimeoutError:
             log.error(  # noqa: TRY400 - a timeout has no useful traceback
                 "publisher close timed out; undelivered records fail",
@@ -199,23 +186,29 @@ class Publisher:
             )
         for task in list(self._retries):
             task.cancel()
+        if self._retries:
+            await asyncio.gather(*self._retries, return_exceptions=True)
         await _bounded_stop(producer, max(1.0, deadline - time.monotonic()))
         self._producer = None
-        for _, job, _ in list(self._inflight):
-            self._finish_error(
-                job,
+        self._reap(scan_all=True)
+        while self._queued:
+            entry = self._queued.popleft()
+            record, attempt = _record_of(entry), entry[2]
+            self._give_up(
+                record,
+                attempt,
                 PublisherClosedError(
-                    f"publisher closed before the record for topic {job.topic!r} "
-                    f"(key {job.key!r}) was delivered after {job.attempts} attempt(s)",
-                    topic=job.topic,
-                    key=job.key,
-                    attempts=job.attempts,
+                    f"publisher closed before the record for topic {record[0]!r} (key "
+                    f"{_show_key(record[1])!r}) was delivered, after {attempt} attempt(s)",
+                    topic=record[0],
+                    key=record[1],
+                    attempts=attempt,
                 ),
             )
-        self._inflight.clear()
-        if self._watchdog is not None:
-            self._watchdog.cancel()
-            self._watchdog = None
+        self._failures.clear()
+        if self._reaper is not None:
+            self._reaper.cancel()
+            self._reaper = None
         log.debug("publisher stopped")
 
     async def close(self, timeout: float | None = None) -> None:
@@ -235,17 +228,82 @@ class Publisher:
         await self.stop()
 
     async def flush(self, timeout: float | None = None) -> None:
-        """Wait until every record accepted so far is delivered or has failed.
+        """Wait until every record accepted so far is delivered or has failed for good.
 
         Raises:
+            PublishError: Records queued with `send` failed since the last ``flush`` (the
+                first failure is the cause; every failure was logged when it happened).
             TimeoutError: ``timeout`` seconds passed first.
         """
-        if timeout is None:
-            await self._idle.wait()
-        else:
-            await asyncio.wait_for(self._idle.wait(), timeout)
+        await self._drain(timeout)
+        failures, self._failures = self._failures, []
+        if failures:
+            first = failures[0]
+            raise PublishError(
+                f"{len(failures)} queued record(s) were not delivered; first: {first}",
+                topic=first.topic,
+                key=first.key,
+                attempts=first.attempts,
+            ) from first
+
+    async def _drain(self, timeout: float | None) -> None:
+        async with asyncio.timeout(timeout):
+            while self._pending:
+                producer = self._producer
+                if producer is not None and self._queued:
+                    # bounded: with idempotence and the broker down it may hang (#1101)
+                    flushing = asyncio.ensure_future(producer.flush())
+                    done, _ = await asyncio.wait([flushing], timeout=self._attempt_bound)
+                    self._reap(scan_all=True)
+                    if not done:
+                        flushing.cancel()
+                        self._tick += self._bound_ticks  # expire what is still stuck
+                        self._reap(scan_all=False)
+                if not self._pending:
+                    break
+                if self._retries:
+                    await asyncio.wait(set(self._retries), return_when=asyncio.FIRST_COMPLETED)
+                elif not self._queued:
+                    await self._idle.wait()  # publish() calls still on their way
+                else:
+                    await asyncio.sleep(0)
 
     # ------------------------------------------------------------------ single records
+
+    def _record(  # noqa: PLR0917 - mirrors publish() positionally
+        self,
+        topic: str,
+        value: Any,
+        key: str | bytes | None,
+        headers: Headers | None,
+        partition: int | None,
+        timestamp: int | None,
+    ) -> _Record:
+        """Encode one record (value, key, headers with the propagated context)."""
+        if self._producer is None or self._closing:
+            raise PublisherClosedError(
+                f"publish to {topic!r} on a publisher that is not running; "
+                "use `async with Publisher(...)` or call start() first",
+                topic=topic,
+                key=key if isinstance(key, bytes) else None,
+            )
+        if value.__class__ is bytes:
+            value_bytes: bytes | None = value
+            content_type = None
+        else:
+            value_bytes, content_type = self._codec.value(value, topic)
+        key_bytes = key if key is None or key.__class__ is bytes else encode_key(key, topic)
+        if value_bytes is None and key_bytes is None:
+            raise SerializationError(
+                f"a tombstone (value None) for topic {topic!r} needs a key: it deletes that key"
+            )
+        context = get_context()
+        record_headers = (
+            build_headers(headers, context, content_type)
+            if headers or context or content_type is not None
+            else None
+        )
+        return (topic, key_bytes, value_bytes, record_headers, partition, timestamp)
 
     async def publish(
         self,
@@ -279,8 +337,52 @@ class Publisher:
             PublisherClosedError: The publisher is not running.
             SerializationError: The value or key cannot be encoded.
         """
-        future = await self._submit(topic, value, key, headers, partition, timestamp, True)
-        return await future
+        record = self._record(topic, value, key, headers, partition, timestamp)
+        self._pending += 1
+        self._idle.clear()
+        try:
+            return await self._publish(record)
+        finally:
+            self._settle()
+
+    async def _publish(self, record: _Record) -> RecordMetadata:
+        topic, key, value, headers, partition, timestamp = record
+        attempt = 0
+        while True:
+            attempt += 1
+            producer = self._producer
+            if producer is None:
+                raise PublisherClosedError(
+                    f"publisher stopped before the record for topic {topic!r} (key "
+                    f"{_show_key(key)!r}) was delivered, after {attempt - 1} attempt(s)",
+                    topic=topic,
+                    key=key,
+                    attempts=attempt - 1,
+                )
+            try:
+                async with asyncio.timeout(self._attempt_bound):
+                    future = await producer.send(
+                        topic,
+                        value,
+                        key,
+                        partition=partition,
+                        timestamp_ms=timestamp,
+                        headers=headers,
+                    )
+                    if self._expedite_enabled:
+                        self._schedule_expedite()
+                    meta = await asyncio.shield(future)
+            except Exception as exc:
+                if is_retriable(exc) and attempt < self._policy.attempts and self.running:
+                    delay = self._retry_delay(record, attempt, exc)
+                    await asyncio.sleep(delay)
+                    continue
+                error = self._error(record, attempt, exc)
+                self._report_failure(record, attempt, error)
+                raise error from exc
+            if self._metrics is not None:
+                self._metrics.published(topic, 1)
+            return RecordMetadata(meta.topic, meta.partition, meta.offset, meta.timestamp)
 
     async def send(
         self,
@@ -291,229 +393,224 @@ class Publisher:
         headers: Headers | None = None,
         partition: int | None = None,
         timestamp: int | None = None,
-    ) -> asyncio.Future[RecordMetadata]:
-        """Queue one record and return at once with a future of its `RecordMetadata`.
+    ) -> None:
+        """Queue one record for delivery and return as soon as it is in the producer's buffer.
 
-        The fast path for streams of records: waits only for room in the producer's buffer,
-        and batches with ``linger_ms``. Retries happen in the background; the future holds the
-        final `PublishError` if delivery failed (failures are logged too, never lost silently).
-        ``flush()``/``stop()`` wait for every queued record. Arguments as for `publish`.
+        The fast path for streams of records: batches with ``linger_ms``, waits only for room
+        in the buffer. Delivery is confirmed by `flush` (or `stop`); retriable failures are
+        retried in the background, and a record that fails for good is logged and makes the
+        next `flush` raise `PublishError`. Use `publish` to get each record's metadata.
+        Arguments as for `publish`; a non-retriable error of the first attempt (record too
+        large...) raises here.
         """
-        return await self._submit(topic, value, key, headers, partition, timestamp, False)
-
-    async def _submit(  # noqa: PLR0917 - internal hot path, positional on purpose
-        self,
-        topic: str,
-        value: Any,
-        key: str | bytes | None,
-        headers: Headers | None,
-        partition: int | None,
-        timestamp: int | None,
-        expedite: bool,
-    ) -> asyncio.Future[RecordMetadata]:
         producer = self._producer
-        if producer is None or self._closing:
-            raise PublisherClosedError(
-                f"publish to {topic!r} on a publisher that is not running; "
-                "use `async with Publisher(...)` or call start() first",
-                topic=topic,
-                key=key if isinstance(key, bytes) else None,
+        if (
+            producer is not None
+            and not self._closing
+            and value.__class__ is bytes
+            and key is None
+            and not headers
+            and not get_context()
+        ):  # the common case of a stream of raw records, inlined
+            self._pending += 1
+            try:
+                future = await producer.send(topic, value, None, partition, timestamp, None)
+            except Exception:  # noqa: BLE001 - the general path classifies it
+                self._pending -= 1
+                await self._enqueue_first((topic, None, value, None, partition, timestamp))
+                return
+            self._queued.append(
+                (future, self._tick, 1, topic, None, value, None, partition, timestamp)
             )
-        if value.__class__ is bytes:
-            value_bytes: bytes | None = value
-            content_type = None
-        else:
-            value_bytes, content_type = self._codec.value(value, topic)
-        key_bytes = key if key is None or key.__class__ is bytes else encode_key(key, topic)
-        if value_bytes is None and key_bytes is None:
-            raise SerializationError(
-                f"a tombstone (value None) for topic {topic!r} needs a key: it deletes that key"
-            )
-        context = get_context()
-        record_headers = (
-            build_headers(headers, context, content_type)
-            if headers or context or content_type is not None
-            else None
-        )
-        assert self._loop is not None
-        job = _Job(
-            topic,
-            key_bytes,
-            value_bytes,
-            record_headers,
-            partition,
-            timestamp,
-            self._loop.create_future(),
-        )
-        self._pending += 1
-        if self._pending == 1:
-            self._idle.clear()
-        await self._attempt(job, first=True)
-        if expedite and self._expedite_enabled:
-            self._schedule_expedite()
-        return job.future
+            if self._reaper is None:
+                self._idle.clear()
+                self._reaper = asyncio.ensure_future(self._reap_loop())
+            return
+        await self._enqueue_first(self._record(topic, value, key, headers, partition, timestamp))
 
-    async def _attempt(self, job: _Job, *, first: bool = False) -> None:
-        """Hand the job to aiokafka once; errors go to the retry logic (or raise on first)."""
+    async def _enqueue_first(self, record: _Record) -> None:
+        self._pending += 1
+        self._idle.clear()
+        await self._enqueue(record, 1, raise_now=True)
+
+    async def _enqueue(self, record: _Record, attempt: int, *, raise_now: bool = False) -> None:
+        """Hand a record to aiokafka (one attempt); failures go to the retry logic."""
         producer = self._producer
         if producer is None:
-            self._finish_error(
-                job,
+            self._give_up(
+                record,
+                attempt - 1,
                 PublisherClosedError(
-                    f"publisher stopped while retrying a record for {job.topic!r}",
-                    topic=job.topic,
-                    key=job.key,
-                    attempts=job.attempts,
+                    f"publisher stopped while a record for {record[0]!r} waited to be retried",
+                    topic=record[0],
+                    key=record[1],
+                    attempts=attempt - 1,
                 ),
             )
             return
-        job.attempts += 1
         try:
-            inner = await producer.send(
-                job.topic,
-                job.value,
-                job.key,
-                partition=job.partition,
-                timestamp_ms=job.timestamp,
-                headers=job.headers,
+            future = await producer.send(
+                record[0],
+                record[2],
+                record[1],
+                partition=record[4],
+                timestamp_ms=record[5],
+                headers=record[3],
             )
         except Exception as exc:
-            if first and not is_retriable(exc):
-                error = self._error(job, exc)
-                self._finish_error(job, error)
+            if raise_now and not is_retriable(exc):
+                error = self._error(record, attempt, exc)
+                self._give_up(record, attempt, error, remember=False)
                 raise error from exc
-            self._failed(job, exc)
+            self._failed(record, attempt, exc)
             return
-        job.inner = inner
-        self._inflight.append((time.monotonic() + self._attempt_bound, job, inner))
-        if self._watchdog is None:
-            self._watchdog = asyncio.ensure_future(self._watch())
-        inner.add_done_callback(partial(self._delivered, job))
+        self._queued.append((future, self._tick, attempt, *record))
+        if self._reaper is None:
+            self._idle.clear()
+            self._reaper = asyncio.ensure_future(self._reap_loop())
 
-    def _delivered(self, job: _Job, inner: asyncio.Future[Any]) -> None:
-        if job.inner is not inner:  # a stale attempt (timed out and retried)
-            return
-        job.inner = None
-        if inner.cancelled():
-            self._failed(job, TimeoutError("delivery cancelled"))
-            return
-        exc = inner.exception()
-        if exc is not None:
-            self._failed(job, exc)
-            return
-        md = inner.result()
-        future = job.future
-        if not future.done():
-            future.set_result(RecordMetadata(md.topic, md.partition, md.offset, md.timestamp))
-        if self._metrics is not None:
-            self._metrics.published(job.topic, 1)
-        self._done(job)
+    async def _reap_loop(self) -> None:
+        """Settle queued records in the background: count, retry, expire stuck ones."""
+        try:
+            while self._queued or self._retries:
+                await asyncio.sleep(_REAP_PERIOD)
+                self._tick += 1
+                self._reap(scan_all=False)
+        finally:
+            self._reaper = None
 
-    def _failed(self, job: _Job, exc: BaseException) -> None:
-        if (
-            is_retriable(exc)
-            and job.attempts < self._policy.attempts
-            and self._producer is not None
-            and not job.future.done()
-        ):
-            delay = self._policy.delay(job.attempts)
-            log.warning(
-                "publish retry",
-                topic=job.topic,
-                key=_show_key(job.key),
-                attempt=job.attempts,
-                error=f"{type(exc).__name__}: {exc}",
-                retry_in_s=round(delay, 3),
-            )
-            task = asyncio.ensure_future(self._retry(job, delay))
+    def _reap(self, *, scan_all: bool) -> None:  # noqa: PLR0912 - one pass, all outcomes
+        """Settle the queued records whose delivery finished (oldest first).
+
+        Without ``scan_all`` it stops at the first unfinished record that is still within its
+        time bound (records finish roughly in order); an unfinished record past the bound is
+        treated as timed out (aiokafka may never resolve it, #1101). With ``scan_all`` every
+        finished record is settled and unfinished ones stay queued.
+        """
+        queued = self._queued
+        expired_before = self._tick - self._bound_ticks
+        delivered = 0
+        by_topic: dict[str, int] | None = {} if self._metrics is not None else None
+        keep: list[_Queued] = []
+        while queued:
+            entry = queued[0]
+            future = entry[0]
+            if not future.done():
+                if entry[1] >= expired_before:
+                    if not scan_all:
+                        break
+                    keep.append(queued.popleft())
+                    continue
+                queued.popleft()
+                self._failed(
+                    _record_of(entry),
+                    entry[2],
+                    TimeoutError(
+                        f"no acknowledgement within {self._attempt_bound:.1f}s "
+                        "(broker down or unreachable?)"
+                    ),
+                )
+                continue
+            queued.popleft()
+            try:
+                future.result()
+            except asyncio.CancelledError:
+                self._failed(_record_of(entry), entry[2], TimeoutError("delivery cancelled"))
+            except Exception as exc:  # noqa: BLE001 - classified by _failed
+                self._failed(_record_of(entry), entry[2], exc)
+            else:
+                delivered += 1
+                if by_topic is not None:
+                    by_topic[entry[3]] = by_topic.get(entry[3], 0) + 1
+        if keep:
+            queued.extendleft(reversed(keep))
+        if delivered:
+            self._pending -= delivered
+            if by_topic and self._metrics is not None:
+                for topic, n in by_topic.items():
+                    self._metrics.published(topic, n)
+            if self._pending == 0:
+                self._idle.set()
+
+    def _failed(self, record: _Record, attempt: int, exc: BaseException) -> None:
+        """Retry a failed queued record later, or give up on it."""
+        if is_retriable(exc) and attempt < self._policy.attempts and self._producer is not None:
+            delay = self._retry_delay(record, attempt, exc)
+            task = asyncio.ensure_future(self._retry(record, attempt + 1, delay))
             self._retries.add(task)
             task.add_done_callback(self._retries.discard)
             return
-        self._finish_error(job, self._error(job, exc))
+        self._give_up(record, attempt, self._error(record, attempt, exc))
 
-    async def _retry(self, job: _Job, delay: float) -> None:
+    async def _retry(self, record: _Record, attempt: int, delay: float) -> None:
         try:
             await asyncio.sleep(delay)
         except asyncio.CancelledError:
-            self._finish_error(
-                job,
+            self._give_up(
+                record,
+                attempt - 1,
                 PublisherClosedError(
-                    f"publisher closed while a record for topic {job.topic!r} (key "
-                    f"{_show_key(job.key)!r}) waited to be retried after {job.attempts} "
+                    f"publisher closed while a record for topic {record[0]!r} (key "
+                    f"{_show_key(record[1])!r}) waited to be retried after {attempt - 1} "
                     "attempt(s)",
-                    topic=job.topic,
-                    key=job.key,
-                    attempts=job.attempts,
+                    topic=record[0],
+                    key=record[1],
+                    attempts=attempt - 1,
                 ),
             )
             raise
-        await self._attempt(job)
+        await self._enqueue(record, attempt)
 
-    def _error(self, job: _Job, exc: BaseException) -> PublishError:
-        retriable = is_retriable(exc)
-        why = "retries exhausted" if retriable else "not retriable"
+    def _retry_delay(self, record: _Record, attempt: int, exc: BaseException) -> float:
+        delay = self._policy.delay(attempt)
+        log.warning(
+            "publish retry",
+            topic=record[0],
+            key=_show_key(record[1]),
+            attempt=attempt,
+            error=f"{type(exc).__name__}: {exc}",
+            retry_in_s=round(delay, 3),
+        )
+        return delay
+
+    def _error(self, record: _Record, attempts: int, exc: BaseException) -> PublishError:
+        why = "retries exhausted" if is_retriable(exc) else "not retriable"
         error = PublishError(
-            f"publish to topic {job.topic!r} (key {_show_key(job.key)!r}) failed after "
-            f"{job.attempts} attempt(s), {why}: {type(exc).__name__}: {exc}",
-            topic=job.topic,
-            key=job.key,
-            attempts=job.attempts,
+            f"publish to topic {record[0]!r} (key {_show_key(record[1])!r}) failed after "
+            f"{attempts} attempt(s), {why}: {type(exc).__name__}: {exc}",
+            topic=record[0],
+            key=record[1],
+            attempts=attempts,
         )
         error.__cause__ = exc
         return error
 
-    def _finish_error(self, job: _Job, error: PublishError) -> None:
-        future = job.future
-        if future.done():  # the caller gave up (cancelled); nobody to tell
-            self._done(job)
-            return
-        future.set_exception(error)
-        job.inner = None
+    def _report_failure(self, record: _Record, attempts: int, error: PublishError) -> None:
+        cause = error.__cause__ or error
         log.warning(
             "publish failed",
-            topic=job.topic,
-            key=_show_key(job.key),
-            attempts=job.attempts,
-            error=str(error.__cause__ or error),
-            error_type=type(error.__cause__ or error).__name__,
+            topic=record[0],
+            key=_show_key(record[1]),
+            attempts=attempts,
+            error=str(cause),
+            error_type=type(cause).__name__,
         )
         if self._metrics is not None:
-            self._metrics.publish_failed(job.topic, type(error.__cause__ or error).__name__)
-        future.add_done_callback(_consume_exception)
-        self._done(job)
+            self._metrics.publish_failed(record[0], type(cause).__name__)
 
-    def _done(self, job: _Job | None) -> None:
-        if job is not None:
-            if job.finished:
-                return
-            job.finished = True
+    def _give_up(
+        self, record: _Record, attempts: int, error: PublishError, *, remember: bool = True
+    ) -> None:
+        """A queued record failed for good: log, count, remember for flush(), settle."""
+        self._report_failure(record, attempts, error)
+        if remember:
+            self._failures.append(error)
+        self._settle()
+
+    def _settle(self) -> None:
         self._pending -= 1
         if self._pending == 0:
             self._idle.set()
-
-    async def _watch(self) -> None:
-        """Fail attempts that outlive their bound (aiokafka may never resolve them, #1101)."""
-        inflight = self._inflight
-        try:
-            while inflight:
-                await asyncio.sleep(_WATCHDOG_PERIOD)
-                now = time.monotonic()
-                while inflight:
-                    deadline, job, inner = inflight[0]
-                    if job.inner is inner and not job.future.done():
-                        if deadline >= now:
-                            break
-                        job.inner = None  # the late answer of this attempt is ignored
-                        self._failed(
-                            job,
-                            TimeoutError(
-                                f"no acknowledgement within {self._attempt_bound:.1f}s "
-                                "(broker down or unreachable?)"
-                            ),
-                        )
-                    inflight.popleft()
-        finally:
-            self._watchdog = None
 
     def _schedule_expedite(self) -> None:
         if not self._expedite_scheduled:
@@ -613,7 +710,7 @@ class Publisher:
         try:
             return await self._send_batches(topic, items, batches)
         finally:
-            self._done(None)
+            self._settle()
 
     def _prepare_many(
         self,
@@ -797,12 +894,6 @@ def _show_key(key: bytes | None) -> str | None:
     if key is None:
         return None
     return key.decode("utf-8", "replace")
-
-
-def _consume_exception(future: asyncio.Future[Any]) -> None:
-    """Mark a failed future's exception as seen (the failure is logged by the publisher)."""
-    if not future.cancelled():
-        future.exception()
 
 
 async def _bounded_stop(producer: AIOKafkaProducer, timeout: float) -> None:
