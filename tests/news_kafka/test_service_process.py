@@ -9,7 +9,6 @@ import sys
 import textwrap
 
 import news_log
-
 from news_kafka import KafkaAdmin, Publisher
 
 SERVICE = """
