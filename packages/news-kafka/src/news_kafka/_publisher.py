@@ -794,23 +794,47 @@ class Publisher:
     def _fill(
         self, items: list[Any], indexes: list[int], next_partition: Any
     ) -> list[tuple[int, list[int], Any, list[int]]]:
+        """Append records to batch builders, starting a new one (and partition) when full.
+
+        The records go straight into aiokafka's C record builder (the ``BatchBuilder``
+        wrapper's per-record Python frame is a third of the cost), with the wrapper's
+        record count kept in step so ``send_batch`` sees a normal batch.
+        """
         out: list[tuple[int, list[int], Any, list[int]]] = []
         builder = self._new_builder()
+        raw_append: Any = getattr(getattr(builder, "_builder", None), "append", None)
+        direct = raw_append is not None and hasattr(builder, "_relative_offset")
         batch_indexes: list[int] = []
         stamps: list[int] = []
+        empty: list[tuple[str, bytes]] = []
+        n = 0
         for index in indexes:
             key, value, headers, _, timestamp = items[index]
-            meta = builder.append(timestamp=timestamp, key=key, value=value, headers=headers or [])
-            if meta is None:
-                out.append((next_partition(), batch_indexes, builder, stamps))
-                builder = self._new_builder()
-                batch_indexes, stamps = [], []
+            if direct:
+                meta = raw_append(n, timestamp, key, value, headers or empty)
+            else:
                 meta = builder.append(
                     timestamp=timestamp, key=key, value=value, headers=headers or []
                 )
+            if meta is None:
+                if direct:
+                    builder._relative_offset = n
+                out.append((next_partition(), batch_indexes, builder, stamps))
+                builder = self._new_builder()
+                raw_append = builder._builder.append if direct else None
+                batch_indexes, stamps, n = [], [], 0
+                if direct:
+                    meta = raw_append(n, timestamp, key, value, headers or empty)
+                else:
+                    meta = builder.append(
+                        timestamp=timestamp, key=key, value=value, headers=headers or []
+                    )
+            n += 1
             batch_indexes.append(index)
             stamps.append(meta.timestamp)
         if batch_indexes:
+            if direct:
+                builder._relative_offset = n
             out.append((next_partition(), batch_indexes, builder, stamps))
         return out
 
