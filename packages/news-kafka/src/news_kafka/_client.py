@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
-import asyncio
-import ssl
 from typing import TYPE_CHECKING, Any
 
 from news_kafka._errors import KafkaConfigError
 
 if TYPE_CHECKING:
+    import ssl
+
     from news_kafka._settings import KafkaSettings
 
 __all__ = ["client_kwargs", "is_retriable"]
 
 
 def _ssl_context(settings: KafkaSettings) -> ssl.SSLContext:
+    import ssl  # only services that use TLS pay for it
+
     sec = settings.security
     try:
         context = ssl.create_default_context(cafile=sec.ssl_cafile)
@@ -64,7 +66,7 @@ def is_retriable(exc: BaseException) -> bool:
 
     if isinstance(
         exc,
-        asyncio.TimeoutError
+        TimeoutError  # asyncio.TimeoutError is TimeoutError since Python 3.11
         | KafkaTimeoutError
         | KafkaConnectionError
         | RequestTimedOutError
