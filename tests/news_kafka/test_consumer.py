@@ -524,3 +524,18 @@ async def test_pattern_subscription(kafka_settings, kafka_topic, eventually, n):
     ):
         await eventually(lambda: len(seen) >= n, what="pattern record")
     assert seen == [b"hello"]
+
+
+async def test_concurrent_stops_are_one_stop(kafka_settings, kafka_topic, eventually):
+    """Two stop() calls at once both return after one clean shutdown."""
+    topic = kafka_topic()
+
+    async def handle(message: Message[bytes]) -> None:
+        return None
+
+    consumer = Consumer(kafka_settings, topics=topic, group_id=group(topic), handler=handle)
+    await consumer.start()
+    await eventually(lambda: consumer.assignment, what="assignment")
+    await asyncio.gather(consumer.stop(), consumer.stop())
+    assert not consumer.running
+    await consumer.wait()

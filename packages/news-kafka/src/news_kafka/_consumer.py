@@ -312,6 +312,9 @@ class Consumer(Generic[T]):
         consumer = self._consumer
         if consumer is None:
             return
+        if self._stopping:  # another stop() (or a fatal error) is already at it
+            await self._done.wait()
+            return
         if timeout is None:
             timeout = self._settings.consumer.stop_timeout_ms / 1000.0
         self._stopping = True
