@@ -104,7 +104,8 @@ class TestHandling:
 
         async def handle(message: Message[Article]) -> None:
             handler_log.info("indexed", article_id=message.value.id)
-            assert message.request_id == "req-4711"
+            if message.value.id == 9:
+                assert message.request_id == "req-4711"
             done.set()
 
         async with Publisher(kafka_settings) as publisher:
@@ -123,11 +124,15 @@ class TestHandling:
                     lambda: len([x for x in lines if x["msg"] == "indexed"]) >= 2,
                     what="two handler lines",
                 )
-        first, second = [line for line in lines if line["msg"] == "indexed"]
-        assert first["article_id"] == 9
-        assert first["request_id"] == "req-4711"
-        assert first["traceparent"] == traceparent
-        assert "request_id" not in second
+        indexed = [line for line in lines if line["msg"] == "indexed"]
+        # at least once: a rebalance under load may hand a record over twice
+        nine = [line for line in indexed if line["article_id"] == 9]
+        ten = [line for line in indexed if line["article_id"] == 10]
+        assert nine
+        assert ten
+        assert all(line["request_id"] == "req-4711" for line in nine)
+        assert all(line["traceparent"] == traceparent for line in nine)
+        assert all("request_id" not in line for line in ten)
 
     async def test_msgpack_records_are_decoded_by_content_type(
         self, kafka_settings, kafka_topic, eventually
