@@ -161,3 +161,45 @@ class TestPluginInAnotherSession:
         assert "1 failed, 2 passed" in out, out
         assert "kafka broker log 127.0.0.1:" in out, out
         assert "tansu broker" in out, out
+
+    def test_bootstrap_env_var_selects_an_external_cluster(self, tmp_path, kafka_broker):
+        """With NEWS_TEST_KAFKA_BOOTSTRAP set, the fixtures use that cluster, start nothing."""
+        (tmp_path / "test_inner.py").write_text(
+            textwrap.dedent(
+                """
+                import os
+
+
+                def test_uses_the_given_cluster(kafka_broker, kafka_topic):
+                    assert kafka_broker.is_external
+                    assert kafka_broker.bootstrap == os.environ["NEWS_TEST_KAFKA_BOOTSTRAP"]
+                    assert kafka_topic(partitions=2)
+                """
+            )
+        )
+        (tmp_path / "pytest.ini").write_text("[pytest]\n")
+        env = {**os.environ, news_testing.BOOTSTRAP_ENV: kafka_broker.bootstrap}
+        proc = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pytest",
+                "-p",
+                "no:randomly",
+                "-p",
+                "no:cacheprovider",
+                "-p",
+                "no:logging",
+                str(tmp_path / "test_inner.py"),
+            ],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        out = proc.stdout + proc.stderr
+        assert proc.returncode == 0, out
+        assert "1 passed" in out, out
+        assert "starting tansu" not in out
