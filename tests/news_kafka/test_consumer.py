@@ -544,3 +544,29 @@ async def test_concurrent_stops_are_one_stop(kafka_settings, kafka_topic, eventu
     await asyncio.gather(consumer.stop(), consumer.stop())
     assert not consumer.running
     await consumer.wait()
+
+
+async def test_slow_handlers_keep_the_group_membership(kafka_settings, kafka_topic, eventually):
+    """Handlers slower than max_poll_interval in total do not get the member evicted."""
+    topic = kafka_topic()
+    settings = with_consumer(
+        kafka_settings,
+        max_poll_interval_ms=1500,
+        handler_timeout_ms=1400,
+        max_buffered_records=3,  # a full queue takes ~1.8 s: longer than max_poll_interval
+        max_poll_records=3,
+    )
+    handled: list[int] = []
+
+    async def slow(message: Message[bytes]) -> None:
+        await asyncio.sleep(0.6)
+        handled.append(message.offset)
+
+    async with Publisher(settings) as publisher:
+        await publisher.publish_many(topic, [b"a", b"b", b"c", b"d", b"e", b"f"])
+    with capture_logs() as lines:
+        async with Consumer(settings, topics=topic, group_id=group(topic), handler=slow):
+            await eventually(lambda: len(handled) >= 6, timeout=30, what="6 slow records")
+    assert handled == [0, 1, 2, 3, 4, 5]
+    revoked = [x for x in lines if x["msg"] == "partitions revoked"]
+    assert len(revoked) <= 1  # only the final leave at stop, no eviction meanwhile

@@ -398,8 +398,13 @@ class Consumer(Generic[T]):
         stall_limit = cfg.max_poll_interval_ms / 1000.0 / 3
         failures = 0
         last_call = time.monotonic()
+        resume_below = max(1, limit // 2)
         while True:
             states = self._states
+            for tp, st in states.items():
+                if st.paused and len(st.queue) < resume_below and not st.revoked:
+                    consumer.resume(tp)
+                    st.paused = False
             ready = [tp for tp, st in states.items() if len(st.queue) < limit and not st.paused]
             if states and not ready:
                 # Backpressure without pause(): aiokafka drops the prefetched records of a
@@ -410,7 +415,7 @@ class Consumer(Generic[T]):
                 if time.monotonic() - last_call < stall_limit:
                     continue
                 for tp, st in states.items():  # slow handlers: keep the membership (#848)
-                    if not st.paused:
+                    if not st.paused and len(st.queue) >= limit:
                         consumer.pause(tp)
                         st.paused = True
             try:
