@@ -398,26 +398,15 @@ class Consumer(Generic[T]):
         stall_limit = cfg.max_poll_interval_ms / 1000.0 / 3
         failures = 0
         last_call = time.monotonic()
-        resume_below = max(1, limit // 2)
         while True:
             states = self._states
-            for tp, st in states.items():
-                if st.paused and len(st.queue) < resume_below and not st.revoked:
-                    consumer.resume(tp)
-                    st.paused = False
-            ready = [tp for tp, st in states.items() if len(st.queue) < limit and not st.paused]
-            if states and not ready:
-                # Backpressure without pause(): aiokafka drops the prefetched records of a
-                # paused partition, so polling only the partitions with room keeps them.
-                self._space.clear()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._space.wait(), 1.0)
-                if time.monotonic() - last_call < stall_limit:
-                    continue
-                for tp, st in states.items():  # slow handlers: keep the membership (#848)
-                    if not st.paused and len(st.queue) >= limit:
-                        consumer.pause(tp)
-                        st.paused = True
+            ready = self._partitions_with_room(consumer, limit)
+            if (
+                states
+                and not ready
+                and not await self._hold_back(consumer, limit, last_call + stall_limit)
+            ):
+                continue
             try:
                 last_call = time.monotonic()
                 if ready and len(ready) < len(states):
@@ -449,6 +438,36 @@ class Consumer(Generic[T]):
             if self._metrics is not None and now - self._last_lag >= _LAG_PERIOD:
                 self._last_lag = now
                 self._report_lag()
+
+    def _partitions_with_room(self, consumer: AIOKafkaConsumer, limit: int) -> list[Any]:
+        """Resume held-back partitions that drained; return those whose queue has room."""
+        resume_below = max(1, limit // 2)
+        ready = []
+        for tp, st in self._states.items():
+            if st.paused and len(st.queue) < resume_below and not st.revoked:
+                consumer.resume(tp)
+                st.paused = False
+            if len(st.queue) < limit and not st.paused:
+                ready.append(tp)
+        return ready
+
+    async def _hold_back(self, consumer: AIOKafkaConsumer, limit: int, stall_until: float) -> bool:
+        """Every queue is full: wait for room. Return True when polling must go on anyway.
+
+        Backpressure without pause(): aiokafka drops the prefetched records of a paused
+        partition, so normally only the partitions with room are polled. After a long stall
+        the full partitions are paused and the loop polls, to keep the membership (#848).
+        """
+        self._space.clear()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._space.wait(), 1.0)
+        if time.monotonic() < stall_until:
+            return False
+        for tp, st in self._states.items():
+            if not st.paused and len(st.queue) >= limit:
+                consumer.pause(tp)
+                st.paused = True
+        return True
 
     def _dispatch(self, batch: dict[TopicPartition, list[Any]]) -> None:
         """Queue fetched records to their partition's worker (no await: revocation-safe)."""
