@@ -183,6 +183,10 @@ class TestHandling:
             await eventually(lambda: handled, what="one record")
             assert consumer.last_fetch_monotonic >= consumer.last_poll_monotonic - 5
             assert consumer.last_fetch_monotonic > 0
+            await eventually(
+                lambda: ("lag", topic, 0, consumer.group_id, 0) in metrics.calls,
+                what="a lag report of 0 for partition 0",
+            )
         assert not consumer.running
         assert consumer.assignment == frozenset()
         assert metrics.names("consumed") == [("consumed", topic, consumer.group_id)]

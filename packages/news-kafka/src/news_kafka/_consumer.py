@@ -58,7 +58,7 @@ _CHUNK: Final = 256  # records a partition handles before letting others take th
 _HELD_BACK_POLL_MS: Final = 5  # poll timeout while some partitions wait for queue room
 _COMMIT_CHECK: Final = 0.1  # the committer looks for progress at least this often
 _SUPERVISOR_PERIOD: Final = 0.25
-_LAG_PERIOD: Final = 5.0
+_LAG_PERIOD: Final = 1.0  # seconds between lag reports to the metrics hook
 _MAX_ERROR_MESSAGE: Final = 1000
 _CONTEXT_FIELDS: Final = {
     REQUEST_ID_HEADER: "request_id",
