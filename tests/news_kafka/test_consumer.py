@@ -6,7 +6,6 @@ import asyncio
 import itertools
 
 import msgspec
-import pytest
 
 import news_kafka
 import news_log
@@ -517,60 +516,60 @@ class TestDeadLetters:
         assert seen == [Article(1, "x"), None]
 
 
-@pytest.mark.parametrize("n", [1])
-async def test_pattern_subscription(kafka_settings, kafka_topic, eventually, n):
-    """A consumer subscribed by pattern handles records of matching topics."""
-    topic = kafka_topic(prefix="patterned")
-    seen: list[bytes] = []
+class TestSubscriptionAndLifecycle:
+    async def test_pattern_subscription(self, kafka_settings, kafka_topic, eventually):
+        """A consumer subscribed by pattern handles records of matching topics."""
+        topic = kafka_topic(prefix="patterned")
+        seen: list[bytes] = []
 
-    async def handle(message: Message[bytes]) -> None:
-        seen.append(message.value)
+        async def handle(message: Message[bytes]) -> None:
+            seen.append(message.value)
 
-    async with Publisher(kafka_settings) as publisher:
-        await publisher.publish(topic, b"hello")
-    async with Consumer(
-        kafka_settings, pattern=f"^{topic}$", group_id=group(topic), handler=handle
+        async with Publisher(kafka_settings) as publisher:
+            await publisher.publish(topic, b"hello")
+        async with Consumer(
+            kafka_settings, pattern=f"^{topic}$", group_id=group(topic), handler=handle
+        ):
+            await eventually(lambda: len(seen) >= 1, what="pattern record")
+        assert seen == [b"hello"]
+
+    async def test_concurrent_stops_are_one_stop(self, kafka_settings, kafka_topic, eventually):
+        """Two stop() calls at once both return after one clean shutdown."""
+        topic = kafka_topic()
+
+        async def handle(message: Message[bytes]) -> None:
+            return None
+
+        consumer = Consumer(kafka_settings, topics=topic, group_id=group(topic), handler=handle)
+        await consumer.start()
+        await eventually(lambda: consumer.assignment, what="assignment")
+        await asyncio.gather(consumer.stop(), consumer.stop())
+        assert not consumer.running
+        await consumer.wait()
+
+    async def test_slow_handlers_keep_the_group_membership(
+        self, kafka_settings, kafka_topic, eventually
     ):
-        await eventually(lambda: len(seen) >= n, what="pattern record")
-    assert seen == [b"hello"]
+        """Handlers slower than max_poll_interval in total do not get the member evicted."""
+        topic = kafka_topic()
+        settings = with_consumer(
+            kafka_settings,
+            max_poll_interval_ms=1500,
+            handler_timeout_ms=1400,
+            max_buffered_records=3,  # a full queue takes ~1.8 s: longer than max_poll_interval
+            max_poll_records=3,
+        )
+        handled: list[int] = []
 
+        async def slow(message: Message[bytes]) -> None:
+            await asyncio.sleep(0.6)
+            handled.append(message.offset)
 
-async def test_concurrent_stops_are_one_stop(kafka_settings, kafka_topic, eventually):
-    """Two stop() calls at once both return after one clean shutdown."""
-    topic = kafka_topic()
-
-    async def handle(message: Message[bytes]) -> None:
-        return None
-
-    consumer = Consumer(kafka_settings, topics=topic, group_id=group(topic), handler=handle)
-    await consumer.start()
-    await eventually(lambda: consumer.assignment, what="assignment")
-    await asyncio.gather(consumer.stop(), consumer.stop())
-    assert not consumer.running
-    await consumer.wait()
-
-
-async def test_slow_handlers_keep_the_group_membership(kafka_settings, kafka_topic, eventually):
-    """Handlers slower than max_poll_interval in total do not get the member evicted."""
-    topic = kafka_topic()
-    settings = with_consumer(
-        kafka_settings,
-        max_poll_interval_ms=1500,
-        handler_timeout_ms=1400,
-        max_buffered_records=3,  # a full queue takes ~1.8 s: longer than max_poll_interval
-        max_poll_records=3,
-    )
-    handled: list[int] = []
-
-    async def slow(message: Message[bytes]) -> None:
-        await asyncio.sleep(0.6)
-        handled.append(message.offset)
-
-    async with Publisher(settings) as publisher:
-        await publisher.publish_many(topic, [b"a", b"b", b"c", b"d", b"e", b"f"])
-    with capture_logs() as lines:
-        async with Consumer(settings, topics=topic, group_id=group(topic), handler=slow):
-            await eventually(lambda: len(handled) >= 6, timeout=30, what="6 slow records")
-    assert handled == [0, 1, 2, 3, 4, 5]
-    revoked = [x for x in lines if x["msg"] == "partitions revoked"]
-    assert len(revoked) <= 1  # only the final leave at stop, no eviction meanwhile
+        async with Publisher(settings) as publisher:
+            await publisher.publish_many(topic, [b"a", b"b", b"c", b"d", b"e", b"f"])
+        with capture_logs() as lines:
+            async with Consumer(settings, topics=topic, group_id=group(topic), handler=slow):
+                await eventually(lambda: len(handled) >= 6, timeout=30, what="6 slow records")
+        assert handled == [0, 1, 2, 3, 4, 5]
+        revoked = [x for x in lines if x["msg"] == "partitions revoked"]
+        assert len(revoked) <= 1  # only the final leave at stop, no eviction meanwhile
