@@ -19,8 +19,6 @@ module level.
 
 from __future__ import annotations
 
-import asyncio
-import concurrent.futures
 import os
 import re
 import uuid
@@ -51,6 +49,9 @@ def run_sync(coro: Coroutine[Any, Any, Any]) -> Any:
 
     Works whether or not the calling thread already runs an event loop (async tests).
     """
+    import asyncio
+    import concurrent.futures
+
     with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="news-testing") as pool:
         return pool.submit(asyncio.run, coro).result()
 

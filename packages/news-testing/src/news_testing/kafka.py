@@ -13,7 +13,6 @@ the news-testing plugin. aiokafka and mirakuru are imported only when used.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import os
 import socket
@@ -25,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, Generic, TypeVar
 
 if TYPE_CHECKING:
+    import asyncio
     from collections.abc import Iterable
     from types import TracebackType
 
@@ -412,6 +412,8 @@ class KafkaCapture(Generic[T]):
 
     async def start(self) -> KafkaCapture[T]:
         """Assign every partition of the topic (waiting for it to exist) and start reading."""
+        import asyncio
+
         from aiokafka import AIOKafkaConsumer, TopicPartition
 
         if self._value_type is not None:
@@ -444,6 +446,8 @@ class KafkaCapture(Generic[T]):
 
     async def _topic_partitions(self, consumer: AIOKafkaConsumer) -> set[int]:
         """Wait until the topic exists (metadata for it alone); return its partitions."""
+        import asyncio
+
         deadline = time.monotonic() + self._topic_timeout
         client = consumer._client  # metadata of one topic, without listing them all
         client.add_topic(self.topic)
@@ -459,6 +463,8 @@ class KafkaCapture(Generic[T]):
             await asyncio.sleep(0.05)
 
     async def _read(self) -> None:
+        import asyncio
+
         consumer = self._consumer
         changed = self._changed
         assert consumer is not None
@@ -505,6 +511,8 @@ class KafkaCapture(Generic[T]):
             TimeoutError: Fewer matched within ``timeout`` seconds (the message lists what was
                 captured).
         """
+        import asyncio
+
         changed = self._changed
         if changed is None:
             raise RuntimeError("KafkaCapture is not started; use `async with KafkaCapture(...)`")
@@ -534,6 +542,8 @@ class KafkaCapture(Generic[T]):
 
     async def stop(self) -> None:
         """Stop reading (bounded)."""
+        import asyncio
+
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
@@ -570,6 +580,8 @@ async def publish_raw(
 
     Use it for records a service did not produce itself, e.g. poison records.
     """
+    import asyncio
+
     from aiokafka import AIOKafkaProducer
 
     pairs: list[tuple[str, bytes]] = []
