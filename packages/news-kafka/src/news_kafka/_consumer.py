@@ -1,0 +1,973 @@
+"""`Consumer`: at-least-once, in order per partition, bounded concurrency, retries, DLQ."""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import time
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any, Final, Generic, TypeVar
+
+import msgspec
+
+from news_kafka._client import client_kwargs, is_retriable
+from news_kafka._errors import (
+    ConsumerError,
+    KafkaConfigError,
+    PoisonRecordError,
+    PublishError,
+)
+from news_kafka._records import (
+    CONTENT_TYPE_HEADER,
+    DLQ_ATTEMPTS,
+    DLQ_ERROR_MESSAGE,
+    DLQ_ERROR_TYPE,
+    DLQ_GROUP,
+    DLQ_ORIGINAL_OFFSET,
+    DLQ_ORIGINAL_PARTITION,
+    DLQ_ORIGINAL_TOPIC,
+    MSGPACK,
+    REQUEST_ID_HEADER,
+    TRACEPARENT_HEADER,
+    TRACESTATE_HEADER,
+    Message,
+)
+from news_kafka._settings import KafkaSettings
+from news_log import bind, get_logger
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Sequence
+    from types import TracebackType
+
+    from aiokafka import AIOKafkaConsumer, TopicPartition
+
+    from news_kafka._metrics import KafkaMetricsHook
+    from news_kafka._publisher import Publisher
+
+__all__ = ["Consumer", "Handler"]
+
+T = TypeVar("T")
+
+Handler = Callable[[Message[Any]], Awaitable[None]]
+"""An async function that handles one record; raising means "not handled" (retried, DLQ)."""
+
+log = get_logger(__name__)
+
+_CHUNK: Final = 256  # records a partition handles before letting others take the slot
+_HELD_BACK_POLL_MS: Final = 5  # poll timeout while some partitions wait for queue room
+_COMMIT_CHECK: Final = 0.1  # the committer looks for progress at least this often
+_SUPERVISOR_PERIOD: Final = 0.25
+_LAG_PERIOD: Final = 1.0  # seconds between lag reports to the metrics hook
+_MAX_ERROR_MESSAGE: Final = 1000
+_CONTEXT_FIELDS: Final = {
+    REQUEST_ID_HEADER: "request_id",
+    TRACEPARENT_HEADER: "traceparent",
+    TRACESTATE_HEADER: "tracestate",
+}
+
+
+class _Abandoned(Exception):  # noqa: N818 - internal control flow, never escapes
+    """The record's partition was revoked or the consumer is stopping: leave it uncommitted."""
+
+
+class _Partition:
+    """What the consumer tracks for one assigned partition."""
+
+    __slots__ = (
+        "committed",
+        "in_handler",
+        "last_enqueued",
+        "next_offset",
+        "paused",
+        "queue",
+        "revoked",
+        "started",
+        "timed_out",
+        "tp",
+        "wakeup",
+        "worker",
+    )
+
+    def __init__(self, tp: TopicPartition) -> None:
+        self.tp = tp
+        self.queue: collections.deque[Any] = collections.deque()
+        self.next_offset: int | None = None  # the offset after the last handled record
+        self.committed: int | None = None
+        self.last_enqueued = -1
+        self.worker: asyncio.Task[None] | None = None
+        self.wakeup = asyncio.Event()
+        self.revoked = False
+        self.paused = False
+        self.in_handler = False
+        self.started = 0.0
+        self.timed_out = False
+
+
+class Consumer(Generic[T]):
+    """Consumes topics in a group and runs an async handler per record, at least once.
+
+    - Offsets are committed only after the handler returned for that record and for all
+      earlier records of its partition (a rebalance commits what is done before partitions
+      are revoked; nothing is ever auto-committed).
+    - Records of one partition are handled in order; up to ``consumer.concurrency``
+      partitions are handled at once.
+    - A handler error is retried (``consumer.retry``); a record that keeps failing, that
+      cannot be decoded, or whose handler raises `PoisonRecordError` goes to the dead-letter
+      topic ``<topic><consumer.dead_letter_suffix>`` with headers naming the original topic,
+      partition, offset, error type and message, and the partition moves on.
+    - A handler that runs past ``consumer.handler_timeout_ms`` is cancelled (a failed attempt).
+    - The handler's log lines carry the record's request id and trace context (from the
+      ``x-request-id``/``traceparent``/``tracestate`` headers, bound with ``news_log.bind``).
+    - ``stop()`` lets in-flight handlers finish (bounded), commits, and leaves the group.
+
+    Args:
+        settings: Connection and ``consumer`` settings.
+        topics: Topic name(s) to subscribe to (or ``pattern``).
+        pattern: A regular expression of topic names, instead of ``topics``.
+        handler: ``async def handler(message: Message[T]) -> None``.
+        value_type: Decode values into this type with msgspec (JSON, or msgpack when the
+            record's ``content-type`` says so); ``None`` hands over raw ``bytes``.
+        group_id: The consumer group (default: ``settings.consumer.group_id``).
+        metrics: A `KafkaMetricsHook` (default: none).
+        dead_letter_publisher: A running `Publisher` for dead letters (default: the consumer
+            starts its own from ``settings`` on the first dead letter).
+
+    Example:
+        >>> async def handle(message: Message[Article]) -> None:  # doctest: +SKIP
+        ...     log.info("indexing", article_id=message.value.id)
+        >>> consumer = Consumer(  # doctest: +SKIP
+        ...     settings, topics="articles", group_id="indexer", handler=handle, value_type=Article
+        ... )
+        >>> async with consumer:  # doctest: +SKIP
+        ...     await consumer.wait()
+    """
+
+    def __init__(
+        self,
+        settings: KafkaSettings | None = None,
+        *,
+        topics: str | Sequence[str] | None = None,
+        pattern: str | None = None,
+        handler: Callable[[Message[T]], Awaitable[None]],
+        value_type: type[T] | None = None,
+        group_id: str | None = None,
+        metrics: KafkaMetricsHook | None = None,
+        dead_letter_publisher: Publisher | None = None,
+    ) -> None:
+        self._settings = settings or KafkaSettings()
+        cfg = self._settings.consumer
+        if isinstance(topics, str):
+            topics = (topics,)
+        if (not topics) == (pattern is None):
+            raise KafkaConfigError(
+                "Consumer needs exactly one of topics= (names) or pattern= (a regex)"
+            )
+        self._topics = tuple(topics or ())
+        self._pattern = pattern
+        group = group_id or cfg.group_id
+        if not group:
+            raise KafkaConfigError(
+                "Consumer needs a group id: pass group_id= or set consumer.group_id "
+                "(e.g. NEWSROOM_KAFKA__CONSUMER__GROUP_ID)"
+            )
+        self._group: str = group
+        if not callable(handler):
+            raise KafkaConfigError(f"handler must be an async function, got {handler!r}")
+        self._handler = handler
+        self._value_type = value_type
+        self._json_decode: Callable[[bytes], Any] | None = None
+        self._msgpack_decode: Callable[[bytes], Any] | None = None
+        if value_type is not None:
+            try:
+                self._json_decode = msgspec.json.Decoder(value_type).decode
+                self._msgpack_decode = msgspec.msgpack.Decoder(value_type).decode
+            except TypeError as exc:
+                raise KafkaConfigError(
+                    f"value_type {value_type!r} cannot be decoded by msgspec: {exc}"
+                ) from exc
+        self._metrics = metrics
+        self._dlq = dead_letter_publisher
+        self._own_dlq: Publisher | None = None
+        self._dlq_lock = asyncio.Lock()
+        self._policy = cfg.retry
+        self._handler_timeout = (
+            cfg.handler_timeout_ms / 1000.0 if cfg.handler_timeout_ms is not None else None
+        )
+        self._consumer: AIOKafkaConsumer | None = None
+        self._states: dict[TopicPartition, _Partition] = {}
+        self._semaphore = asyncio.Semaphore(cfg.concurrency)
+        self._commit_lock = asyncio.Lock()
+        self._progress = asyncio.Event()
+        self._space = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._running = False
+        self._stopping = False
+        self._done = asyncio.Event()
+        self._failure: BaseException | None = None
+        self._stop_task: asyncio.Task[None] | None = None
+        self._last_poll = 0.0
+        self._last_fetch = 0.0
+        self._last_lag = 0.0
+
+    # ------------------------------------------------------------------ health signals
+
+    @property
+    def running(self) -> bool:
+        """True while the consumer is started and fetching (False after stop or a failure)."""
+        return self._running and not self._stopping
+
+    @property
+    def group_id(self) -> str:
+        """The consumer group."""
+        return self._group
+
+    @property
+    def last_poll_monotonic(self) -> float:
+        """``time.monotonic()`` of the last successful poll (0.0 before the first)."""
+        return self._last_poll
+
+    @property
+    def last_fetch_monotonic(self) -> float:
+        """``time.monotonic()`` of the last poll that returned records (0.0 before the first)."""
+        return self._last_fetch
+
+    @property
+    def assignment(self) -> frozenset[tuple[str, int]]:
+        """The ``(topic, partition)`` pairs currently assigned to this member."""
+        return frozenset((tp.topic, tp.partition) for tp in self._states)
+
+    def committed_offsets(self) -> dict[tuple[str, int], int]:
+        """The offsets this member committed so far, per ``(topic, partition)`` it holds."""
+        return {
+            (tp.topic, tp.partition): state.committed
+            for tp, state in self._states.items()
+            if state.committed is not None
+        }
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def start(self) -> None:
+        """Connect, subscribe and start fetching; raise `ConsumerError` if Kafka is unreachable.
+
+        Partitions are assigned when the group has formed (shortly after ``start`` returns).
+        """
+        if self._consumer is not None:
+            return
+        from aiokafka import AIOKafkaConsumer
+        from aiokafka.errors import KafkaError
+
+        cfg = self._settings.consumer
+        consumer = AIOKafkaConsumer(
+            **client_kwargs(self._settings),
+            group_id=self._group,
+            enable_auto_commit=False,  # time-based autocommit breaks at-least-once (#900)
+            auto_offset_reset=cfg.auto_offset_reset,
+            max_poll_records=cfg.max_poll_records,
+            max_poll_interval_ms=cfg.max_poll_interval_ms,
+            session_timeout_ms=cfg.session_timeout_ms,
+            heartbeat_interval_ms=cfg.heartbeat_interval_ms,
+            fetch_max_wait_ms=cfg.fetch_max_wait_ms,
+            max_partition_fetch_bytes=cfg.max_partition_fetch_bytes,
+            request_timeout_ms=max(40_000, cfg.session_timeout_ms + 5_000),
+        )
+        listener = _make_listener(self)
+        try:
+            await asyncio.wait_for(consumer.start(), 60.0)
+            if self._pattern is not None:
+                consumer.subscribe(pattern=self._pattern, listener=listener)
+            else:
+                consumer.subscribe(topics=list(self._topics), listener=listener)
+        except (KafkaError, OSError, TimeoutError) as exc:
+            await _bounded_consumer_stop(consumer, 5.0)
+            raise ConsumerError(
+                f"consumer group {self._group!r} cannot start against "
+                f"{','.join(self._settings.bootstrap_servers)}: {type(exc).__name__}: {exc}; "
+                "check bootstrap_servers and security settings"
+            ) from exc
+        self._consumer = consumer
+        self._running = True
+        self._stopping = False
+        self._done.clear()
+        self._failure = None
+        self._tasks = [
+            asyncio.ensure_future(self._poll_loop()),
+            asyncio.ensure_future(self._commit_loop()),
+            asyncio.ensure_future(self._supervise()),
+        ]
+        log.info(
+            "consumer started",
+            group=self._group,
+            topics=list(self._topics) if self._topics else None,
+            pattern=self._pattern,
+        )
+
+    async def stop(self, timeout: float | None = None) -> None:
+        """Finish in-flight handlers (bounded), commit what was handled, leave the group.
+
+        Records fetched but not yet started are left uncommitted: the group redelivers them.
+        ``timeout`` (seconds) defaults to ``consumer.stop_timeout_ms``; handlers still running
+        after it are cancelled (their records stay uncommitted).
+        """
+        consumer = self._consumer
+        if consumer is None:
+            return
+        if self._stopping:  # another stop() (or a fatal error) is already at it
+            await self._done.wait()
+            return
+        if timeout is None:
+            timeout = self._settings.consumer.stop_timeout_ms / 1000.0
+        self._stopping = True
+        poll, committer, supervisor = self._tasks
+        poll.cancel()
+        await asyncio.gather(poll, return_exceptions=True)
+        for state in self._states.values():
+            state.queue.clear()
+            state.wakeup.set()
+        workers = [s.worker for s in self._states.values() if s.worker is not None]
+        if workers:
+            _, late = await asyncio.wait(workers, timeout=timeout)
+            for task in late:
+                task.cancel()
+            if late:
+                log.warning(
+                    "handlers still running at stop were cancelled; their records stay uncommitted",
+                    group=self._group,
+                    cancelled=len(late),
+                    timeout_s=timeout,
+                )
+                await asyncio.gather(*late, return_exceptions=True)
+        supervisor.cancel()
+        committer.cancel()
+        await asyncio.gather(supervisor, committer, return_exceptions=True)
+        try:
+            await asyncio.wait_for(self._commit(), 10.0)
+        except Exception as exc:  # noqa: BLE001 - reported; the group redelivers uncommitted work
+            log.error(  # noqa: TRY400 - the error text is enough; no traceback wanted
+                "final commit failed; uncommitted records will be redelivered",
+                group=self._group,
+                error=f"{type(exc).__name__}: {exc}",
+            )
+        await _bounded_consumer_stop(consumer, 10.0)
+        self._states.clear()
+        self._consumer = None
+        if self._own_dlq is not None:
+            await self._own_dlq.stop(5.0)
+            self._own_dlq = None
+        self._running = False
+        self._done.set()
+        log.info("consumer stopped", group=self._group)
+
+    async def wait(self) -> None:
+        """Wait until the consumer stops; raise `ConsumerError` if a fatal error stopped it."""
+        await self._done.wait()
+        if self._failure is not None:
+            raise ConsumerError(
+                f"consumer group {self._group!r} stopped on a fatal error: "
+                f"{type(self._failure).__name__}: {self._failure}"
+            ) from self._failure
+
+    async def run(self) -> None:
+        """Start, then consume until `stop` is called (from another task or a signal handler)."""
+        await self.start()
+        await self.wait()
+
+    async def __aenter__(self) -> Consumer[T]:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.stop()
+
+    # ------------------------------------------------------------------ fetching
+
+    async def _poll_loop(self) -> None:
+        from aiokafka.errors import KafkaError
+
+        consumer = self._consumer
+        assert consumer is not None
+        cfg = self._settings.consumer
+        wait_ms = max(cfg.fetch_max_wait_ms, 100)
+        limit = cfg.max_buffered_records
+        # Stalled (every queue full) longer than this: pause and poll to stay in the group.
+        stall_limit = cfg.max_poll_interval_ms / 1000.0 / 3
+        failures = 0
+        last_call = time.monotonic()
+        while True:
+            states = self._states
+            ready = self._partitions_with_room(consumer, limit)
+            if (
+                states
+                and not ready
+                and not await self._hold_back(consumer, limit, last_call + stall_limit)
+            ):
+                continue
+            try:
+                last_call = time.monotonic()
+                if ready and len(ready) < len(states):
+                    # short: a held-back partition may get room any moment
+                    batch = await consumer.getmany(*ready, timeout_ms=_HELD_BACK_POLL_MS)
+                else:
+                    batch = await consumer.getmany(timeout_ms=wait_ms)
+            except asyncio.CancelledError:
+                raise
+            except KafkaError as exc:
+                failures += 1
+                if not is_retriable(exc) and failures > 3:
+                    await self._fail(exc)
+                    return
+                log.warning(
+                    "poll failed; retrying",
+                    group=self._group,
+                    error=f"{type(exc).__name__}: {exc}",
+                    failures=failures,
+                )
+                await asyncio.sleep(min(5.0, 0.2 * failures))
+                continue
+            failures = 0
+            now = time.monotonic()
+            self._last_poll = now
+            if batch:
+                self._last_fetch = now
+                self._dispatch(batch)
+            if self._metrics is not None and now - self._last_lag >= _LAG_PERIOD:
+                self._last_lag = now
+                self._report_lag()
+
+    def _partitions_with_room(self, consumer: AIOKafkaConsumer, limit: int) -> list[Any]:
+        """Resume held-back partitions that drained; return those whose queue has room."""
+        resume_below = max(1, limit // 2)
+        ready = []
+        for tp, st in self._states.items():
+            if st.paused and len(st.queue) < resume_below and not st.revoked:
+                consumer.resume(tp)
+                st.paused = False
+            if len(st.queue) < limit and not st.paused:
+                ready.append(tp)
+        return ready
+
+    async def _hold_back(self, consumer: AIOKafkaConsumer, limit: int, stall_until: float) -> bool:
+        """Every queue is full: wait for room. Return True when polling must go on anyway.
+
+        Backpressure without pause(): aiokafka drops the prefetched records of a paused
+        partition, so normally only the partitions with room are polled. After a long stall
+        the full partitions are paused and the loop polls, to keep the membership (#848).
+        """
+        self._space.clear()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._space.wait(), 1.0)
+        if time.monotonic() < stall_until:
+            return False
+        for tp, st in self._states.items():
+            if not st.paused and len(st.queue) >= limit:
+                consumer.pause(tp)
+                st.paused = True
+        return True
+
+    def _dispatch(self, batch: dict[TopicPartition, list[Any]]) -> None:
+        """Queue fetched records to their partition's worker (no await: revocation-safe)."""
+        for tp, fetched in batch.items():
+            state = self._states.get(tp)
+            if state is None or state.revoked:
+                continue  # revoked meanwhile: the next owner fetches them again
+            if fetched[0].offset <= state.last_enqueued:
+                # aiokafka reset the position (offset out of range: truncated or re-created
+                # topic). Handle them again rather than drop anything: at least once.
+                log.warning(
+                    "partition position went backwards; records are handled again",
+                    topic=tp.topic,
+                    partition=tp.partition,
+                    offset=fetched[0].offset,
+                    last_queued=state.last_enqueued,
+                )
+            state.queue.extend(fetched)
+            state.last_enqueued = fetched[-1].offset
+            state.wakeup.set()
+
+    async def _fail(self, exc: BaseException) -> None:
+        log.error(
+            "consumer stopped on a fatal error",
+            group=self._group,
+            error=f"{type(exc).__name__}: {exc}",
+        )
+        self._failure = exc
+        self._stop_task = asyncio.ensure_future(self.stop())
+
+    # ------------------------------------------------------------------ rebalancing
+
+    def _assigned(self, assigned: Iterable[TopicPartition]) -> None:
+        for tp in assigned:
+            if tp in self._states:
+                continue
+            state = _Partition(tp)
+            self._states[tp] = state
+            state.worker = asyncio.ensure_future(self._work(state))
+        log.info(
+            "partitions assigned",
+            group=self._group,
+            partitions=sorted(f"{tp.topic}[{tp.partition}]" for tp in self._states),
+        )
+
+    async def _revoked(self, revoked: Iterable[TopicPartition]) -> None:
+        states = [self._states[tp] for tp in revoked if tp in self._states]
+        if not states:
+            return
+        for state in states:
+            state.revoked = True
+            state.queue.clear()
+            state.wakeup.set()
+        workers = [s.worker for s in states if s.worker is not None]
+        if workers:
+            bound = (
+                min(
+                    self._settings.consumer.stop_timeout_ms,
+                    self._settings.consumer.max_poll_interval_ms // 2,
+                )
+                / 1000.0
+            )
+            _, late = await asyncio.wait(workers, timeout=bound)
+            for task in late:
+                task.cancel()
+            if late:
+                await asyncio.gather(*late, return_exceptions=True)
+        try:
+            await self._commit([s.tp for s in states])
+        except Exception as exc:  # noqa: BLE001 - the next owner redoes uncommitted records
+            log.warning(
+                "commit before revocation failed; the next owner may redo records",
+                group=self._group,
+                error=f"{type(exc).__name__}: {exc}",
+            )
+        for state in states:
+            self._states.pop(state.tp, None)
+        log.info(
+            "partitions revoked",
+            group=self._group,
+            partitions=sorted(f"{s.tp.topic}[{s.tp.partition}]" for s in states),
+        )
+
+    # ------------------------------------------------------------------ handling
+
+    async def _work(self, state: _Partition) -> None:  # noqa: PLR0912, PLR0915 - hot path
+        """Handle one partition's records in order, for as long as it is assigned.
+
+        The common case (no headers to bind, value decodes, handler succeeds at once) runs
+        inline here; anything else goes through `_process` / `_retry_or_dead_letter`.
+        """
+        queue = state.queue
+        semaphore = self._semaphore
+        resume_below = max(1, self._settings.consumer.max_buffered_records // 2)
+        task = asyncio.current_task()
+        assert task is not None
+        handler = self._handler
+        decode = self._json_decode
+        metrics = self._metrics
+        group = self._group
+        monotonic = time.monotonic
+        while True:
+            if self._leaving(state):
+                return
+            if not queue:
+                state.wakeup.clear()
+                await state.wakeup.wait()
+                continue
+            progress = self._progress
+            try:
+                async with semaphore:
+                    handled = 0
+                    while queue and handled < _CHUNK:
+                        if self._leaving(state):
+                            return
+                        record = queue.popleft()
+                        raw = record.value
+                        if record.headers or raw is None:
+                            await self._process(state, record)
+                        else:
+                            try:
+                                value = raw if decode is None else decode(raw)
+                            except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+                                await self._dead_letter(state, record, exc, 0)
+                            else:
+                                message: Message[Any] = Message(
+                                    record.topic,
+                                    record.partition,
+                                    record.offset,
+                                    record.key,
+                                    value,
+                                    record.headers,
+                                    record.timestamp,
+                                    raw,
+                                )
+                                started = state.started = monotonic()
+                                state.in_handler = True
+                                try:
+                                    await handler(message)
+                                except BaseException as exc:  # noqa: BLE001 - classified there
+                                    state.in_handler = False
+                                    await self._retry_or_dead_letter(state, record, message, exc)
+                                else:
+                                    state.in_handler = False
+                                    if metrics is not None:
+                                        metrics.consumed(record.topic, group)
+                                        metrics.handler_duration(
+                                            record.topic, group, monotonic() - started
+                                        )
+                        state.next_offset = record.offset + 1
+                        handled += 1
+                    progress.set()
+            except _Abandoned:
+                return
+            except asyncio.CancelledError:
+                if state.timed_out and task.cancelling() > 0:
+                    # the timeout landed just after the handler returned: not a failure
+                    task.uncancel()
+                    state.timed_out = False
+                    continue
+                raise
+            if len(queue) < resume_below:
+                if state.paused and self._consumer is not None:
+                    if not state.revoked:
+                        self._consumer.resume(state.tp)
+                    state.paused = False
+                self._space.set()
+
+    def _leaving(self, state: _Partition) -> bool:
+        """Tell whether the partition's worker must stop (revoked, or the consumer stops)."""
+        return state.revoked or self._stopping
+
+    def _decode(self, record: Any) -> Any:
+        raw = record.value
+        if self._value_type is None:
+            return raw
+        decode = self._json_decode
+        if record.headers:
+            for name, value in record.headers:
+                if name == CONTENT_TYPE_HEADER and value == MSGPACK:
+                    decode = self._msgpack_decode
+        assert decode is not None
+        if raw is None:  # a tombstone: a value type that accepts None gets None
+            return decode(b"null" if decode is self._json_decode else b"\xc0")
+        return decode(raw)
+
+    async def _process(self, state: _Partition, record: Any) -> None:
+        """Handle one record in general: decode, bind its context, run the handler (retries)."""
+        try:
+            value = self._decode(record)
+        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+            await self._dead_letter(state, record, exc, 0)
+            return
+        message: Message[Any] = Message(
+            record.topic,
+            record.partition,
+            record.offset,
+            record.key,
+            value,
+            record.headers,
+            record.timestamp,
+            record.value,
+        )
+        fields: dict[str, str] | None = None
+        if record.headers:
+            for name, hvalue in record.headers:
+                field = _CONTEXT_FIELDS.get(name)
+                if field is not None and hvalue is not None:
+                    if fields is None:
+                        fields = {}
+                    fields[field] = hvalue.decode("utf-8", "replace")
+        if fields is None:
+            await self._attempts(state, record, message)
+        else:
+            with bind(**fields):
+                await self._attempts(state, record, message)
+
+    async def _attempts(self, state: _Partition, record: Any, message: Message[Any]) -> None:
+        """Run the handler until it succeeds, else retry per policy, then dead-letter."""
+        started = state.started = time.monotonic()
+        state.in_handler = True
+        try:
+            await self._handler(message)
+        except BaseException as exc:  # noqa: BLE001 - classified there
+            state.in_handler = False
+            await self._retry_or_dead_letter(state, record, message, exc)
+            return
+        state.in_handler = False
+        if self._metrics is not None:
+            self._metrics.consumed(record.topic, self._group)
+            self._metrics.handler_duration(record.topic, self._group, time.monotonic() - started)
+
+    def _classify(self, state: _Partition, error: BaseException) -> BaseException:
+        """Turn a timeout cancellation into TimeoutError; re-raise real cancellations."""
+        if isinstance(error, asyncio.CancelledError):
+            task = asyncio.current_task()
+            if not state.timed_out or task is None or task.cancelling() > 1:
+                raise error  # a real cancellation (stop, revocation)
+            task.uncancel()
+            state.timed_out = False
+            return TimeoutError(
+                f"handler ran longer than {self._handler_timeout}s and was cancelled"
+            )
+        if not isinstance(error, Exception):
+            raise error  # KeyboardInterrupt, SystemExit...
+        return error
+
+    async def _retry_or_dead_letter(
+        self, state: _Partition, record: Any, message: Message[Any], first: BaseException
+    ) -> None:
+        """After a failed first attempt: retry with backoff, then dead-letter the record."""
+        metrics = self._metrics
+        handler = self._handler
+        error = self._classify(state, first)
+        attempt = 1
+        while True:
+            if metrics is not None:
+                metrics.handler_failed(record.topic, self._group, type(error).__name__)
+            if isinstance(error, PoisonRecordError) or attempt >= self._policy.attempts:
+                await self._dead_letter(state, record, error, attempt)
+                return
+            delay = self._policy.delay(attempt)
+            log.warning(
+                "handler failed; retrying",
+                topic=record.topic,
+                partition=record.partition,
+                offset=record.offset,
+                group=self._group,
+                attempt=attempt,
+                retry_in_s=round(delay, 3),
+                error=f"{type(error).__name__}: {error}",
+                exc_info=error,
+            )
+            await self._pause(state, delay)
+            attempt += 1
+            started = state.started = time.monotonic()
+            state.in_handler = True
+            try:
+                await handler(message)
+            except BaseException as exc:  # noqa: BLE001 - classified below
+                state.in_handler = False
+                error = self._classify(state, exc)
+                continue
+            state.in_handler = False
+            if metrics is not None:
+                metrics.consumed(record.topic, self._group)
+                metrics.handler_duration(record.topic, self._group, time.monotonic() - started)
+            return
+
+    async def _pause(self, state: _Partition, delay: float) -> None:
+        """Sleep between attempts; give up (uncommitted) if the partition goes away."""
+        state.wakeup.clear()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(state.wakeup.wait(), delay)
+        if state.revoked or self._stopping:
+            raise _Abandoned
+
+    async def _dead_letter(
+        self, state: _Partition, record: Any, error: BaseException, attempts: int
+    ) -> None:
+        """Publish the record to its dead-letter topic; retry until done or abandoned."""
+        dlq_topic = record.topic + self._settings.consumer.dead_letter_suffix
+        message = str(error)[:_MAX_ERROR_MESSAGE]
+        headers = [
+            *((name, value) for name, value in record.headers if not name.startswith("dlq-")),
+            (DLQ_ORIGINAL_TOPIC, record.topic.encode()),
+            (DLQ_ORIGINAL_PARTITION, str(record.partition).encode()),
+            (DLQ_ORIGINAL_OFFSET, str(record.offset).encode()),
+            (DLQ_ERROR_TYPE, _qualname(error).encode()),
+            (DLQ_ERROR_MESSAGE, message.encode("utf-8", "replace")),
+            (DLQ_GROUP, self._group.encode()),
+            (DLQ_ATTEMPTS, str(attempts).encode()),
+        ]
+        round_ = 0
+        while True:
+            round_ += 1
+            try:
+                publisher = await self._dead_letter_publisher()
+                meta = await publisher.publish(
+                    dlq_topic,
+                    record.value,
+                    key=record.key,
+                    headers=headers,
+                    partition=None,
+                    timestamp=record.timestamp,
+                )
+            except (PublishError, ConsumerError) as exc:
+                delay = self._policy.delay(min(round_, 10))
+                log.error(  # noqa: TRY400 - retried; the error text is enough
+                    "dead-letter publish failed; retrying (the partition waits)",
+                    topic=record.topic,
+                    partition=record.partition,
+                    offset=record.offset,
+                    dead_letter_topic=dlq_topic,
+                    error=f"{type(exc).__name__}: {exc}",
+                    retry_in_s=round(delay, 3),
+                )
+                await self._pause(state, max(delay, 0.5))
+                continue
+            break
+        log.error(
+            "record dead-lettered",
+            topic=record.topic,
+            partition=record.partition,
+            offset=record.offset,
+            group=self._group,
+            dead_letter_topic=dlq_topic,
+            dead_letter_offset=meta.offset,
+            attempts=attempts,
+            error_type=_qualname(error),
+            error=message,
+        )
+        if self._metrics is not None:
+            self._metrics.dead_lettered(record.topic, self._group)
+
+    async def _dead_letter_publisher(self) -> Publisher:
+        if self._dlq is not None:
+            return self._dlq
+        async with self._dlq_lock:
+            if self._own_dlq is None:
+                from news_kafka._errors import PublishError as _PublishError
+                from news_kafka._publisher import Publisher
+
+                publisher = Publisher(self._settings, metrics=self._metrics)
+                try:
+                    await publisher.start()
+                except _PublishError as exc:
+                    raise ConsumerError(f"cannot start the dead-letter publisher: {exc}") from exc
+                self._own_dlq = publisher
+            return self._own_dlq
+
+    # ------------------------------------------------------------------ committing
+
+    async def _commit_loop(self) -> None:
+        interval = self._settings.consumer.commit_interval_ms / 1000.0
+        while True:
+            # Woken when a worker finishes a run of records, or by the clock: a handler that
+            # blocks for long must not hold back the commit of the records before it.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._progress.wait(), _COMMIT_CHECK)
+            self._progress.clear()
+            try:
+                await self._commit()
+            except Exception as exc:  # noqa: BLE001 - retried with the next progress
+                log.warning(
+                    "offset commit failed; will retry",
+                    group=self._group,
+                    error=f"{type(exc).__name__}: {exc}",
+                )
+                self._progress.set()
+                await asyncio.sleep(max(interval, 0.5))
+                continue
+            if interval:
+                await asyncio.sleep(interval)
+
+    async def _commit(self, only: Sequence[TopicPartition] | None = None) -> None:
+        """Commit the handled offsets that advanced (serialised: commits never go backwards)."""
+        consumer = self._consumer
+        if consumer is None:
+            return
+        async with self._commit_lock:
+            states = (
+                [self._states[tp] for tp in only if tp in self._states]
+                if only is not None
+                else list(self._states.values())
+            )
+            offsets = {
+                s.tp: s.next_offset
+                for s in states
+                if s.next_offset is not None
+                and (s.committed is None or s.next_offset > s.committed)
+            }
+            if not offsets:
+                return
+            await consumer.commit(offsets)
+            for tp, offset in offsets.items():
+                state = self._states.get(tp)
+                if state is not None:
+                    state.committed = offset
+
+    # ------------------------------------------------------------------ supervision
+
+    async def _supervise(self) -> None:
+        """Cancel handlers that run past their time limit."""
+        limit = self._handler_timeout
+        if limit is None:
+            return
+        while True:
+            await asyncio.sleep(min(_SUPERVISOR_PERIOD, limit / 4))
+            now = time.monotonic()
+            for state in list(self._states.values()):
+                if (
+                    state.in_handler
+                    and not state.timed_out
+                    and now - state.started > limit
+                    and state.worker is not None
+                ):
+                    state.timed_out = True
+                    state.worker.cancel()
+
+    def _report_lag(self) -> None:
+        consumer = self._consumer
+        metrics = self._metrics
+        if consumer is None or metrics is None:
+            return
+        for tp, state in self._states.items():
+            highwater = consumer.highwater(tp)
+            if highwater is None:
+                continue
+            position = state.next_offset
+            if position is None:
+                continue
+            metrics.lag(tp.topic, tp.partition, self._group, max(0, highwater - position))
+
+
+def _qualname(error: BaseException) -> str:
+    cls = type(error)
+    module = cls.__module__
+    return cls.__qualname__ if module == "builtins" else f"{module}.{cls.__qualname__}"
+
+
+async def _bounded_consumer_stop(consumer: AIOKafkaConsumer, timeout: float) -> None:
+    """Stop an aiokafka consumer (leaves the group); force it closed if it hangs (#659)."""
+    try:
+        await asyncio.wait_for(consumer.stop(), timeout)
+    except TimeoutError:
+        log.error(  # noqa: TRY400 - a timeout has no useful traceback
+            "aiokafka consumer did not stop in time; closing it forcibly", timeout_s=timeout
+        )
+        try:
+            await asyncio.wait_for(consumer._client.close(), 2.0)
+        except (TimeoutError, OSError, AttributeError) as exc:
+            log.error("aiokafka client did not close", error=str(exc))  # noqa: TRY400
+    except Exception as exc:  # noqa: BLE001 - closing must not raise on a broken connection
+        log.warning("aiokafka consumer stop failed", error=f"{type(exc).__name__}: {exc}")
+
+
+_LISTENER_CLASS: list[type] = []
+
+
+def _make_listener(consumer: Consumer[Any]) -> Any:
+    """Return a rebalance listener bridging aiokafka's callbacks to ``consumer``.
+
+    The class derives from aiokafka's ``ConsumerRebalanceListener``; it is made on first use
+    so that ``import news_kafka`` does not import aiokafka.
+    """
+    if not _LISTENER_CLASS:
+        from aiokafka import ConsumerRebalanceListener
+
+        class Listener(ConsumerRebalanceListener):  # type: ignore[misc]
+            """Commits handled offsets before partitions are revoked."""
+
+            def __init__(self, owner: Consumer[Any]) -> None:
+                self.owner = owner
+
+            async def on_partitions_revoked(self, revoked: Any) -> None:
+                await self.owner._revoked(revoked)
+
+            async def on_partitions_assigned(self, assigned: Any) -> None:
+                self.owner._assigned(assigned)
+
+        _LISTENER_CLASS.append(Listener)
+    return _LISTENER_CLASS[0](consumer)

@@ -1,0 +1,363 @@
+"""Benchmark: news-kafka Publisher/Consumer against raw aiokafka, on one broker in one run.
+
+Contenders (records of 200 bytes, the same batching settings for everyone: linger 5 ms,
+16 KiB batches, acks=all; idempotence off because Tansu rejects aiokafka's):
+
+- produce: raw ``await producer.send()`` per record then ``flush()``, vs news-kafka
+  ``await publisher.send()`` per record then ``flush()`` (encoding, headers, retry tracking),
+  vs ``publisher.publish_many()`` (batch API, one request per partition), vs aiokafka's raw
+  batch API (``create_batch``/``send_batch``) for reference;
+- consume: a raw aiokafka group consumer doing ``json.loads`` per record and committing after
+  every ``getmany`` batch, vs a news-kafka ``Consumer`` decoding into a msgspec Struct and
+  committing as handlers finish. Timing starts at the first fetched record (group join
+  excluded) and stops when every record is handled and its offset committed.
+
+Each contender runs ``--runs`` times (order rotated every run); medians are reported with the
+ratios the project targets: publisher >= 0.9x raw, consumer >= 0.9x raw, publish_many >= 5x the
+raw per-record send loop. A broker (Tansu, memory-only) is started on a free loopback port
+unless ``--bootstrap`` names one.
+
+    hatch run bench:kafka [--records 100000] [--runs 3] [--bootstrap HOST:PORT] [--json PATH]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import sys
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+PARTITIONS = 3
+LINGER_MS = 5
+BATCH_BYTES = 16_384
+CONSUMER_SESSION_MS = 1_500
+
+
+class Article(msgspec.Struct):
+    """The consumed record's type (about 200 bytes of JSON)."""
+
+    id: int
+    section: str
+    title: str
+    body: str
+
+
+def payloads(n: int) -> list[bytes]:
+    """Return ``n`` distinct JSON values of 200 bytes each."""
+    out = []
+    for i in range(n):
+        head = msgspec.json.encode(Article(i, "world", f"article {i}", ""))
+        pad = 200 - len(head)
+        out.append(msgspec.json.encode(Article(i, "world", f"article {i}", "x" * pad)))
+    return out
+
+
+async def new_topic(bootstrap: str) -> str:
+    """Create a fresh topic with PARTITIONS partitions."""
+    import news_kafka
+
+    name = f"bench-{uuid.uuid4().hex[:10]}"
+    settings = news_kafka.KafkaSettings(bootstrap_servers=(bootstrap,))
+    await news_kafka.ensure_topics(settings, [news_kafka.TopicSpec(name, PARTITIONS)])
+    return name
+
+
+def settings_for(bootstrap: str) -> Any:
+    """news-kafka settings with the benchmark's batching (same as the raw clients)."""
+    import news_kafka
+
+    return news_kafka.KafkaSettings(
+        bootstrap_servers=(bootstrap,),
+        producer=news_kafka.ProducerSettings(
+            idempotence=False, linger_ms=LINGER_MS, batch_size=BATCH_BYTES
+        ),
+        consumer=news_kafka.ConsumerSettings(
+            session_timeout_ms=CONSUMER_SESSION_MS,
+            heartbeat_interval_ms=250,
+            commit_interval_ms=0,
+            fetch_max_wait_ms=100,
+        ),
+    )
+
+
+# ------------------------------------------------------------------------------- producers
+
+
+async def raw_send_loop(bootstrap: str, values: list[bytes]) -> float:
+    """aiokafka: ``await send()`` per record, then ``flush()``; return seconds."""
+    from aiokafka import AIOKafkaProducer
+
+    topic = await new_topic(bootstrap)
+    producer = AIOKafkaProducer(
+        bootstrap_servers=bootstrap, acks="all", linger_ms=LINGER_MS, max_batch_size=BATCH_BYTES
+    )
+    await producer.start()
+    await producer.send_and_wait(topic, b"warm-up")
+    started = time.perf_counter()
+    for value in values:
+        await producer.send(topic, value)
+    await producer.flush()
+    elapsed = time.perf_counter() - started
+    await producer.stop()
+    return elapsed
+
+
+async def raw_batch_api(bootstrap: str, values: list[bytes]) -> float:
+    """Raw aiokafka batch API, one batch per partition at a time; return seconds."""
+    from aiokafka import AIOKafkaProducer
+
+    topic = await new_topic(bootstrap)
+    producer = AIOKafkaProducer(
+        bootstrap_servers=bootstrap, acks="all", linger_ms=LINGER_MS, max_batch_size=BATCH_BYTES
+    )
+    await producer.start()
+    await producer.send_and_wait(topic, b"warm-up")
+    partitions = sorted(await producer.partitions_for(topic))
+    started = time.perf_counter()
+    futures = []
+    index = 0
+    total = len(values)
+    while index < total:
+        for partition in partitions:
+            batch = producer.create_batch()
+            while index < total and batch.append(key=None, value=values[index], timestamp=None):
+                index += 1
+            batch.close()
+            futures.append(await producer.send_batch(batch, topic, partition=partition))
+            if index >= total:
+                break
+    await asyncio.gather(*futures)
+    elapsed = time.perf_counter() - started
+    await producer.stop()
+    return elapsed
+
+
+async def news_send_loop(bootstrap: str, values: list[bytes]) -> float:
+    """news-kafka: ``await publisher.send()`` per record, then ``flush()``; return seconds."""
+    import news_kafka
+
+    topic = await new_topic(bootstrap)
+    async with news_kafka.Publisher(settings_for(bootstrap)) as publisher:
+        await publisher.publish(topic, b"warm-up")
+        started = time.perf_counter()
+        send = publisher.send
+        for value in values:
+            await send(topic, value)
+        await publisher.flush()
+        return time.perf_counter() - started
+
+
+async def news_publish_many(bootstrap: str, values: list[bytes]) -> float:
+    """news-kafka: one ``publish_many()`` call; return seconds."""
+    import news_kafka
+
+    topic = await new_topic(bootstrap)
+    async with news_kafka.Publisher(settings_for(bootstrap)) as publisher:
+        await publisher.publish(topic, b"warm-up")
+        started = time.perf_counter()
+        metas = await publisher.publish_many(topic, values)
+        elapsed = time.perf_counter() - started
+    assert len(metas) == len(values)
+    return elapsed
+
+
+# ------------------------------------------------------------------------------- consumers
+
+
+async def filled_topic(bootstrap: str, values: list[bytes]) -> str:
+    """Create a topic holding ``values`` (published with publish_many)."""
+    import news_kafka
+
+    topic = await new_topic(bootstrap)
+    async with news_kafka.Publisher(settings_for(bootstrap)) as publisher:
+        await publisher.publish_many(topic, values)
+    return topic
+
+
+async def raw_consume(bootstrap: str, values: list[bytes]) -> float:
+    """Raw aiokafka group consumer, json.loads per record, commit per batch; return seconds."""
+    from aiokafka import AIOKafkaConsumer
+
+    topic = await filled_topic(bootstrap, values)
+    consumer = AIOKafkaConsumer(
+        topic,
+        bootstrap_servers=bootstrap,
+        group_id=f"{topic}-raw",
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        session_timeout_ms=CONSUMER_SESSION_MS,
+        heartbeat_interval_ms=250,
+        fetch_max_wait_ms=100,
+        max_poll_records=500,
+    )
+    await consumer.start()
+    total = len(values)
+    seen = 0
+    started = 0.0
+    loads = json.loads
+    while seen < total:
+        batch = await consumer.getmany(timeout_ms=1000)
+        if not batch:
+            continue
+        if not started:
+            started = time.perf_counter()
+        for records in batch.values():
+            for record in records:
+                loads(record.value)
+            seen += len(records)
+        await consumer.commit()
+    elapsed = time.perf_counter() - started
+    await consumer.stop()
+    return elapsed
+
+
+async def news_consume(bootstrap: str, values: list[bytes]) -> float:
+    """news-kafka Consumer, Struct decode, commits as handled; return seconds."""
+    import news_kafka
+
+    topic = await filled_topic(bootstrap, values)
+    total = len(values)
+    done = asyncio.Event()
+    count = 0
+    started = 0.0
+
+    async def handle(message: news_kafka.Message[Article]) -> None:
+        nonlocal count, started
+        if not started:
+            started = time.perf_counter()
+        count += 1
+        if count >= total:
+            done.set()
+
+    consumer = news_kafka.Consumer(
+        settings_for(bootstrap),
+        topics=topic,
+        group_id=f"{topic}-news",
+        handler=handle,
+        value_type=Article,
+    )
+    async with consumer:
+        await done.wait()
+        while sum(consumer.committed_offsets().values()) < total:
+            await asyncio.sleep(0.001)
+        return time.perf_counter() - started
+
+
+# ------------------------------------------------------------------------------- driver
+
+Contender = Callable[[str, list[bytes]], Awaitable[float]]
+PRODUCE: dict[str, Contender] = {
+    "raw aiokafka send loop": raw_send_loop,
+    "news-kafka Publisher.send loop": news_send_loop,
+    "news-kafka publish_many": news_publish_many,
+    "raw aiokafka batch API": raw_batch_api,
+}
+CONSUME: dict[str, Contender] = {
+    "raw aiokafka consumer + json.loads": raw_consume,
+    "news-kafka Consumer (Struct)": news_consume,
+}
+
+
+async def measure(bootstrap: str, records: int, runs: int) -> dict[str, list[float]]:
+    """Run every contender ``runs`` times, rotating the order; return rec/s per run."""
+    values = payloads(records)
+    figures: dict[str, list[float]] = {name: [] for name in [*PRODUCE, *CONSUME]}
+    for group in (PRODUCE, CONSUME):
+        names = list(group)
+        for run in range(runs):
+            order = names[run % len(names) :] + names[: run % len(names)]
+            for name in order:
+                seconds = await group[name](bootstrap, values)
+                figures[name].append(records / seconds)
+                print(f"  run {run + 1}: {name:<36} {records / seconds:>12,.0f} rec/s", flush=True)
+    return figures
+
+
+def report(figures: dict[str, list[float]], records: int) -> dict[str, Any]:
+    """Print medians and ratios; return them as a dict."""
+    medians = {name: statistics.median(rates) for name, rates in figures.items()}
+    # Ratios per run (the two contenders ran back to back), then their median: steadier than a
+    # ratio of medians when other work on the machine comes and goes.
+    pairs = {
+        "publisher_vs_raw": ("news-kafka Publisher.send loop", "raw aiokafka send loop"),
+        "publish_many_vs_raw_send_loop": ("news-kafka publish_many", "raw aiokafka send loop"),
+        "consumer_vs_raw": ("news-kafka Consumer (Struct)", "raw aiokafka consumer + json.loads"),
+    }
+    per_run = {
+        key: [ours / raw for ours, raw in zip(figures[a], figures[b], strict=True)]
+        for key, (a, b) in pairs.items()
+    }
+    spread = {name: (min(rates), max(rates)) for name, rates in figures.items() if len(rates) > 1}
+    ratios = {key: statistics.median(values) for key, values in per_run.items()}
+    targets = {
+        "publisher_vs_raw": 0.9,
+        "publish_many_vs_raw_send_loop": 5.0,
+        "consumer_vs_raw": 0.9,
+    }
+    print(f"\nmedians ({records:,} records of 200 bytes):")
+    for name, rate in medians.items():
+        low, high = spread.get(name, (rate, rate))
+        print(f"  {name:<36} {rate:>12,.0f} rec/s   (runs {low:,.0f} .. {high:,.0f})")
+    print("\nratios, median of per-run ratios (target):")
+    for name, ratio in ratios.items():
+        mark = "ok" if ratio >= targets[name] else "BELOW TARGET"
+        runs = ", ".join(f"{r:.2f}" for r in per_run[name])
+        print(f"  {name:<32} {ratio:>6.2f}x   (>= {targets[name]}x) {mark}   runs: {runs}")
+    return {
+        "records": records,
+        "record_bytes": 200,
+        "partitions": PARTITIONS,
+        "linger_ms": LINGER_MS,
+        "batch_bytes": BATCH_BYTES,
+        "runs": dict(figures),
+        "medians_rec_per_s": medians,
+        "ratios": ratios,
+        "ratios_per_run": per_run,
+        "targets": targets,
+    }
+
+
+def main() -> int:
+    """Parse arguments, start a broker if needed, run, report."""
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--records", type=int, default=100_000)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--bootstrap", help="use this cluster instead of starting Tansu")
+    parser.add_argument("--json", type=Path, help="also write the figures to this file")
+    args = parser.parse_args()
+
+    broker = None
+    bootstrap = args.bootstrap
+    if not bootstrap:
+        from news_testing import KafkaBroker
+
+        broker = KafkaBroker().start()
+        bootstrap = broker.bootstrap
+        print(f"Tansu broker on {bootstrap} (log: {broker.log_path})")
+    try:
+        import news_log
+
+        news_log.setup(news_log.LogSettings(level="warning"))
+        figures = asyncio.run(measure(bootstrap, args.records, args.runs))
+    finally:
+        if broker is not None:
+            broker.stop()
+    result = report(figures, args.records)
+    result["python"] = sys.version.split()[0]
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(result, indent=2) + "\n")
+        print(f"\nfigures written to {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
