@@ -61,10 +61,13 @@ def bootstrap() -> Path:
     python = bin_dir / "python"
     if (bin_dir / "hatch").exists() and _importable(python, "hatch"):
         return bin_dir
-    print(f"dev.py: installing {HATCH_REQUIREMENT} into {TOOLS_VENV.relative_to(ROOT)} (once)")
+    print(f"dev.py: installing {HATCH_REQUIREMENT} into .tools/venv (once)", file=sys.stderr)
     shutil.rmtree(TOOLS_VENV, ignore_errors=True)
     try:
-        subprocess.run([sys.executable, "-m", "venv", str(TOOLS_VENV)], check=True)
+        # Child output goes to stderr: `dev.py env` prints a shell line on stdout to be eval'd.
+        subprocess.run(
+            [sys.executable, "-m", "venv", str(TOOLS_VENV)], check=True, stdout=sys.stderr
+        )
         subprocess.run(
             [
                 str(python),
@@ -76,6 +79,7 @@ def bootstrap() -> Path:
                 HATCH_REQUIREMENT,
             ],
             check=True,
+            stdout=sys.stderr,
         )
     except subprocess.CalledProcessError as exc:
         shutil.rmtree(TOOLS_VENV, ignore_errors=True)

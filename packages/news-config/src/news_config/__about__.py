@@ -1,0 +1,3 @@
+"""The version of news-config; the single source of truth read by hatch."""
+
+__version__ = "0.1.0"

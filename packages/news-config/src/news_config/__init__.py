@@ -1,0 +1,66 @@
+"""Typed settings for news platform services: env, secret files and ``.env`` into msgspec Structs.
+
+Settings are plain frozen, keyword-only `msgspec.Struct` classes, owned by the package that uses
+them; news-config fills any Struct tree::
+
+    import msgspec
+    import news_config
+    from typing import Annotated
+
+
+    class DBSettings(msgspec.Struct, frozen=True, kw_only=True):
+        host: str = "localhost"
+        port: Annotated[int, msgspec.Meta(ge=1, le=65535, description="PostgreSQL port")] = 5432
+        password: news_config.Secret
+
+
+    class Settings(msgspec.Struct, frozen=True, kw_only=True):
+        debug: bool = False
+        db: DBSettings
+
+
+    # NEWSROOM_DEBUG=yes  NEWSROOM_DB__PORT=6543  /run/secrets/NEWSROOM_DB__PASSWORD
+    settings = news_config.load(Settings, prefix="NEWSROOM_", secrets_dir="/run/secrets")
+    settings.db.password.reveal()  # the value; str()/repr() give "**********"
+
+Precedence: process environment > secret files > ``.env`` file > Struct defaults. Every bad or
+missing variable is reported at once in one `ConfigError` (also a `ValueError`), each by its full
+env name; ``exc.errors`` holds them as `ConfigErrorItem` values. `explain` tells where each
+value came from; `env_example` writes a ``.env`` template. From a shell::
+
+    python -m news_config myservice.settings:Settings --prefix NEWSROOM_ [--check | --env-example]
+
+A field is secret when its type is `Secret` or any class with ``__news_secret__ = True``; secret
+values are never shown in errors or CLI output.
+"""
+
+from __future__ import annotations
+
+from news_config.__about__ import __version__
+from news_config._errors import (
+    ConfigError,
+    ConfigErrorItem,
+    NewsConfigError,
+    SchemaError,
+    Source,
+    SourceError,
+)
+from news_config._loader import SettingInfo, explain, load
+from news_config._render import env_example
+from news_config._secret import Secret, is_secret_type
+
+__all__ = [
+    "ConfigError",
+    "ConfigErrorItem",
+    "NewsConfigError",
+    "SchemaError",
+    "Secret",
+    "SettingInfo",
+    "Source",
+    "SourceError",
+    "__version__",
+    "env_example",
+    "explain",
+    "is_secret_type",
+    "load",
+]

@@ -1,0 +1,155 @@
+"""Walking a Struct tree into the variables it reads: `plan` gives a tree of sections and leaves.
+
+Env names are the prefix plus each field's name upper-cased, joined by ``__`` for nested Structs
+(``NEWSROOM_`` + ``KAFKA`` + ``__`` + ``BOOTSTRAP_SERVERS``). The field's *encoded* name is used,
+so ``msgspec.field(name="url")`` renames the variable; characters other than letters, digits and
+``_`` (from ``rename="kebab"``, say) become ``_``.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import msgspec
+from msgspec import inspect as mi
+
+from news_config._convert import describe, is_sensitive, unwrap
+from news_config._errors import SchemaError
+
+__all__ = ["NODEFAULT", "Leaf", "Section", "plan"]
+
+NODEFAULT: Any = msgspec.NODEFAULT
+_NON_NAME = r"[^A-Za-z0-9_]"
+
+
+class Leaf:
+    """One variable: a field that is read from a single string."""
+
+    __slots__ = ("annotation", "description", "env_name", "info", "name", "sensitive", "type")
+
+    def __init__(self, info: msgspec.structs.FieldInfo, env_name: str, tp: mi.Type) -> None:
+        self.name = info.name
+        self.env_name = env_name
+        self.annotation: Any = info.type
+        self.type = tp
+        self.info = info
+        self.description = _description(tp)
+        self.sensitive = is_sensitive(tp)
+
+    @property
+    def expected(self) -> str:
+        """What a valid value looks like, in words."""
+        return describe(self.type)
+
+    def default(self) -> Any:
+        """Return the field's default (calling its factory), or `NODEFAULT` when required."""
+        return _default_of(self.info)
+
+
+class Section:
+    """A nested Struct: its variables share the prefix ``<PARENT>_<NAME>__``."""
+
+    __slots__ = ("children", "cls", "description", "env_prefix", "info", "name", "optional")
+
+    def __init__(
+        self,
+        cls: type[msgspec.Struct],
+        env_prefix: str,
+        info: msgspec.structs.FieldInfo | None = None,
+        *,
+        optional: bool = False,
+        description: str | None = None,
+    ) -> None:
+        self.name = "" if info is None else info.name
+        self.env_prefix = env_prefix
+        self.cls = cls
+        self.info = info
+        self.optional = optional
+        self.description = description
+        self.children: list[Leaf | Section] = []
+
+    def default(self) -> Any:
+        """Return the field's default (calling its factory), or `NODEFAULT` when required."""
+        return NODEFAULT if self.info is None else _default_of(self.info)
+
+    def leaves(self) -> list[Leaf]:
+        """Every variable of this section, nested sections included, in schema order."""
+        out: list[Leaf] = []
+        for child in self.children:
+            out.extend(child.leaves() if isinstance(child, Section) else [child])
+        return out
+
+
+def _default_of(info: msgspec.structs.FieldInfo) -> Any:
+    if info.default is not NODEFAULT:
+        return info.default
+    if info.default_factory is not NODEFAULT:
+        return info.default_factory()
+    return NODEFAULT
+
+
+def _description(tp: mi.Type) -> str | None:
+    while isinstance(tp, mi.Metadata):
+        text = (tp.extra_json_schema or {}).get("description")
+        if isinstance(text, str):
+            return text
+        tp = tp.type
+    return None
+
+
+def _struct_of(tp: mi.Type) -> tuple[type[msgspec.Struct] | None, bool]:
+    """Return ``(cls, optional)`` when *tp* is a Struct or ``Struct | None``."""
+    tp = unwrap(tp)
+    if isinstance(tp, mi.StructType):
+        return tp.cls, False
+    if isinstance(tp, mi.UnionType):
+        members = [unwrap(member) for member in tp.types]
+        structs = [m for m in members if isinstance(m, mi.StructType)]
+        if (
+            len(structs) == 1
+            and len(members) == 2
+            and any(isinstance(m, mi.NoneType) for m in members)
+        ):
+            return structs[0].cls, True
+    return None, False
+
+
+def _segment(info: msgspec.structs.FieldInfo) -> str:
+    return re.sub(_NON_NAME, "_", info.encode_name).upper()
+
+
+def plan(schema: Any, prefix: str = "") -> Section:
+    """Return the tree of sections and variables that *schema* reads under *prefix*.
+
+    Raises:
+        SchemaError: *schema* is not a Struct class, or a field's type cannot be inspected.
+    """
+    if not (isinstance(schema, type) and issubclass(schema, msgspec.Struct)):
+        raise SchemaError(f"news-config loads msgspec.Struct classes, not {schema!r}")
+    root = Section(schema, prefix)
+    _fill(root, (schema,))
+    return root
+
+
+def _fill(section: Section, ancestors: tuple[type, ...]) -> None:
+    try:
+        infos = msgspec.structs.fields(section.cls)
+    except Exception as exc:  # any failure to resolve annotations is a schema problem
+        raise SchemaError(f"cannot read the fields of {section.cls.__qualname__}: {exc}") from exc
+    for info in infos:
+        env_name = section.env_prefix + _segment(info)
+        where = f"{section.cls.__qualname__}.{info.name}"
+        try:
+            tp = mi.type_info(info.type)
+        except Exception as exc:  # msgspec raises TypeError/ValueError for unsupported types
+            raise SchemaError(f"{where}: news-config cannot load this type: {exc}") from exc
+        cls, optional = _struct_of(tp)
+        if cls is not None and cls not in ancestors:
+            child = Section(
+                cls, env_name + "__", info, optional=optional, description=_description(tp)
+            )
+            _fill(child, (*ancestors, cls))
+            section.children.append(child)
+        else:  # a scalar, a container, or a self-referencing Struct (read as JSON)
+            section.children.append(Leaf(info, env_name, tp))

@@ -1,0 +1,91 @@
+"""The root README, .ci/run and the packages agree with each other."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+TABLE_ROW = re.compile(r"^\| \[(?P<name>[a-z0-9-]+)\]\(packages/(?P<folder>[a-z0-9-]+)/?\) \|")
+
+
+def packages() -> dict[str, str]:
+    """Distribution name -> version (from __about__.py) for every folder under packages/."""
+    found = {}
+    for pyproject in sorted(ROOT.glob("packages/*/pyproject.toml")):
+        data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+        about = pyproject.parent / data["tool"]["hatch"]["version"]["path"]
+        match = re.search(r'__version__\s*=\s*"([^"]+)"', about.read_text(encoding="utf-8"))
+        assert match is not None, f"{about} has no __version__"
+        found[data["project"]["name"]] = match.group(1)
+    return found
+
+
+def table() -> dict[str, list[str]]:
+    """Distribution name -> the cells of its row in the README's package table."""
+    rows = {}
+    for line in README.splitlines():
+        match = TABLE_ROW.match(line)
+        if match:
+            assert match["name"] == match["folder"], line
+            rows[match["name"]] = [cell.strip() for cell in line.strip().strip("|").split("|")]
+    return rows
+
+
+def section(title: str) -> str:
+    """The README's text under '## <title>', up to the next '## ' heading."""
+    return README.split(f"\n## {title}\n", 1)[1].split("\n## ", 1)[0]
+
+
+class TestPackageTable:
+    def test_lists_every_package_and_only_those(self):
+        """Every folder under packages/ has a row, and every row has a folder."""
+        assert sorted(table()) == sorted(packages())
+
+    def test_versions_are_the_packages_current_versions(self):
+        """The version column equals each package's __about__.py version."""
+        expected = {name: f"| {version} |" for name, version in packages().items()}
+        actual = {name: f"| {cells[-1]} |" for name, cells in table().items()}
+        assert actual == expected, "update the README table's version column"
+
+    def test_install_lines_name_the_distribution(self):
+        """Each row's install cell is `pip install <distribution>`."""
+        for name, cells in table().items():
+            assert f"`pip install {name}`" in cells
+
+
+class TestQuickStart:
+    def test_ci_runs_the_readme_test_command_verbatim(self):
+        """The quick start's test command appears as a line of .ci/run, exactly."""
+        commands = [
+            line.strip()
+            for line in section("Quick start").splitlines()
+            if line.strip().startswith("python3 tools/dev.py test")
+        ]
+        assert commands == ["python3 tools/dev.py test"]
+        ci_lines = (ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines()
+        # .ci/run wraps each command as `step "<name>" <command>`; the command itself must match.
+        run = [re.sub(r'^step "[^"]+" ', "", line.strip()) for line in ci_lines]
+        assert commands[0] in run, f".ci/run must run {commands[0]!r} as the README shows it"
+
+    def test_releasing_doc_is_linked(self):
+        """The README links docs/releasing.md, and the file exists."""
+        assert "(docs/releasing.md)" in README
+        assert (ROOT / "docs" / "releasing.md").is_file()
+
+
+class TestDevEntryPoint:
+    def test_unknown_subcommand_prints_usage_and_fails(self):
+        """tools/dev.py with no known subcommand shows its usage and exits 2."""
+        proc = subprocess.run(
+            [sys.executable, str(ROOT / "tools" / "dev.py"), "frobnicate"],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert proc.returncode == 2
+        assert "python3 tools/dev.py test" in proc.stdout
