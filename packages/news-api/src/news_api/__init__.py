@@ -1,7 +1,133 @@
-"""Standard API responses for news platform services: success envelopes, RFC 9457 problem details, error types, pagination, body decoding."""
+"""Standard API responses for news platform services: envelopes, problem details, errors, decoding.
+
+Responses are framework-free values (`Response`: status, headers, body bytes); news-http turns
+them into Robyn responses, and Kafka workers or other frameworks can use them as they are::
+
+    import msgspec
+    import news_api
+
+
+    class ArticleIn(msgspec.Struct, forbid_unknown_fields=True):
+        title: str
+        tags: list[str] = []
+
+
+    def create_article(body: bytes) -> news_api.Response:
+        article = news_api.decode(body, ArticleIn)  # MissingBody/MalformedJSON 400, 422
+        return news_api.created({"id": 7, "title": article.title}, location="/v1/articles/7")
+
+
+    try:
+        response = create_article(b'{"title": 1}')
+    except Exception as exc:
+        response = news_api.from_exception(exc, request_id="r-1")  # never leaks internals
+    response.status  # 422
+    response.json()["errors"]  # [{"field": "title", "message": "Expected `str`, got `int`"}]
+
+Success bodies are ``{"data": ..., "meta": ..., "links": ...}`` (``application/json``; meta and
+links only when given). Errors are RFC 9457 problems (``application/problem+json``) with
+``type``, ``title``, ``status``, ``detail``, ``instance``, ``code``, ``request_id`` and, for 422,
+``errors``. Raise an `ApiError` subclass (`NotFound`, `Conflict`, `TooManyRequests`...) or
+subclass one with your own ``code``. Pagination: `offset_page` / `page_params` and
+`cursor_page` / `cursor_params` with a signed `CursorCodec`.
+"""
 
 from __future__ import annotations
 
 from news_api.__about__ import __version__
+from news_api._cursor import CursorCodec, SupportsReveal
+from news_api._decode import decode
+from news_api._errors import (
+    DEFAULT_PROBLEM_TYPE_BASE,
+    ApiError,
+    BadRequest,
+    Conflict,
+    Forbidden,
+    GatewayTimeout,
+    InternalServerError,
+    InvalidCursor,
+    MalformedJSON,
+    MethodNotAllowed,
+    MissingBody,
+    NotFound,
+    PayloadTooLarge,
+    ServiceUnavailable,
+    TooManyRequests,
+    Unauthorized,
+    UnsupportedMediaType,
+    ValidationFailed,
+    from_exception,
+    problem_type_base,
+    set_problem_type_base,
+)
+from news_api._pagination import (
+    CursorParams,
+    PageMeta,
+    PageParams,
+    Query,
+    cursor_page,
+    cursor_params,
+    offset_links,
+    offset_page,
+    page_params,
+)
+from news_api._problem import FieldError, problem
+from news_api._response import (
+    JSON_MEDIA_TYPE,
+    PROBLEM_MEDIA_TYPE,
+    Response,
+    created,
+    encode_json,
+    no_content,
+    ok,
+    to_asgi,
+    to_wsgi,
+)
 
-__all__ = ["__version__"]
+__all__ = [
+    "DEFAULT_PROBLEM_TYPE_BASE",
+    "JSON_MEDIA_TYPE",
+    "PROBLEM_MEDIA_TYPE",
+    "ApiError",
+    "BadRequest",
+    "Conflict",
+    "CursorCodec",
+    "CursorParams",
+    "FieldError",
+    "Forbidden",
+    "GatewayTimeout",
+    "InternalServerError",
+    "InvalidCursor",
+    "MalformedJSON",
+    "MethodNotAllowed",
+    "MissingBody",
+    "NotFound",
+    "PageMeta",
+    "PageParams",
+    "PayloadTooLarge",
+    "Query",
+    "Response",
+    "ServiceUnavailable",
+    "SupportsReveal",
+    "TooManyRequests",
+    "Unauthorized",
+    "UnsupportedMediaType",
+    "ValidationFailed",
+    "__version__",
+    "created",
+    "cursor_page",
+    "cursor_params",
+    "decode",
+    "encode_json",
+    "from_exception",
+    "no_content",
+    "offset_links",
+    "offset_page",
+    "ok",
+    "page_params",
+    "problem",
+    "problem_type_base",
+    "set_problem_type_base",
+    "to_asgi",
+    "to_wsgi",
+]

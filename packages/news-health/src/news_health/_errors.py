@@ -1,0 +1,28 @@
+"""The errors news-health raises, all under one root.
+
+The tree::
+
+    Exception
+     └── HealthError                       every error news-health raises
+          ├── CheckConfigError (ValueError)  a check registered with a bad name or option
+          └── LoopError (RuntimeError)       a sync entry point called where it would deadlock
+
+Failing *checks* never raise out of the registry: their exceptions and timeouts become ``fail``
+entries in the report.
+"""
+
+from __future__ import annotations
+
+__all__ = ["CheckConfigError", "HealthError", "LoopError"]
+
+
+class HealthError(Exception):
+    """Root of every error news-health raises."""
+
+
+class CheckConfigError(HealthError, ValueError):
+    """A check was registered with a bad or duplicate name, or an invalid timeout or TTL."""
+
+
+class LoopError(HealthError, RuntimeError):
+    """A synchronous entry point was called from the event loop it would have to wait for."""
