@@ -253,11 +253,13 @@ def lifecycle() -> news_http.NewsApp:
 
     @app.get("/slow")
     async def slow(seconds: float = 1.0) -> dict[str, Any]:
+        events.info("slow request started", pid=os.getpid())
         await asyncio.sleep(seconds)
         return {"slept": seconds, "pid": os.getpid()}
 
     @app.get("/slow-sync")
     def slow_sync(seconds: float = 1.0) -> dict[str, Any]:
+        events.info("slow request started", pid=os.getpid())
         time.sleep(seconds)
         return {"slept": seconds, "pid": os.getpid()}
 
@@ -338,3 +340,7 @@ def param_root() -> news_http.NewsApp:
         return {"version": version, "rest": rest}
 
     return app
+
+
+#: An app instance (not a factory), for news-testing's ``module:attr`` form.
+lifecycle_app = lifecycle()

@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from robyn import Headers, Robyn
 from robyn.argument_parser import Config
 from robyn.dependency_injection import DependencyMap
-from robyn.openapi import RouteOpenAPIMeta
+from robyn.openapi import OpenAPI, RouteOpenAPIMeta
 from robyn.robyn import FunctionInfo, HttpMethod
 from robyn.router import Route, Router
 
@@ -192,6 +192,10 @@ class NewsApp(Robyn):
         self._apply(settings)
         self.config.processes = settings.processes
         self.config.workers = settings.workers
+        self.config.disable_openapi = not settings.docs
+        if settings.docs and self.openapi is None:
+            self.openapi = OpenAPI()
+            self._title_docs()
         self.response_headers = Headers({})
         self._set_security_headers(settings)
 
@@ -554,6 +558,11 @@ class NewsApp(Robyn):
         layers.extend(route_middleware(item.handler))
         return compose(adapted, layers)
 
+    def _title_docs(self) -> None:
+        if self.openapi is not None and not self.openapi.openapi_file_override:
+            self.openapi.info.title = self.name
+            self.openapi.openapi_spec["info"]["title"] = self.name
+
     def routes_summary(self) -> list[tuple[str, str]]:
         """The registered (method, route) pairs, fallbacks excluded (for logs and tests)."""
         return [(p.method, p.route) for p in self._pending]
@@ -587,7 +596,5 @@ def create_app(
         middleware=tuple(middleware),
         metrics=metrics,
     )
-    if app.openapi is not None and not app.openapi.openapi_file_override:
-        app.openapi.info.title = name
-        app.openapi.openapi_spec["info"]["title"] = name
+    app._title_docs()  # noqa: SLF001 - the factory finishes what it built
     return app

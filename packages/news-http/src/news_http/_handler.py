@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import types
 import typing
 from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import unquote, unquote_plus
@@ -143,8 +144,13 @@ def _converter(annotation: Any, field: str, where: str) -> Callable[[str], Any]:
 
 
 def _is_list_annotation(annotation: Any) -> bool:
+    """Whether a query parameter wants every value: ``list[int]``, ``list[str] | None``..."""
     origin = typing.get_origin(annotation)
-    return origin in (list, tuple, set, frozenset)
+    if origin in (list, tuple, set, frozenset):
+        return True
+    if origin in (typing.Union, types.UnionType):
+        return any(_is_list_annotation(arg) for arg in typing.get_args(annotation))
+    return False
 
 
 def _getter(
@@ -184,8 +190,7 @@ def _query_getter(param: inspect.Parameter, annotation: Any) -> Callable[[Reques
     name = param.name
     default = param.default
     if _is_list_annotation(annotation):
-        item_types = typing.get_args(annotation) or (str,)
-        convert_all = _converter(annotation, name, "query")
+        convert_all: Callable[[Any], Any] = _converter(annotation, name, "query")
 
         def many(request: Request) -> Any:
             values = request.query_params.get_all(name)
@@ -193,10 +198,7 @@ def _query_getter(param: inspect.Parameter, annotation: Any) -> Callable[[Reques
                 if default is not inspect.Parameter.empty:
                     return default
                 raise news_api.ValidationFailed(errors=[(name, "query parameter is required")])
-            decoded = [unquote_plus(v) for v in values]
-            if item_types == (str,) or item_types == (str, Ellipsis):
-                return typing.get_origin(annotation)(decoded)
-            return convert_all(decoded)  # type: ignore[arg-type]
+            return convert_all([unquote_plus(v) for v in values])
 
         return many
     convert = _converter(annotation, name, "query")
