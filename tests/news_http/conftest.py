@@ -49,7 +49,7 @@ def local() -> Callable[..., news_http.HTTPSettings]:
 
 @pytest.fixture(scope="session")
 def serve() -> Callable[..., contextlib.AbstractContextManager[ServerProcess]]:
-    """Serve a test app for a ``with`` block: ``with serve("lifecycle", settings) as s:``."""
+    """Return a context manager serving a test app (app name, settings, serve_app options)."""
     return _serving
 
 

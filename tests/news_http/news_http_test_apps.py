@@ -13,10 +13,11 @@ import time
 from typing import Any
 
 import msgspec
+from robyn import Request, Response
+
 import news_api
 import news_http
 import news_log
-from robyn import Request, Response
 
 log = news_log.get_logger("testapp")
 
@@ -36,11 +37,13 @@ class LoggingMetrics:
     """A metrics hook that logs what it is told (the tests read the lines)."""
 
     def request_started(self, method: str, route: str) -> None:
+        """Log the start."""
         log.info("metrics started", method=method, route=route)
 
     def request_finished(
         self, method: str, route: str, status: int, duration_s: float, response_bytes: int
     ) -> None:
+        """Log the outcome."""
         log.info(
             "metrics finished",
             method=method,
@@ -78,9 +81,7 @@ def _require_key(request: Request) -> None:
 def standard() -> news_http.NewsApp:
     """Many routes exercising the chain, the adapter and the error paths."""
     metrics = LoggingMetrics() if os.environ.get("TESTAPP_METRICS") else None
-    app = news_http.create_app(
-        name="testapp", middleware=[add_header_middleware], metrics=metrics
-    )
+    app = news_http.create_app(name="testapp", middleware=[add_header_middleware], metrics=metrics)
 
     @app.get("/")
     def root() -> dict[str, str]:

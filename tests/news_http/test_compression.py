@@ -41,9 +41,10 @@ class TestGzip:
 
     def test_the_raw_bytes_are_gzip(self, standard_server: ServerProcess) -> None:
         """What goes on the wire is a gzip stream of the JSON body."""
-        with httpx.Client(base_url=standard_server.url) as client, client.stream(
-            "GET", "/big", headers={"Accept-Encoding": "gzip"}
-        ) as response:
+        with (
+            httpx.Client(base_url=standard_server.url) as client,
+            client.stream("GET", "/big", headers={"Accept-Encoding": "gzip"}) as response,
+        ):
             raw = b"".join(response.iter_raw())
         assert gzip.decompress(raw).startswith(b'{"text":"news ')
 
@@ -79,9 +80,10 @@ class TestGzip:
 class TestBrotli:
     def test_brotli_is_preferred_when_enabled(self, brotli_server: ServerProcess) -> None:
         """With brotli=True, br wins over gzip at equal preference."""
-        with httpx.Client(base_url=brotli_server.url) as client, client.stream(
-            "GET", "/big", headers={"Accept-Encoding": "gzip, br"}
-        ) as response:
+        with (
+            httpx.Client(base_url=brotli_server.url) as client,
+            client.stream("GET", "/big", headers={"Accept-Encoding": "gzip, br"}) as response,
+        ):
             raw = b"".join(response.iter_raw())
             assert response.headers["content-encoding"] == "br"
         assert brotli.decompress(raw).startswith(b'{"text":"news ')

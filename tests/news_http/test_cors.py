@@ -139,9 +139,7 @@ class TestPreflight:
 
     def test_preflight_is_answered_before_routing(self, cors_server: ServerProcess) -> None:
         """A preflight for a path without any route is still answered (before the 404)."""
-        response = cors_server.client().options(
-            "/not/a/route", headers=_preflight(ALLOWED, "GET")
-        )
+        response = cors_server.client().options("/not/a/route", headers=_preflight(ALLOWED, "GET"))
         assert response.status_code == 204
         assert response.headers["access-control-allow-origin"] == ALLOWED
 

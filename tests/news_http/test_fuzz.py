@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
 
     import httpx
+
     from news_testing.http import ServerProcess
 
 _TOKEN = st.text(
@@ -46,8 +47,19 @@ _INTERESTING = st.sampled_from(
 )
 _HEADERS = st.lists(st.tuples(_INTERESTING | _TOKEN, _VALUE), max_size=12)
 _PATHS = st.sampled_from(
-    ["/", "/async", "/context", "/articles/7", "/articles/x", "/search?q=a", "/big", "/secure",
-     "/nope/deeper", "/boom-not", "/static/a/b"]
+    [
+        "/",
+        "/async",
+        "/context",
+        "/articles/7",
+        "/articles/x",
+        "/search?q=a",
+        "/big",
+        "/secure",
+        "/nope/deeper",
+        "/boom-not",
+        "/static/a/b",
+    ]
 )
 _METHODS = st.sampled_from(["GET", "HEAD", "OPTIONS", "DELETE", "PATCH"])
 _RID = re.compile(r"[A-Za-z0-9\-_.:+/=@]{1,128}")
@@ -99,8 +111,15 @@ class TestHeaderFuzzing:
 
 _JSON = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
-    lambda children: st.lists(children, max_size=4)
-    | st.dictionaries(st.sampled_from(["title", "author", "name", "email", "tags", "x"]) | st.text(max_size=5), children, max_size=5),
+    lambda children: (
+        st.lists(children, max_size=4)
+        | st.dictionaries(
+            st.sampled_from(["title", "author", "name", "email", "tags", "x"])
+            | st.text(max_size=5),
+            children,
+            max_size=5,
+        )
+    ),
     max_leaves=15,
 )
 

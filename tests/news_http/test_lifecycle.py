@@ -36,7 +36,7 @@ class _Call:
         try:
             with httpx.Client(base_url=url, timeout=30.0) as client:
                 self.response = client.get(path, params=params)
-        except BaseException as exc:  # noqa: BLE001 - reported to the test
+        except BaseException as exc:
             self.error = exc
 
     def result(self) -> httpx.Response:
@@ -61,6 +61,7 @@ def _serve(app: str, apps_dir: Any, settings: news_http.HTTPSettings, **kw: Any)
 
 @pytest.fixture
 def apps_dir() -> Any:
+    """The folder of news_http_test_apps."""
     from pathlib import Path
 
     return Path(__file__).parent
@@ -99,9 +100,7 @@ class TestGracefulShutdown:
         assert drain[0]["in_flight"] == 1
         assert drain[0]["signal"] == signal.Signals(sig).name
 
-    def test_new_connections_are_not_served_while_draining(
-        self, apps_dir: Any, local: Any
-    ) -> None:
+    def test_new_connections_are_not_served_while_draining(self, apps_dir: Any, local: Any) -> None:
         """After the signal, a new connection gets no response; the old request does."""
         server = _serve("lifecycle", apps_dir, local(shutdown_grace=GRACE))
         try:
@@ -290,7 +289,7 @@ class TestBusyPort:
 
     @pytest.mark.timeout(60)
     def test_a_host_name_is_refused(self, local: Any) -> None:
-        """host must be an IP address (Robyn's socket cannot resolve names)."""
+        """Host must be an IP address (Robyn's socket cannot resolve names)."""
         app = news_http.create_app(local(host="localhost", port=8999), name="named")
         with pytest.raises(news_http.HttpConfigError, match="IP address"):
             news_http.run(app)

@@ -47,9 +47,7 @@ class TestBodyLimit:
         response = limited_server.client().post("/echo", content=chunks())
         assert response.status_code == 413
 
-    def test_a_chunked_body_under_the_limit_is_handled(
-        self, limited_server: ServerProcess
-    ) -> None:
+    def test_a_chunked_body_under_the_limit_is_handled(self, limited_server: ServerProcess) -> None:
         """A small chunked body passes."""
 
         def chunks() -> Iterator[bytes]:

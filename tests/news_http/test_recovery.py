@@ -112,4 +112,3 @@ class TestUnmatchedRoutes:
                 assert response.status_code < 500, (method, path)
                 if response.status_code >= 400:
                     assert response.headers["content-type"] == PROBLEM, (method, path)
-

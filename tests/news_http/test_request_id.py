@@ -7,6 +7,7 @@ import uuid
 from typing import TYPE_CHECKING, Any
 
 import pytest
+
 import news_http
 
 if TYPE_CHECKING:
@@ -60,7 +61,9 @@ class TestIncomingIds:
         "incoming",
         ["a" * 129, "has space", 'quote"d', "semi;colon", "new\tline", "<script>", "ümlaut", ""],
     )
-    def test_a_malformed_id_is_replaced(self, standard_server: ServerProcess, incoming: str) -> None:
+    def test_a_malformed_id_is_replaced(
+        self, standard_server: ServerProcess, incoming: str
+    ) -> None:
         """A malformed incoming id is not echoed: a fresh UUID4 replaces it."""
         response = standard_server.client().get(
             "/context", headers=[("X-Request-ID", incoming.encode("utf-8"))]
@@ -148,9 +151,7 @@ def correlation_server(serve: Any, local: Any) -> Iterator[ServerProcess]:
 
 
 class TestCustomHeader:
-    def test_the_configured_header_carries_the_id(
-        self, correlation_server: ServerProcess
-    ) -> None:
+    def test_the_configured_header_carries_the_id(self, correlation_server: ServerProcess) -> None:
         """request_id_header renames the header both ways; X-Request-ID is then ignored."""
         client = correlation_server.client()
         response = client.get("/context", headers={"X-Correlation-ID": "corr-1"})

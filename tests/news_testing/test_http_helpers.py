@@ -67,9 +67,12 @@ class TestServeApp:
 
     def test_wait_for_log_times_out_with_context(self) -> None:
         """wait_for_log raises TimeoutError showing the last lines."""
-        with serve_app(
-            "news_http_test_apps:lifecycle", settings=LOOPBACK, pythonpath=[APPS]
-        ) as server, pytest.raises(TimeoutError, match="last lines"):
+        with (
+            serve_app(
+                "news_http_test_apps:lifecycle", settings=LOOPBACK, pythonpath=[APPS]
+            ) as server,
+            pytest.raises(TimeoutError, match="last lines"),
+        ):
             server.wait_for_log(msg="this line never comes", timeout=0.3)
 
 

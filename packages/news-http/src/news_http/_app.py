@@ -26,7 +26,6 @@ that does not set them itself.
 
 from __future__ import annotations
 
-import importlib
 import inspect
 import logging
 import sys
@@ -67,9 +66,7 @@ UNMATCHED_ROUTE = "<unmatched>"
 Hook = Any  # a sync or async callable without arguments
 
 _ROBYN_METHODS = {name: getattr(HttpMethod, name) for name in METHODS}
-_REQUEST_PARAM = {
-    "request": inspect.Parameter("request", inspect.Parameter.POSITIONAL_OR_KEYWORD)
-}
+_REQUEST_PARAM = {"request": inspect.Parameter("request", inspect.Parameter.POSITIONAL_OR_KEYWORD)}
 
 
 def _method_name(route_type: HttpMethod | str) -> str:
@@ -92,6 +89,17 @@ def _robyn_config(settings: HTTPSettings) -> Config:
     config.disable_openapi = not settings.docs
     config.dev = False
     return config
+
+
+def _brotli() -> Any:
+    """Import the optional brotli binding, or say how to install it."""
+    try:
+        import brotli  # type: ignore[import-untyped,unused-ignore]
+    except ModuleNotFoundError as exc:
+        raise ModuleNotFoundError(
+            "brotli compression needs: pip install 'news-http[brotli]'", name="brotli"
+        ) from exc
+    return brotli
 
 
 class _Pending(NamedTuple):
@@ -203,18 +211,10 @@ class NewsApp(Robyn):
     def _make_compressor(settings: HTTPSettings) -> Compressor | None:
         if not settings.compression:
             return None
-        brotli = None
-        if settings.brotli:
-            try:
-                brotli = importlib.import_module("brotli")
-            except ModuleNotFoundError as exc:
-                raise ModuleNotFoundError(
-                    "brotli compression needs: pip install 'news-http[brotli]'", name="brotli"
-                ) from exc
         return Compressor(
             min_bytes=settings.compression_min_bytes,
             level=settings.compression_level,
-            brotli=brotli,
+            brotli=_brotli() if settings.brotli else None,
         )
 
     def _set_security_headers(self, settings: HTTPSettings) -> None:
@@ -243,7 +243,7 @@ class NewsApp(Robyn):
 
     # -- routes ------------------------------------------------------------------------------
 
-    def add_route(  # type: ignore[override]
+    def add_route(  # noqa: PLR0917 - Robyn's signature
         self,
         route_type: HttpMethod | str,
         endpoint: str,
@@ -329,7 +329,7 @@ class NewsApp(Robyn):
                 include_in_schema=route.openapi_metadata.include_in_schema,
             )
         self.included_routers.append(router)
-        self.dependencies.merge_dependencies(router)
+        self.dependencies.merge_dependencies(router)  # type: ignore[no-untyped-call]
 
     # -- refused Robyn features --------------------------------------------------------------
 
@@ -414,11 +414,11 @@ class NewsApp(Robyn):
 
     # -- serving -------------------------------------------------------------------------------
 
-    def start(  # type: ignore[override]
+    def start(
         self,
         host: str | None = None,
         port: int | None = None,
-        _check_port: bool = True,  # noqa: FBT001, FBT002 - Robyn's signature
+        _check_port: bool = True,
         client_timeout: int = 30,
         keep_alive_timeout: int = 20,
     ) -> None:
@@ -488,8 +488,9 @@ class NewsApp(Robyn):
         table = self._table
 
         def unmatched(request: Request) -> Response:
-            from news_api import MethodNotAllowed, NotFound
             from robyn import Response
+
+            from news_api import MethodNotAllowed, NotFound
 
             allowed = table.allowed_methods(request.url.path)
             if not allowed:
@@ -596,5 +597,5 @@ def create_app(
         middleware=tuple(middleware),
         metrics=metrics,
     )
-    app._title_docs()  # noqa: SLF001 - the factory finishes what it built
+    app._title_docs()
     return app

@@ -4,9 +4,9 @@ The tree::
 
     Exception
      └── NewsHttpError                  root of news-http's own errors
-          ├── HttpConfigError           (also ValueError) bad settings or routes, at create/register time
-          └── ServerStartError          (also RuntimeError) the server could not start serving
-               └── PortInUseError       (also OSError) the port is taken by another process
+          ├── HttpConfigError       ValueError: bad settings or routes (create/register time)
+          └── ServerStartError      RuntimeError: the server could not start serving
+               └── PortInUseError   OSError: the port is taken by another process
 
 Handlers raise `news_api.ApiError` subclasses; news-http turns them into problem responses.
 """

@@ -38,9 +38,9 @@ from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import unquote, unquote_plus
 
 import msgspec
-import news_api
 from robyn import Request, Response
 
+import news_api
 from news_http._chain import is_async
 from news_http._errors import HttpConfigError
 
@@ -74,7 +74,7 @@ def _the_request(request: Request) -> Request:
     return request
 
 
-def to_response(result: Any, status: int = 200) -> Response:
+def to_response(result: Any, status: int = 200) -> Response:  # noqa: PLR0911 - one per kind
     """Convert a handler's return value into Robyn's `Response` (see the module docstring).
 
     ``status`` applies to values that carry none (dicts, Structs, text...): the route's
@@ -115,9 +115,7 @@ def _is_struct_type(annotation: Any) -> bool:
 def _wants_body_decoding(annotation: Any) -> bool:
     if annotation is inspect.Parameter.empty or annotation is Any:
         return False
-    if annotation in (str, bytes, bytes | str, str | bytes):
-        return False
-    return True
+    return annotation not in (str, bytes, bytes | str, str | bytes)
 
 
 def _converter(annotation: Any, field: str, where: str) -> Callable[[str], Any]:
@@ -153,7 +151,7 @@ def _is_list_annotation(annotation: Any) -> bool:
     return False
 
 
-def _getter(
+def _getter(  # noqa: PLR0911 - one getter per kind of parameter
     param: inspect.Parameter,
     annotation: Any,
     route_params: frozenset[str],

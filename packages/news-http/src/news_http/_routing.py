@@ -17,7 +17,7 @@ from typing import Final
 
 from news_http._errors import HttpConfigError
 
-__all__ = ["METHODS", "FALLBACK_PARAM", "RouteTable", "normalize_route"]
+__all__ = ["FALLBACK_PARAM", "METHODS", "RouteTable", "normalize_route"]
 
 #: The methods Robyn can route (others get Robyn's own 405 before any Python runs).
 METHODS: Final = ("GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS", "CONNECT", "TRACE")

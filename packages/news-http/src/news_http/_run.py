@@ -36,7 +36,6 @@ import time
 from typing import TYPE_CHECKING, Any, NoReturn
 
 import news_log
-
 from news_http._errors import HttpConfigError, PortInUseError, ServerStartError
 from news_http._stack.access_log import IN_FLIGHT
 
@@ -180,7 +179,9 @@ class _SigintGuard:
 class _Worker:
     """One process serving the app with Robyn's server (in-process, or a forked child)."""
 
-    def __init__(self, app: NewsApp, settings: HTTPSettings, held: SocketHeld, *, index: int):
+    def __init__(
+        self, app: NewsApp, settings: HTTPSettings, held: SocketHeld, *, index: int
+    ) -> None:
         self.app = app
         self.settings = settings
         self.held = held
@@ -313,22 +314,23 @@ class _Worker:
         signal.signal(signal.SIGTERM, self._on_signal)
         signal.signal(signal.SIGINT, self._on_signal)
         app = self.app
-        initialize_event_loop()
+        initialize_event_loop()  # type: ignore[no-untyped-call]  # uvloop, as Robyn does
         server = Server()
         for directory in app.directories:
-            server.add_directory(*directory.as_list())
+            server.add_directory(*directory.as_list())  # type: ignore[no-untyped-call]
         server.apply_request_headers(app.request_headers)
         server.apply_response_headers(app.response_headers)
         server.set_response_headers_exclude_paths(app.excluded_response_headers_paths)
         for route in app.router.get_routes():
             server.add_route(route.route_type, route.route, route.function, route.is_const)
         for endpoint, handlers in app.web_socket_router.get_routes().items():
-            server.add_web_socket_route(
+            # robyn.pyi lists more parameters than the 0.88 binary takes (as processpool.py).
+            server.add_web_socket_route(  # type: ignore[call-arg]
                 endpoint, handlers["connect"], handlers["close"], handlers["message"]
             )
         server.add_startup_handler(FunctionInfo(self._startup, True, 0, {}, {}))
         try:
-            server.start(self.held, self.settings.workers)
+            server.start(self.held, self.settings.workers)  # type: ignore[call-arg]
         except BaseException as exc:  # noqa: BLE001 - whatever stopped the loop, exit cleanly
             _log.critical("the server stopped unexpectedly", exc_info=exc)
             self._exit(EXIT_UNCLEAN)
@@ -417,9 +419,9 @@ class _Supervisor:
                 pid, status = os.waitpid(-1, 0)
             except ChildProcessError:
                 break
-            index = self.children.pop(pid, None)
-            if index is None:
+            if pid not in self.children:
                 continue
+            index = self.children.pop(pid)
             code = os.waitstatus_to_exitcode(status)
             if code != 0:
                 self.exit_code = code if code > 0 else EXIT_UNCLEAN

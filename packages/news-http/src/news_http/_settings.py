@@ -63,12 +63,10 @@ class CORSSettings(msgspec.Struct, frozen=True, kw_only=True):
 class SecurityHeaders(msgspec.Struct, frozen=True, kw_only=True):
     """Static security headers set on every response (Rust side); an empty value drops one."""
 
-    enabled: Annotated[
-        bool, msgspec.Meta(description="Send the security headers at all.")
-    ] = True
-    content_type_options: Annotated[
-        str, msgspec.Meta(description="X-Content-Type-Options.")
-    ] = "nosniff"
+    enabled: Annotated[bool, msgspec.Meta(description="Send the security headers at all.")] = True
+    content_type_options: Annotated[str, msgspec.Meta(description="X-Content-Type-Options.")] = (
+        "nosniff"
+    )
     frame_options: Annotated[str, msgspec.Meta(description="X-Frame-Options.")] = "DENY"
     referrer_policy: Annotated[str, msgspec.Meta(description="Referrer-Policy.")] = "no-referrer"
     content_security_policy: Annotated[
@@ -202,9 +200,9 @@ class HTTPSettings(msgspec.Struct, frozen=True, kw_only=True):
         bool,
         msgspec.Meta(description="Serve Robyn's /docs and /openapi.json (off in production)."),
     ] = False
-    cors: Annotated[
-        CORSSettings, msgspec.Meta(description="Cross-origin resource sharing.")
-    ] = CORSSettings()
+    cors: Annotated[CORSSettings, msgspec.Meta(description="Cross-origin resource sharing.")] = (
+        CORSSettings()
+    )
     security_headers: Annotated[
         SecurityHeaders, msgspec.Meta(description="Static security response headers.")
     ] = SecurityHeaders()

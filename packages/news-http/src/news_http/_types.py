@@ -8,10 +8,11 @@ Python once, however many middlewares there are (go-kratos style).
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Protocol, TypeAlias, runtime_checkable
 
 if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+
     from robyn import Request, Response
 
 __all__ = ["AsyncHandler", "Handler", "HttpMetricsHook", "Middleware", "SyncHandler"]

@@ -5,6 +5,7 @@ Kept cheap to import: `news_testing.http` (and news-http, httpx) load when a fix
 
 from __future__ import annotations
 
+import contextlib
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -37,8 +38,6 @@ def http_server() -> Iterator[Callable[..., ServerProcess]]:
     yield start
     for server in started:
         if server.result is None:
-            try:
+            with contextlib.suppress(TimeoutError):
                 server.stop()
-            except TimeoutError:
-                pass
         server.kill()

@@ -12,9 +12,10 @@ import os
 import sys
 
 
-def main(argv: list[str]) -> int:
+def main(argv: list[str]) -> int:  # noqa: RET503 - run() never returns
     """Serve the app named by ``argv[1]``; returns only on a usage error."""
     import msgspec
+
     import news_http
     import news_log
 
@@ -30,10 +31,8 @@ def main(argv: list[str]) -> int:
         sys.stderr.write(f"{argv[1]} is not a news_http app (got {type(app).__name__})\n")
         return 2
     raw = os.environ.get("NEWS_TESTING_HTTP_SETTINGS")
-    settings = (
-        msgspec.json.decode(raw, type=news_http.HTTPSettings) if raw else app.settings
-    )
-    news_http.run(app, settings)
+    settings = msgspec.json.decode(raw, type=news_http.HTTPSettings) if raw else app.settings
+    news_http.run(app, settings)  # never returns: the process exits when the server stops
 
 
 if __name__ == "__main__":

@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator, Mapping
 
     import httpx
+
     from news_http import HTTPSettings
 
 __all__ = [
@@ -54,15 +55,10 @@ SETTINGS_ENV = "NEWS_TESTING_HTTP_SETTINGS"
 LOG_LEVEL_ENV = "NEWS_TESTING_HTTP_LOG_LEVEL"
 
 
-def _need(module: str) -> Any:
-    import importlib
-
-    try:
-        return importlib.import_module(module)
-    except ModuleNotFoundError as exc:
-        raise ModuleNotFoundError(
-            "HTTP test helpers need: pip install 'news-testing[http]'", name=module
-        ) from exc
+def _missing(exc: ModuleNotFoundError) -> ModuleNotFoundError:
+    return ModuleNotFoundError(
+        "HTTP test helpers need: pip install 'news-testing[http]'", name=exc.name
+    )
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -202,17 +198,23 @@ class ServerProcess:
 
     def client(self, **kwargs: Any) -> httpx.Client:
         """An `httpx.Client` with ``base_url`` set (closed when the server is stopped)."""
-        httpx_module = _need("httpx")
+        try:
+            import httpx
+        except ModuleNotFoundError as exc:
+            raise _missing(exc) from exc
         kwargs.setdefault("timeout", 30.0)
-        client = httpx_module.Client(base_url=self.url, **kwargs)
+        client = httpx.Client(base_url=self.url, **kwargs)
         self._clients.append(client)
-        return client  # type: ignore[no-any-return]
+        return client
 
     def async_client(self, **kwargs: Any) -> httpx.AsyncClient:
         """An `httpx.AsyncClient` with ``base_url`` set (close it yourself: ``async with``)."""
-        httpx_module = _need("httpx")
+        try:
+            import httpx
+        except ModuleNotFoundError as exc:
+            raise _missing(exc) from exc
         kwargs.setdefault("timeout", 30.0)
-        return httpx_module.AsyncClient(base_url=self.url, **kwargs)  # type: ignore[no-any-return]
+        return httpx.AsyncClient(base_url=self.url, **kwargs)
 
     # -- lifecycle ------------------------------------------------------------------------------
 
@@ -297,10 +299,8 @@ class ServerProcess:
 
     def __exit__(self, *exc: object) -> None:
         if self.result is None:
-            try:
+            with contextlib.suppress(TimeoutError):
                 self.stop()
-            except TimeoutError:
-                pass
 
 
 def start_app(
@@ -331,8 +331,12 @@ def start_app(
     Raises:
         ServerStartError: The process exited or did not serve in time (with its last lines).
     """
-    news_http = _need("news_http")
-    msgspec = _need("msgspec")
+    try:
+        import msgspec
+
+        import news_http
+    except ModuleNotFoundError as exc:
+        raise _missing(exc) from exc
     if settings is None:
         settings = news_http.HTTPSettings(host="127.0.0.1", port=free_port())
     elif settings.port == news_http.HTTPSettings().port:
@@ -400,4 +404,4 @@ def serve_app(
             try:
                 server.stop(stop_signal, timeout=stop_timeout)
             finally:
-                server._kill_group()  # noqa: SLF001 - never leave workers behind
+                server._kill_group()

@@ -15,7 +15,6 @@ from time import perf_counter
 from typing import TYPE_CHECKING, Any, Final
 
 import news_log
-
 from news_http._chain import is_async
 from news_http._stack.recovery import internal_error_response
 

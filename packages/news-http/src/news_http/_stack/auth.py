@@ -12,7 +12,6 @@ import inspect
 from typing import TYPE_CHECKING, Any
 
 import news_api
-
 from news_http._chain import is_async
 from news_http._errors import HttpConfigError
 

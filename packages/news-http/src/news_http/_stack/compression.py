@@ -57,9 +57,7 @@ def _textual(content_type: str | None) -> bool:
     if not content_type:
         return False
     media = content_type.split(";", 1)[0].strip().lower()
-    return (
-        media.startswith(_TEXTUAL_PREFIXES) or media in _TEXTUAL_TYPES or media.endswith("+json")
-    )
+    return media.startswith(_TEXTUAL_PREFIXES) or media in _TEXTUAL_TYPES or media.endswith("+json")
 
 
 class Compressor:

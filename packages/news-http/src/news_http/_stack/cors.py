@@ -19,7 +19,6 @@ import re
 from typing import TYPE_CHECKING, Any
 
 import news_api
-
 from news_http._chain import is_async
 from news_http._errors import HttpConfigError
 from news_http._stack.recovery import error_response

@@ -21,7 +21,6 @@ from typing import TYPE_CHECKING, Any, Final
 
 import news_api
 import news_log
-
 from news_http._chain import is_async
 
 if TYPE_CHECKING:

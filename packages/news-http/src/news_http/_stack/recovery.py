@@ -11,10 +11,10 @@ from __future__ import annotations
 import functools
 from typing import TYPE_CHECKING, Any
 
-import news_api
-import news_log
 from robyn import Response
 
+import news_api
+import news_log
 from news_http._chain import is_async
 from news_http._stack.request_id import current_request_id
 

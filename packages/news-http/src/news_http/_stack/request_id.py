@@ -8,7 +8,6 @@ import re
 from typing import TYPE_CHECKING, Any, Final
 
 import news_log
-
 from news_http._chain import is_async
 
 if TYPE_CHECKING:
@@ -55,9 +54,7 @@ def valid_traceparent(value: str | None) -> str | None:
     """
     if value is None:
         return None
-    if len(value) != 55 and (
-        len(value) > 512 or value.startswith("00") or value[55:56] != "-"
-    ):
+    if len(value) != 55 and (len(value) > 512 or value.startswith("00") or value[55:56] != "-"):
         return None
     match = _TRACEPARENT_RE.fullmatch(value, 0, 55)
     if (
