@@ -5,20 +5,11 @@ records the route and, when the app starts serving, composes the chain once per 
 Robyn a one-argument function (Robyn's per-request argument mapping halves throughput, so
 news-http resolves handler arguments itself: see `news_http._handler`).
 
-Chain order, outermost first (see the README's "Middleware order"):
-
-1. request id (accept or make, bind ``request_id``/``traceparent`` into news-log, echo header)
-2. access log + safety net (one line per request; anything escaping below becomes a 500)
-3. metrics hook (only when one is given: no hook costs nothing)
-4. CORS (only when origins are configured; preflights answered here)
-5. compression (gzip, brotli)
-6. recovery (exceptions to problem+json; ``ApiError`` to its status)
-7. authentication (only for ``auth_required=True`` routes)
-8. body limit (413)
-9. request timeout (504)
-10. the app's middlewares (``create_app(middleware=[...])``), then the route's
-    (``@news_http.with_middleware``)
-11. the handler (arguments resolved, return value converted)
+Chain order, outermost first (see the README's "Middleware order"): the standard stack, fused
+into one layer (`news_http._stack.core`: in-flight count and safety net, request id, access log
+and metrics, CORS, compression, recovery, body limit, timeout); then authentication for
+``auth_required=True`` routes; the app's middlewares (``create_app(middleware=[...])``); the
+route's (``@news_http.with_middleware``); the handler (arguments resolved, result converted).
 
 Static security headers are Robyn's global response headers: Rust adds them to every response
 that does not set them itself.
@@ -43,13 +34,11 @@ from news_http._errors import HttpConfigError
 from news_http._handler import adapt_handler
 from news_http._routing import METHODS, RouteTable, normalize_route
 from news_http._settings import HTTPSettings
-from news_http._stack.access_log import ClientAddress, access_log_middleware, metrics_middleware
+from news_http._stack.access_log import AccessLog, ClientAddress
 from news_http._stack.auth import auth_middleware
-from news_http._stack.compression import Compressor, compression_middleware
-from news_http._stack.cors import CorsPolicy, cors_middleware
-from news_http._stack.limits import body_limit_middleware, timeout_middleware
-from news_http._stack.recovery import recovery_middleware
-from news_http._stack.request_id import request_id_middleware
+from news_http._stack.compression import Compressor
+from news_http._stack.core import standard_stack
+from news_http._stack.cors import CorsPolicy
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Sequence
@@ -184,7 +173,7 @@ class NewsApp(Robyn):
         compressor = self._make_compressor(settings)
         self.settings = settings
         self._cors = cors
-        self._client_address = client_address
+        self._access_log = AccessLog(client_address) if settings.access_log else None
         self._compressor = compressor
 
     def use_settings(self, settings: HTTPSettings) -> None:
@@ -501,7 +490,7 @@ class NewsApp(Robyn):
                 f"{request.method} is not allowed on this resource", allow=allowed
             )
 
-        chain = compose(unmatched, self._standard_layers(UNMATCHED_ROUTE))
+        chain = compose(unmatched, [self._standard_layer(UNMATCHED_ROUTE, limits=False)])
         function = FunctionInfo(chain, False, 1, dict(_REQUEST_PARAM), {})
         meta = RouteOpenAPIMeta(include_in_schema=False)
         for method in METHODS:
@@ -519,32 +508,27 @@ class NewsApp(Robyn):
                     )
                 )
 
-    def _standard_layers(self, route: str) -> list[Middleware]:
+    def _standard_layer(self, route: str, *, limits: bool = True) -> Middleware:
         settings = self.settings
-        layers = [
-            request_id_middleware(settings.request_id_header),
-            access_log_middleware(
-                route, client_address=self._client_address, enabled=settings.access_log
-            ),
-        ]
-        if self._metrics is not None:
-            layers.append(metrics_middleware(route, self._metrics))
-        if self._cors.enabled:
-            layers.append(cors_middleware(self._cors))
-        if self._compressor is not None:
-            layers.append(compression_middleware(self._compressor))
-        layers.append(recovery_middleware(route))
-        return layers
+        return standard_stack(
+            route=route,
+            request_id_header=settings.request_id_header,
+            access_log=self._access_log,
+            metrics=self._metrics,
+            cors=self._cors if self._cors.enabled else None,
+            compressor=self._compressor,
+            max_body_bytes=settings.max_body_bytes if limits else None,
+            timeout=settings.request_timeout if limits and settings.request_timeout > 0 else None,
+        )
 
     def _chain(self, item: _Pending) -> Handler:
-        settings = self.settings
         adapted = adapt_handler(
             item.handler,
             item.route,
             self.dependencies.get_dependency_map(self),
             status=item.status,
         )
-        layers = self._standard_layers(item.route)
+        layers = [self._standard_layer(item.route)]
         if item.auth_required:
             if self.authentication_handler is None:
                 raise HttpConfigError(
@@ -552,9 +536,6 @@ class NewsApp(Robyn):
                     "handler is configured (app.configure_authentication(...))"
                 )
             layers.append(auth_middleware(self.authentication_handler, item.route))
-        layers.append(body_limit_middleware(settings.max_body_bytes))
-        if settings.request_timeout > 0:
-            layers.append(timeout_middleware(settings.request_timeout, item.route))
         layers.extend(self._app_middleware)
         layers.extend(route_middleware(item.handler))
         return compose(adapted, layers)

@@ -34,7 +34,7 @@ import functools
 import inspect
 import types
 import typing
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, cast
 from urllib.parse import unquote, unquote_plus
 
 import msgspec
@@ -83,8 +83,11 @@ def to_response(result: Any, status: int = 200) -> Response:  # noqa: PLR0911 - 
     Raises:
         TypeError: The value cannot be sent (it is logged as a 500 by the recovery layer).
     """
-    if type(result) is Response:
-        return result
+    kind = type(result)
+    if kind is dict or kind is list:  # the common case first
+        return Response(status, {"content-type": _JSON}, _ENCODER.encode(result))
+    if kind is Response:
+        return cast("Response", result)
     if isinstance(result, news_api.Response):
         return Response(result.status, dict(result.headers), result.body)
     if isinstance(result, dict | list | msgspec.Struct):

@@ -1,7 +1,49 @@
-"""pytest plugin for news platform services: a real Kafka broker (Tansu), real HTTP server processes, capture of published records."""
+"""pytest plugin for news platform services: real Kafka broker, HTTP servers, record capture.
+
+Installed, it registers its fixtures with pytest by itself (entry point ``pytest11``).
+
+HTTP (``pip install 'news-testing[http]'``): serve a news-http app in a real server process on a
+free port, call it with httpx, read its JSON log lines, stop it with a chosen signal::
+
+    from news_testing import serve_app
+
+
+    def test_unknown_article_is_a_problem():
+        with serve_app("articles.main:app") as server:
+            response = server.client().get("/articles/999")
+            assert response.status_code == 404
+            line = server.wait_for_log(logger="news_http.access", status=404)
+            assert line["request_id"] == response.headers["x-request-id"]
+        assert server.result.exit_code == 0  # SIGTERM: drained, hooks ran, exit 0
+
+Fixture: ``http_server`` (starts apps like `start_app`; stops them after the test).
+"""
 
 from __future__ import annotations
 
 from news_testing.__about__ import __version__
 
-__all__ = ["__version__"]
+# --- HTTP ----------------------------------------------------------------------------------
+from news_testing.http import (
+    ServerProcess,
+    ServerStartError,
+    StopResult,
+    free_port,
+    serve_app,
+    start_app,
+)
+
+# --- end HTTP ------------------------------------------------------------------------------
+
+__all__ = [
+    # HTTP
+    "ServerProcess",
+    "ServerStartError",
+    "StopResult",
+    # common
+    "__version__",
+    # HTTP
+    "free_port",
+    "serve_app",
+    "start_app",
+]

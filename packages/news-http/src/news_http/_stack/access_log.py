@@ -1,38 +1,44 @@
-"""Access log and metrics: one structured line and one metrics report per request.
+"""The access log: one structured line per request, written through news-log off the request path.
 
-This layer sits right inside the request id, so the line carries ``request_id`` (and
-``traceparent``) from the bound context. It is also the last safety net: an exception escaping
-the layers inside it (which the recovery layer should never let happen) still becomes a
-problem response and a logged traceback, never a bare Robyn 500 without a request id.
+Measured on this machine: a news-log line costs ~3 µs in a tight loop but ~13 µs of CPU per
+request when logged from Robyn's request path (cold caches between requests), a fifth of a
+small request's total cost. So the request path only appends a tuple to a deque (atomic, no
+lock); a background thread wakes when the deque stops being empty, lets a batch gather for
+``BATCH_INTERVAL_S`` and writes the lines through the ``news_http.access`` news-log logger in
+one warm loop. Nothing is dropped: the deque is unbounded, `AccessLog.flush` drains it
+synchronously (graceful shutdown does, and so does interpreter exit), and a forked worker
+starts with an empty deque and its own thread.
+
+A line: ``method``, ``route`` (the template), ``path``, ``status``, ``duration_ms``, ``bytes``,
+``client_ip`` (X-Forwarded-For only from trusted proxies), plus ``request_id`` and
+``traceparent``/``tracestate`` when present. Its ``ts`` is when it was written, at most a few
+milliseconds after the response; ``duration_ms`` is exact.
 """
 
 from __future__ import annotations
 
-import functools
+import atexit
 import ipaddress
+import os
+import threading
+import time
+import weakref
 from collections import deque
-from time import perf_counter
 from typing import TYPE_CHECKING, Any, Final
 
 import news_log
-from news_http._chain import is_async
-from news_http._stack.recovery import internal_error_response
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Iterable, Mapping
 
-    from robyn import Request, Response
+__all__ = ["ACCESS_LOGGER", "BATCH_INTERVAL_S", "IN_FLIGHT", "AccessLog", "ClientAddress"]
 
-    from news_http._types import Handler, HttpMetricsHook, Middleware
-
-__all__ = ["IN_FLIGHT", "ClientAddress", "access_log_middleware", "metrics_middleware"]
+ACCESS_LOGGER: Final = "news_http.access"
+BATCH_INTERVAL_S: Final = 0.01
 
 #: One entry per request inside the stack right now (deque appends and pops are atomic, so
 #: Robyn's threads need no lock); graceful shutdown waits for it to empty.
 IN_FLIGHT: Final[deque[None]] = deque()
-
-ACCESS_LOGGER: Final = "news_http.access"
-_log = news_log.get_logger("news_http")
 
 _Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -44,10 +50,10 @@ class ClientAddress:
     address is the client (anything left of it may be forged by the client itself).
     """
 
-    __slots__ = ("_networks",)
+    __slots__ = ("networks",)
 
     def __init__(self, trusted: Iterable[str]) -> None:
-        self._networks: tuple[_Network, ...] = tuple(
+        self.networks: tuple[_Network, ...] = tuple(
             ipaddress.ip_network(item.strip(), strict=False) for item in trusted
         )
 
@@ -56,15 +62,11 @@ class ClientAddress:
             ip = ipaddress.ip_address(address.strip())
         except ValueError:
             return False
-        return any(ip in network for network in self._networks)
+        return any(ip in network for network in self.networks)
 
-    def __call__(self, request: Request) -> str | None:
-        """Return the client address of ``request`` (None when Robyn has no peer address)."""
-        peer = request.ip_addr
-        if not self._networks or peer is None or not self._trusted(peer):
-            return peer
-        forwarded = request.headers.get("x-forwarded-for")
-        if not forwarded:
+    def resolve(self, peer: str | None, forwarded: str | None) -> str | None:
+        """Return the client address given the peer and its X-Forwarded-For header."""
+        if not self.networks or peer is None or not forwarded or not self._trusted(peer):
             return peer
         hops = [hop.strip() for hop in forwarded.split(",") if hop.strip()]
         for hop in reversed(hops):
@@ -76,137 +78,107 @@ class ClientAddress:
         return hops[0] if hops else peer
 
 
-def _body_size(response: Response) -> int:
-    body = response.description
-    return len(body) if isinstance(body, bytes) else len(body.encode())
+_Entry = tuple["Mapping[str, Any]", str, str, str, int, float, int, "str | None", "str | None"]
 
 
-def access_log_middleware(
-    route: str, *, client_address: ClientAddress, enabled: bool = True
-) -> Middleware:
-    """Log one line per request to ``news_http.access`` (none when not ``enabled``).
+class AccessLog:
+    """Queue access lines on the request path; write them from a background thread."""
 
-    Either way, any exception that reaches this layer becomes a 500 problem (logged with its
-    traceback).
-    """
-    access = news_log.get_logger(ACCESS_LOGGER)
+    def __init__(self, client_address: ClientAddress) -> None:
+        self._client_address = client_address
+        self._logger = news_log.get_logger(ACCESS_LOGGER)
+        self._reset()
+        _instances.add(self)
 
-    def finish(request: Request, response: Response, started: float) -> None:
-        if not enabled:
-            return
-        access.info(
-            "request",
-            method=request.method,
-            route=route,
-            path=request.url.path,
-            status=response.status_code,
-            duration_ms=round((perf_counter() - started) * 1000.0, 3),
-            bytes=_body_size(response),
-            client_ip=client_address(request),
-        )
+    @property
+    def trusts_proxies(self) -> bool:
+        """Whether X-Forwarded-For may matter (some trusted proxy is configured)."""
+        return bool(self._client_address.networks)
 
-    def escaped(request: Request, exc: BaseException) -> Response:
-        _log.error(
-            "unhandled error in the middleware stack",
-            method=request.method,
-            route=route,
-            exc_info=exc,
-        )
-        return internal_error_response(request)
+    def _reset(self) -> None:
+        self._pending: deque[_Entry] = deque()
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._drain_lock = threading.Lock()
 
-    def middleware(next_handler: Handler) -> Handler:
-        if is_async(next_handler):
-            call_async: Any = next_handler
+    def record(  # noqa: PLR0917 - positional on purpose: the request path avoids kwargs
+        self,
+        context: Mapping[str, Any],
+        method: str,
+        route: str,
+        path: str,
+        status: int,
+        duration_ms: float,
+        size: int,
+        peer: str | None,
+        forwarded: str | None,
+    ) -> None:
+        """Queue one line (request path: an append, and a wake-up when the queue was empty)."""
+        pending = self._pending
+        pending.append((context, method, route, path, status, duration_ms, size, peer, forwarded))
+        if len(pending) == 1:
+            thread = self._thread
+            if thread is None or not thread.is_alive():
+                self._start()
+            self._wake.set()
 
-            @functools.wraps(next_handler)
-            async def async_handler(request: Request) -> Response:
-                started = perf_counter()
-                IN_FLIGHT.append(None)
+    def _start(self) -> None:
+        with self._drain_lock:
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(
+                    target=self._run, name="news-http-access-log", daemon=True
+                )
+                self._thread.start()
+
+    def _run(self) -> None:
+        wake = self._wake
+        while True:
+            wake.wait()
+            wake.clear()
+            time.sleep(BATCH_INTERVAL_S)  # let a burst gather: one warm loop per batch
+            self.flush()
+
+    def flush(self) -> None:
+        """Write every queued line now (in the calling thread)."""
+        pending = self._pending
+        resolve = self._client_address.resolve
+        info = self._logger.info
+        with self._drain_lock:
+            while True:
                 try:
-                    response: Response = await call_async(request)
-                except Exception as exc:  # noqa: BLE001 - the last net: never a bare 500
-                    response = escaped(request, exc)
-                finally:
-                    IN_FLIGHT.pop()
-                finish(request, response, started)
-                return response
+                    context, method, route, path, status, ms, size, peer, fwd = pending.popleft()
+                except IndexError:
+                    return
+                info(
+                    "request",
+                    **context,
+                    method=method,
+                    route=route,
+                    path=path,
+                    status=status,
+                    duration_ms=round(ms, 3),
+                    bytes=size,
+                    client_ip=resolve(peer, fwd),
+                )
 
-            return async_handler
-
-        call: Any = next_handler
-
-        @functools.wraps(next_handler)
-        def sync_handler(request: Request) -> Response:
-            started = perf_counter()
-            IN_FLIGHT.append(None)
-            try:
-                response: Response = call(request)
-            except Exception as exc:  # noqa: BLE001 - the last net: never a bare 500
-                response = escaped(request, exc)
-            finally:
-                IN_FLIGHT.pop()
-            finish(request, response, started)
-            return response
-
-        return sync_handler
-
-    return middleware
+    def _after_fork_in_child(self) -> None:
+        self._reset()
 
 
-def metrics_middleware(route: str, hook: HttpMetricsHook) -> Middleware:
-    """Report each request to ``hook`` (started, then finished with status, time and size).
+_instances: weakref.WeakSet[AccessLog] = weakref.WeakSet()
 
-    A hook that raises is logged (once per distinct error message) and otherwise ignored.
-    """
-    started_fn = hook.request_started
-    finished_fn = hook.request_finished
-    reported: set[str] = set()
 
-    def report_failure(exc: Exception) -> None:
-        key = f"{type(exc).__name__}: {exc}"
-        if key not in reported and len(reported) < 100:
-            reported.add(key)
-            _log.error("metrics hook failed", route=route, exc_info=exc)
+def flush_all() -> None:
+    """Write every queued access line of every access log in this process."""
+    for access_log in list(_instances):
+        access_log.flush()
 
-    def finish(method: str, response: Response, started: float) -> None:
-        try:
-            finished_fn(
-                method, route, response.status_code, perf_counter() - started, _body_size(response)
-            )
-        except Exception as exc:  # noqa: BLE001 - metrics never break a request
-            report_failure(exc)
 
-    def begin(method: str) -> float:
-        try:
-            started_fn(method, route)
-        except Exception as exc:  # noqa: BLE001 - metrics never break a request
-            report_failure(exc)
-        return perf_counter()
+def _after_fork() -> None:
+    for access_log in list(_instances):
+        access_log._after_fork_in_child()
 
-    def middleware(next_handler: Handler) -> Handler:
-        if is_async(next_handler):
-            call_async: Any = next_handler
 
-            @functools.wraps(next_handler)
-            async def async_handler(request: Request) -> Response:
-                method = request.method
-                started = begin(method)
-                response: Response = await call_async(request)
-                finish(method, response, started)
-                return response
-
-            return async_handler
-
-        call: Any = next_handler
-
-        @functools.wraps(next_handler)
-        def sync_handler(request: Request) -> Response:
-            method = request.method
-            started = begin(method)
-            response: Response = call(request)
-            finish(method, response, started)
-            return response
-
-        return sync_handler
-
-    return middleware
+atexit.register(flush_all)
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork)

@@ -9,20 +9,13 @@ gzip when both are acceptable with the same preference. Such responses always ge
 
 from __future__ import annotations
 
-import functools
 import zlib
 from typing import TYPE_CHECKING, Any, Final
 
-from news_http._chain import is_async
-
 if TYPE_CHECKING:
-    from collections.abc import Callable
-
     from robyn import Request, Response
 
-    from news_http._types import Handler, Middleware
-
-__all__ = ["Compressor", "compression_middleware", "parse_accept_encoding"]
+__all__ = ["Compressor", "parse_accept_encoding"]
 
 _TEXTUAL_PREFIXES: Final = ("text/", "application/json", "application/problem+json")
 _TEXTUAL_TYPES: Final = frozenset(
@@ -111,28 +104,3 @@ class Compressor:
         response.description = compressed
         headers.set("content-encoding", coding)
         return response
-
-
-def compression_middleware(compressor: Compressor) -> Middleware:
-    """Compress responses with ``compressor`` (see the module docstring)."""
-    apply: Callable[[Request, Response], Response] = compressor.apply
-
-    def middleware(next_handler: Handler) -> Handler:
-        if is_async(next_handler):
-            call_async: Any = next_handler
-
-            @functools.wraps(next_handler)
-            async def async_handler(request: Request) -> Response:
-                return apply(request, await call_async(request))
-
-            return async_handler
-
-        call: Any = next_handler
-
-        @functools.wraps(next_handler)
-        def sync_handler(request: Request) -> Response:
-            return apply(request, call(request))
-
-        return sync_handler
-
-    return middleware

@@ -14,12 +14,10 @@
 
 from __future__ import annotations
 
-import functools
 import re
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import news_api
-from news_http._chain import is_async
 from news_http._errors import HttpConfigError
 from news_http._stack.recovery import error_response
 
@@ -27,9 +25,8 @@ if TYPE_CHECKING:
     from robyn import Request, Response
 
     from news_http._settings import CORSSettings
-    from news_http._types import Handler, Middleware
 
-__all__ = ["CorsPolicy", "cors_middleware"]
+__all__ = ["CorsPolicy"]
 
 # Sent by browsers without being listed in Access-Control-Allow-Headers being required
 # (CORS-safelisted request headers); browsers do not put them in Access-Control-Request-Headers
@@ -167,41 +164,3 @@ class CorsPolicy:
             vary.insert(0, "Origin")
         response.headers.set("vary", ", ".join(vary))
         return response
-
-
-def cors_middleware(policy: CorsPolicy) -> Middleware:
-    """Apply ``policy`` to every response and answer preflights (see the module docstring)."""
-
-    def middleware(next_handler: Handler) -> Handler:
-        if is_async(next_handler):
-            call_async: Any = next_handler
-
-            @functools.wraps(next_handler)
-            async def async_handler(request: Request) -> Response:
-                headers = request.headers
-                origin = headers.get("origin")
-                if origin is not None and request.method == "OPTIONS":
-                    method = headers.get("access-control-request-method")
-                    if method is not None:
-                        return policy.preflight(request, origin, method)
-                response: Response = await call_async(request)
-                return policy.decorate(response, origin)
-
-            return async_handler
-
-        call: Any = next_handler
-
-        @functools.wraps(next_handler)
-        def sync_handler(request: Request) -> Response:
-            headers = request.headers
-            origin = headers.get("origin")
-            if origin is not None and request.method == "OPTIONS":
-                method = headers.get("access-control-request-method")
-                if method is not None:
-                    return policy.preflight(request, origin, method)
-            response: Response = call(request)
-            return policy.decorate(response, origin)
-
-        return sync_handler
-
-    return middleware

@@ -8,22 +8,18 @@ the request id bound by the outer layer.
 
 from __future__ import annotations
 
-import functools
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from robyn import Response
 
 import news_api
 import news_log
-from news_http._chain import is_async
 from news_http._stack.request_id import current_request_id
 
 if TYPE_CHECKING:
     from robyn import Request
 
-    from news_http._types import Handler, Middleware
-
-__all__ = ["error_response", "internal_error_response", "recovery_middleware", "to_robyn"]
+__all__ = ["error_response", "internal_error_response", "to_robyn"]
 
 _log = news_log.get_logger("news_http")
 
@@ -77,35 +73,3 @@ def error_response(request: Request, exc: Exception, route: str = "") -> Respons
         exc_info=exc,
     )
     return internal_error_response(request)
-
-
-def recovery_middleware(route: str) -> Middleware:
-    """Turn exceptions raised inside into problem responses (see the module docstring)."""
-
-    def middleware(next_handler: Handler) -> Handler:
-        if is_async(next_handler):
-            call_async: Any = next_handler
-
-            @functools.wraps(next_handler)
-            async def async_handler(request: Request) -> Response:
-                try:
-                    response: Response = await call_async(request)
-                except Exception as exc:  # noqa: BLE001 - recovery is the point of this layer
-                    return error_response(request, exc, route)
-                return response
-
-            return async_handler
-
-        call: Any = next_handler
-
-        @functools.wraps(next_handler)
-        def sync_handler(request: Request) -> Response:
-            try:
-                response: Response = call(request)
-            except Exception as exc:  # noqa: BLE001 - recovery is the point of this layer
-                return error_response(request, exc, route)
-            return response
-
-        return sync_handler
-
-    return middleware

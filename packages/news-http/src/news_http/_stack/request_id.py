@@ -1,26 +1,23 @@
-"""Request id and W3C trace context: accept or make an id, bind it for logs, echo it back."""
+"""Request id and W3C trace context: accept a well-formed id or make one; validate traceparent."""
 
 from __future__ import annotations
 
-import functools
 import os
 import re
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Final
 
 import news_log
-from news_http._chain import is_async
 
 if TYPE_CHECKING:
-    from robyn import Request, Response
-
-    from news_http._types import Handler, Middleware
+    from robyn import Headers
 
 __all__ = [
     "MAX_REQUEST_ID_LENGTH",
+    "context_fields",
     "current_request_id",
     "is_valid_request_id",
     "new_request_id",
-    "request_id_middleware",
+    "valid_traceparent",
 ]
 
 MAX_REQUEST_ID_LENGTH: Final = 128
@@ -73,52 +70,18 @@ def current_request_id() -> str | None:
     return value if isinstance(value, str) else None
 
 
-def request_id_middleware(header: str) -> Middleware:
-    """Accept a well-formed incoming id (else make one), bind it and trace context, echo it."""
-    header_lower = header.lower()
-    fullmatch = _REQUEST_ID_RE.fullmatch
-    bind = news_log.bind
-
-    def context_fields(request: Request) -> dict[str, str]:
-        headers = request.headers
-        rid = headers.get(header_lower)
-        if rid is None or fullmatch(rid) is None:
-            rid = new_request_id()
-        fields = {"request_id": rid}
-        traceparent = headers.get("traceparent")
+def context_fields(headers: Headers, header: str) -> dict[str, str]:
+    """The fields to bind for a request: its id (accepted or made), traceparent, tracestate."""
+    rid = headers.get(header)
+    if rid is None or _REQUEST_ID_RE.fullmatch(rid) is None:
+        rid = new_request_id()
+    fields = {"request_id": rid}
+    traceparent = headers.get("traceparent")
+    if traceparent is not None:
+        traceparent = valid_traceparent(traceparent)
         if traceparent is not None:
-            traceparent = valid_traceparent(traceparent)
-            if traceparent is not None:
-                fields["traceparent"] = traceparent
-                tracestate = headers.get("tracestate")
-                if tracestate is not None and _TRACESTATE_RE.fullmatch(tracestate):
-                    fields["tracestate"] = tracestate
-        return fields
-
-    def middleware(next_handler: Handler) -> Handler:
-        if is_async(next_handler):
-            call_async: Any = next_handler
-
-            @functools.wraps(next_handler)
-            async def async_handler(request: Request) -> Response:
-                fields = context_fields(request)
-                with bind(**fields):
-                    response: Response = await call_async(request)
-                response.headers.set(header, fields["request_id"])
-                return response
-
-            return async_handler
-
-        call: Any = next_handler
-
-        @functools.wraps(next_handler)
-        def sync_handler(request: Request) -> Response:
-            fields = context_fields(request)
-            with bind(**fields):
-                response: Response = call(request)
-            response.headers.set(header, fields["request_id"])
-            return response
-
-        return sync_handler
-
-    return middleware
+            fields["traceparent"] = traceparent
+            tracestate = headers.get("tracestate")
+            if tracestate is not None and _TRACESTATE_RE.fullmatch(tracestate):
+                fields["tracestate"] = tracestate
+    return fields
