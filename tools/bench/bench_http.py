@@ -386,9 +386,7 @@ def run_one(
         check(name, port, spec["headers"])
         url = f"http://127.0.0.1:{port}/"
         base = [*pin(args.load_core), wrk, "-t1", f"-c{args.connections}"]
-        subprocess.run(
-            [*base, f"-d{args.warmup}s", url], capture_output=True, check=True
-        )
+        subprocess.run([*base, f"-d{args.warmup}s", url], capture_output=True, check=True)
         before = count_lines(log_path)
         out = subprocess.run(
             [*base, f"-d{args.duration}s", "--latency", url],

@@ -159,7 +159,7 @@ def standard_stack(  # noqa: PLR0915 - one fused layer, see the module docstring
             cors.decorate(response, origin)
         return response
 
-    def middleware(next_handler: Handler) -> Handler:  # noqa: C901, PLR0915 - two variants
+    def middleware(next_handler: Handler) -> Handler:  # noqa: PLR0915 - two variants
         if is_async(next_handler):
             call_async: Any = next_handler
 
