@@ -343,5 +343,18 @@ def param_root() -> news_http.NewsApp:
     return app
 
 
+def custom_settings() -> news_http.NewsApp:
+    """An app made with its own settings (news-testing keeps them when given none)."""
+    app = news_http.create_app(
+        news_http.HTTPSettings(request_id_header="X-Trace-Token", port=9999), name="custom"
+    )
+
+    @app.get("/")
+    def root() -> dict[str, bool]:
+        return {"ok": True}
+
+    return app
+
+
 #: An app instance (not a factory), for news-testing's ``module:attr`` form.
 lifecycle_app = lifecycle()

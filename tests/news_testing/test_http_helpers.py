@@ -52,6 +52,17 @@ class TestServeApp:
             assert server.port == port
             assert server.client().get("/pid").status_code == 200
 
+    def test_without_settings_the_apps_own_are_kept(self) -> None:
+        """settings=None serves with the app's own settings, on loopback and a free port."""
+        with serve_app(
+            "news_http_test_apps:custom_settings", pythonpath=[APPS], log_level="warning"
+        ) as server:
+            assert server.port != 9999
+            response = server.client().get("/", headers={"X-Trace-Token": "tok-1"})
+            assert response.headers["x-trace-token"] == "tok-1"
+            assert server.processes == 1
+        assert server.settings is None
+
     def test_stop_reports_signal_exit_code_and_duration(self) -> None:
         """stop() sends the chosen signal and reports how the process ended."""
         server = start_app("news_http_test_apps:lifecycle", settings=LOOPBACK, pythonpath=[APPS])

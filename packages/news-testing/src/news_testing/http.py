@@ -52,7 +52,9 @@ __all__ = [
 ]
 
 SETTINGS_ENV = "NEWS_TESTING_HTTP_SETTINGS"
+OVERRIDES_ENV = "NEWS_TESTING_HTTP_OVERRIDES"
 LOG_LEVEL_ENV = "NEWS_TESTING_HTTP_LOG_LEVEL"
+RUNNER_LOGGER = "news_testing.http"
 
 
 def _missing(exc: ModuleNotFoundError) -> ModuleNotFoundError:
@@ -106,16 +108,21 @@ class ServerProcess:
     Attributes:
         port: The TCP port it listens on.
         url: ``http://127.0.0.1:<port>``.
-        settings: The `news_http.HTTPSettings` it was started with.
+        settings: The `news_http.HTTPSettings` given to `start_app` (None: the app's own,
+            on 127.0.0.1 and ``port``).
+        processes: How many worker processes serve (known once the runner started).
         process: The `subprocess.Popen` of the server (its supervisor with ``processes > 1``).
         result: How it stopped, once it has (`stop`), else None.
     """
 
-    def __init__(self, process: subprocess.Popen[bytes], settings: HTTPSettings) -> None:
+    def __init__(
+        self, process: subprocess.Popen[bytes], port: int, settings: HTTPSettings | None = None
+    ) -> None:
         self.process = process
         self.settings = settings
-        self.port = settings.port
-        self.url = f"http://127.0.0.1:{settings.port}"
+        self.port = port
+        self.url = f"http://127.0.0.1:{port}"
+        self.processes: int | None = settings.processes if settings is not None else None
         self.result: StopResult | None = None
         self._lines: list[dict[str, Any]] = []
         self._raw: list[str] = []
@@ -230,9 +237,13 @@ class ServerProcess:
             ServerStartError: The process exited first, or ``timeout`` passed.
         """
         deadline = time.monotonic() + timeout
-        wanted = self.settings.processes
         with self._changed:
             while True:
+                if self.processes is None:
+                    for line in self._lines:
+                        if line.get("logger") == RUNNER_LOGGER and "processes" in line:
+                            self.processes = int(line["processes"])
+                wanted = self.processes if self.processes is not None else 1 << 30
                 serving = [
                     line
                     for line in self._lines
@@ -319,8 +330,8 @@ def start_app(
     Args:
         target: ``"module:attr"``: a `news_http.NewsApp`, or a function without arguments that
             returns one.
-        settings: Served with these (``port`` is replaced by a free one unless set to a
-            non-default value); default: the app's own settings with a free port on 127.0.0.1.
+        settings: Served with these (a free port replaces the default 8080); default: the
+            app's own settings, on 127.0.0.1 and a free port.
         env: Extra environment variables for the process.
         pythonpath: Folders put in front of ``PYTHONPATH`` (where ``module`` lives).
         cwd: Working directory of the process.
@@ -337,18 +348,21 @@ def start_app(
         import news_http
     except ModuleNotFoundError as exc:
         raise _missing(exc) from exc
-    if settings is None:
-        settings = news_http.HTTPSettings(host="127.0.0.1", port=free_port())
-    elif settings.port == news_http.HTTPSettings().port:
-        settings = msgspec.structs.replace(settings, port=free_port(settings.host))
     child_env = dict(os.environ)
+    if settings is None:
+        port = free_port()
+        child_env[OVERRIDES_ENV] = json.dumps({"host": "127.0.0.1", "port": port})
+    else:
+        if settings.port == news_http.HTTPSettings().port:
+            settings = msgspec.structs.replace(settings, port=free_port(settings.host))
+        port = settings.port
+        child_env[SETTINGS_ENV] = msgspec.json.encode(settings).decode()
     child_env.update(env or {})
     paths = [os.fspath(p) for p in pythonpath]
     if child_env.get("PYTHONPATH"):
         paths.append(child_env["PYTHONPATH"])
     if paths:
         child_env["PYTHONPATH"] = os.pathsep.join(paths)
-    child_env[SETTINGS_ENV] = msgspec.json.encode(settings).decode()
     child_env[LOG_LEVEL_ENV] = log_level
     child_env.setdefault("PYTHONUNBUFFERED", "1")
     process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
@@ -360,7 +374,7 @@ def start_app(
         stderr=subprocess.PIPE,
         start_new_session=True,  # its own process group: cleanup can reach every worker
     )
-    server = ServerProcess(process, settings)
+    server = ServerProcess(process, port, settings)
     if wait:
         try:
             server.wait_ready(timeout=ready_timeout)
