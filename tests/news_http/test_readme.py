@@ -65,7 +65,11 @@ class TestReadme:
         script = tmp_path / "example.py"
         script.write_text(_blocks()[False])
         done = subprocess.run(
-            [sys.executable, "-I", str(script)], capture_output=True, text=True, timeout=120
+            [sys.executable, "-I", str(script)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
         )
         assert done.returncode == 0, done.stderr
         assert "Hello ada!" in done.stdout
