@@ -124,3 +124,46 @@ def sibling_closure(package: Package, packages: list[Package]) -> list[Package]:
                 seen[normalize(dep.name)] = dep
                 todo.append(dep)
     return sorted(seen.values(), key=lambda p: p.name)
+
+
+@dataclass(frozen=True)
+class Example:
+    """A runnable ```python block of a markdown file (after a ``<!-- runnable -->`` line)."""
+
+    path: Path
+    line: int  # 1-based line of the opening fence
+    code: str
+    needs_server: bool  # marked ``<!-- runnable: needs-server -->``
+
+
+_RUNNABLE = re.compile(r"\s*<!--\s*runnable(:\s*needs-server)?\s*-->\s*")
+_FENCE = re.compile(r"\s*```(python|py)\s*")
+
+
+def runnable_examples(path: Path) -> list[Example]:
+    """Return the runnable examples of a markdown file, in order.
+
+    Raises:
+        ValueError: a marker is not followed by a ```python block, or the block is not closed.
+    """
+    if not path.is_file():
+        return []
+    lines = path.read_text(encoding="utf-8").splitlines()
+    found: list[Example] = []
+    for i, line in enumerate(lines):
+        marker = _RUNNABLE.fullmatch(line)
+        if marker is None:
+            continue
+        j = i + 1
+        while j < len(lines) and not lines[j].strip():
+            j += 1
+        if j >= len(lines) or not _FENCE.fullmatch(lines[j]):
+            raise ValueError(
+                f"{path} line {i + 1}: '<!-- runnable -->' is not followed by a ```python block"
+            )
+        end = next((k for k in range(j + 1, len(lines)) if lines[k].strip() == "```"), None)
+        if end is None:
+            raise ValueError(f"{path} line {j + 1}: unclosed code block")
+        code = "\n".join(lines[j + 1 : end]) + "\n"
+        found.append(Example(path, j + 1, code, needs_server=bool(marker.group(1))))
+    return found

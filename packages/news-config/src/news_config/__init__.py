@@ -26,7 +26,8 @@ them; news-config fills any Struct tree::
 Precedence: process environment > secret files > ``.env`` file > Struct defaults. Every bad or
 missing variable is reported at once in one `ConfigError` (also a `ValueError`), each by its full
 env name; ``exc.errors`` holds them as `ConfigErrorItem` values. `explain` tells where each
-value came from; `env_example` writes a ``.env`` template. From a shell::
+value came from; `env_example` writes a ``.env`` template; `describe` lists every variable
+(for generated docs). From a shell::
 
     python -m news_config myservice.settings:Settings --prefix NEWSROOM_ [--check | --env-example]
 
@@ -46,8 +47,23 @@ from news_config._errors import (
     SourceError,
 )
 from news_config._loader import SettingInfo, explain, load
-from news_config._render import env_example
+from news_config._render import SettingSpec, describe, env_example
 from news_config._secret import Secret, is_secret_type
+
+# Tracebacks and reprs name the public home (news_config.ConfigError), not the private module.
+for _public in (
+    ConfigError,
+    ConfigErrorItem,
+    NewsConfigError,
+    SchemaError,
+    Secret,
+    SettingInfo,
+    SettingSpec,
+    Source,
+    SourceError,
+):
+    _public.__module__ = __name__
+del _public
 
 __all__ = [
     "ConfigError",
@@ -56,9 +72,11 @@ __all__ = [
     "SchemaError",
     "Secret",
     "SettingInfo",
+    "SettingSpec",
     "Source",
     "SourceError",
     "__version__",
+    "describe",
     "env_example",
     "explain",
     "is_secret_type",

@@ -16,7 +16,7 @@ import msgspec
 
 from news_config._errors import ConfigError, SchemaError, Source, SourceError
 from news_config._loader import SettingInfo, resolve
-from news_config._render import env_example, to_env_string
+from news_config._render import dotenv_quote, env_example, to_env_string
 from news_config._secret import MASK, is_secret_type
 
 if TYPE_CHECKING:
@@ -69,9 +69,7 @@ def _value_text(row: SettingInfo) -> str:
     if row.value is None:
         return "(none)"
     text = to_env_string(row.value)
-    if text == "":
-        return '""'
-    return text.replace("\r", "\\r").replace("\n", "\\n")
+    return dotenv_quote(text) if text else '""'  # written as it would be in a .env file
 
 
 def render_rows(rows: Sequence[SettingInfo]) -> list[tuple[str, str, str]]:

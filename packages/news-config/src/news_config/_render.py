@@ -6,14 +6,14 @@ import base64
 import datetime as dt
 import enum
 import re
-from typing import Any
+from typing import Any, NamedTuple
 
 import msgspec
 
 from news_config._schema import NODEFAULT, Leaf, Section, plan
 from news_config._secret import MASK, is_secret_type
 
-__all__ = ["dotenv_quote", "env_example", "to_env_string"]
+__all__ = ["SettingSpec", "describe", "dotenv_quote", "env_example", "to_env_string"]
 
 _NEEDS_QUOTES = r"^\s|\s$|\s#|[\n\r]|^[\"']"
 
@@ -108,8 +108,69 @@ def env_example(schema: type[msgspec.Struct], *, prefix: str = "") -> str:
         "# Precedence: process environment > secret files > this file > defaults.",
         "# Variables left commented out keep their default; required ones must be set.",
     ]
-    _section(tree, NODEFAULT, lines)
+    _section(tree, NODEFAULT, lines, switched_off=False)
     return "\n".join(lines) + "\n"
+
+
+class SettingSpec(NamedTuple):
+    """One variable a schema reads, as `describe` reports it (for docs and reviews).
+
+    Attributes:
+        env_name: The full variable name (``NEWSROOM_HTTP__PORT``).
+        expected: What a valid value looks like, in words (``an integer >= 1 and <= 65535``).
+        default: The default as an env string; None when required or when it is a secret.
+        description: The field's ``msgspec.Meta(description=...)``, if any.
+        required: True when the variable has no default (inside an optional section: required
+            only once that section is switched on).
+        secret: True for secret types, whose defaults are never shown.
+    """
+
+    env_name: str
+    expected: str
+    default: str | None
+    description: str | None
+    required: bool
+    secret: bool
+
+
+def describe(schema: type[msgspec.Struct], *, prefix: str = "") -> list[SettingSpec]:
+    """Return every variable *schema* reads under *prefix*, in schema order.
+
+    The same walk as `env_example`, as data: settings tables in documentation are generated
+    from it, so they cannot drift from the Structs.
+
+    Raises:
+        SchemaError: *schema* is not a Struct or has a field type that cannot be loaded.
+    """
+    out: list[SettingSpec] = []
+
+    def walk(section: Section, base: Any) -> None:
+        for child in section.children:
+            if base not in (NODEFAULT, None):
+                inherited = getattr(base, child.name)
+            else:
+                inherited = child.default()
+            if isinstance(child, Section):
+                walk(child, inherited if isinstance(inherited, child.cls) else NODEFAULT)
+                continue
+            required = inherited is NODEFAULT
+            if required or (child.sensitive and inherited is not None):
+                default = None
+            else:
+                default = "" if inherited is None else to_env_string(inherited)
+            out.append(
+                SettingSpec(
+                    env_name=child.env_name,
+                    expected=child.expected,
+                    default=default,
+                    description=child.description,
+                    required=required,
+                    secret=child.sensitive,
+                )
+            )
+
+    walk(plan(schema, prefix), NODEFAULT)
+    return out
 
 
 def _first_line(doc: str | None) -> str | None:
@@ -119,7 +180,7 @@ def _first_line(doc: str | None) -> str | None:
     return stripped[0].strip() if stripped else None
 
 
-def _section(section: Section, base: Any, lines: list[str]) -> None:
+def _section(section: Section, base: Any, lines: list[str], *, switched_off: bool) -> None:
     for child in section.children:
         inherited = getattr(base, child.name) if base not in (NODEFAULT, None) else child.default()
         if isinstance(child, Section):
@@ -127,19 +188,24 @@ def _section(section: Section, base: Any, lines: list[str]) -> None:
             about = child.description or _first_line(child.cls.__doc__)
             title = f"# ==== {child.env_prefix}* ({child.cls.__qualname__})"
             lines.append(f"{title}: {about}" if about else title)
-            if child.optional and not isinstance(inherited, child.cls):
+            off = switched_off or (child.optional and not isinstance(inherited, child.cls))
+            if off and not switched_off:
                 lines.append("# Optional section: setting any of its variables turns it on.")
-            _section(child, inherited if isinstance(inherited, child.cls) else NODEFAULT, lines)
+            inner = inherited if isinstance(inherited, child.cls) else NODEFAULT
+            _section(child, inner, lines, switched_off=off)
         else:
-            _leaf(child, inherited, lines)
+            _leaf(child, inherited, lines, switched_off=switched_off)
 
 
-def _leaf(leaf: Leaf, default: Any, lines: list[str]) -> None:
+def _leaf(leaf: Leaf, default: Any, lines: list[str], *, switched_off: bool) -> None:
     lines.append("")
     if leaf.description:
         lines.extend(f"# {line}".rstrip() for line in leaf.description.splitlines())
     lines.append(f"# type: {leaf.expected}")
-    if default is NODEFAULT:
+    if default is NODEFAULT and switched_off:  # setting it would switch its section on
+        lines.append("# required when this section is on")
+        lines.append(f"# {leaf.env_name}=")
+    elif default is NODEFAULT:
         lines.append("# required")
         lines.append(f"{leaf.env_name}=")
     elif leaf.sensitive and default is not None:
