@@ -64,14 +64,21 @@ class SecurityHeaders(msgspec.Struct, frozen=True, kw_only=True):
     """Static security headers set on every response (Rust side); an empty value drops one."""
 
     enabled: Annotated[bool, msgspec.Meta(description="Send the security headers at all.")] = True
-    content_type_options: Annotated[str, msgspec.Meta(description="X-Content-Type-Options.")] = (
-        "nosniff"
-    )
-    frame_options: Annotated[str, msgspec.Meta(description="X-Frame-Options.")] = "DENY"
-    referrer_policy: Annotated[str, msgspec.Meta(description="Referrer-Policy.")] = "no-referrer"
+    content_type_options: Annotated[
+        str, msgspec.Meta(description="X-Content-Type-Options value; empty: not sent.")
+    ] = "nosniff"
+    frame_options: Annotated[
+        str, msgspec.Meta(description="X-Frame-Options value; empty: not sent.")
+    ] = "DENY"
+    referrer_policy: Annotated[
+        str, msgspec.Meta(description="Referrer-Policy value; empty: not sent.")
+    ] = "no-referrer"
     content_security_policy: Annotated[
         str,
-        msgspec.Meta(description="Content-Security-Policy (the default suits a JSON API)."),
+        msgspec.Meta(
+            description="Content-Security-Policy value (the default suits a JSON API); "
+            "empty: not sent."
+        ),
     ] = "default-src 'none'; frame-ancestors 'none'"
     hsts: Annotated[
         bool,

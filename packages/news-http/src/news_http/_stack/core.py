@@ -36,7 +36,7 @@ from news_http._stack.recovery import error_response, internal_error_response
 from news_http._stack.request_id import context_fields
 
 if TYPE_CHECKING:
-    from robyn import Request, Response
+    from robyn import Headers, Request, Response
 
     from news_http._stack.access_log import AccessLog
     from news_http._stack.compression import Compressor
@@ -104,26 +104,30 @@ def standard_stack(  # noqa: PLR0915 - one fused layer, see the module docstring
     gateway_detail = f"the request took longer than {timeout:g} s" if timeout else ""
     too_large_detail = f"the request body must not exceed {max_body_bytes} bytes"
 
-    def check_body(request: Request) -> None:
-        declared = request.headers.get("content-length")
+    def check_body(request: Request, headers: Headers, method: str) -> None:
+        declared = headers.get("content-length")
         if declared is not None:
             # actix has already rejected malformed lengths; be defensive all the same.
             if not declared.isdigit() or int(declared) > max_body_bytes:  # type: ignore[operator]
                 raise news_api.PayloadTooLarge(too_large_detail)
-        elif request.method in _BODY_METHODS:
+        elif method in _BODY_METHODS:
             body = request.body
             size = len(body) if isinstance(body, bytes) else len(body.encode())
             if size > max_body_bytes:  # type: ignore[operator]
                 raise news_api.PayloadTooLarge(too_large_detail)
 
-    def finish(
-        request: Request, response: Response, fields: dict[str, str], started: float
+    def finish(  # noqa: PLR0917 - positional on purpose: the request path avoids kwargs
+        request: Request,
+        headers: Headers,
+        method: str,
+        response: Response,
+        fields: dict[str, str],
+        started: float,
     ) -> Response:
         response.headers.set(request_id_header, fields["request_id"])
         if record is not None or meter is not None:
             seconds = perf_counter() - started
             size = _body_size(response)
-            method = request.method
             if meter is not None:
                 meter.finished(method, response.status_code, seconds, size)
             if record is not None:
@@ -136,7 +140,7 @@ def standard_stack(  # noqa: PLR0915 - one fused layer, see the module docstring
                     seconds * 1000.0,
                     size,
                     request.ip_addr,
-                    request.headers.get("x-forwarded-for") if trusted else None,
+                    headers.get("x-forwarded-for") if trusted else None,
                 )
         return response
 
@@ -144,12 +148,12 @@ def standard_stack(  # noqa: PLR0915 - one fused layer, see the module docstring
         _log.error("unhandled error in the middleware stack", route=route, exc_info=exc)
         return internal_error_response(request)
 
-    def preflight(request: Request, origin: str | None) -> Response | None:
-        if origin is not None and request.method == "OPTIONS":
-            method = request.headers.get("access-control-request-method")
-            if method is not None:
+    def preflight(request: Request, headers: Headers, method: str, origin: str) -> Response | None:
+        if method == "OPTIONS":
+            requested = headers.get("access-control-request-method")
+            if requested is not None:
                 assert cors is not None
-                return cors.preflight(request, origin, method)
+                return cors.preflight(request, origin, requested)
         return None
 
     def outgoing(request: Request, response: Response, origin: str | None) -> Response:
@@ -163,10 +167,10 @@ def standard_stack(  # noqa: PLR0915 - one fused layer, see the module docstring
         if is_async(next_handler):
             call_async: Any = next_handler
 
-            async def run_async(request: Request) -> Response:
+            async def run_async(request: Request, headers: Headers, method: str) -> Response:
                 try:
                     if max_body_bytes is not None:
-                        check_body(request)
+                        check_body(request, headers, method)
                     if not timeout:
                         response: Response = await call_async(request)
                         return response
@@ -178,7 +182,7 @@ def standard_stack(  # noqa: PLR0915 - one fused layer, see the module docstring
                         if deadline.expired():
                             _log.warning(
                                 "request timed out; handler cancelled",
-                                method=request.method,
+                                method=method,
                                 route=route,
                                 timeout_s=timeout,
                             )
@@ -193,20 +197,28 @@ def standard_stack(  # noqa: PLR0915 - one fused layer, see the module docstring
                 started = perf_counter()
                 IN_FLIGHT.append(None)
                 try:
-                    fields = context_fields(request.headers, header_lower)
+                    headers = request.headers
+                    method = request.method
+                    fields = context_fields(headers, header_lower)
                     with bind(**fields):
                         try:
                             if meter is not None:
-                                meter.started(request.method)
-                            origin = request.headers.get("origin") if cors is not None else None
-                            early = preflight(request, origin) if origin is not None else None
+                                meter.started(method)
+                            origin = headers.get("origin") if cors is not None else None
+                            early = (
+                                preflight(request, headers, method, origin)
+                                if origin is not None
+                                else None
+                            )
                             if early is not None:
                                 response = early
                             else:
-                                response = outgoing(request, await run_async(request), origin)
+                                response = outgoing(
+                                    request, await run_async(request, headers, method), origin
+                                )
                         except Exception as exc:  # noqa: BLE001 - the last net: no bare 500
                             response = escaped(request, exc)
-                        return finish(request, response, fields, started)
+                        return finish(request, headers, method, response, fields, started)
                 finally:
                     IN_FLIGHT.pop()
 
@@ -214,10 +226,10 @@ def standard_stack(  # noqa: PLR0915 - one fused layer, see the module docstring
 
         call: Any = next_handler
 
-        def run_sync(request: Request) -> Response:
+        def run_sync(request: Request, headers: Headers, method: str) -> Response:
             try:
                 if max_body_bytes is not None:
-                    check_body(request)
+                    check_body(request, headers, method)
                 began = perf_counter()
                 response: Response = call(request)
                 elapsed = perf_counter() - began
@@ -227,7 +239,7 @@ def standard_stack(  # noqa: PLR0915 - one fused layer, see the module docstring
                 _log.warning(
                     "sync handler overran the request timeout; answering 504 "
                     "(sync handlers cannot be interrupted: make it async or bound its I/O)",
-                    method=request.method,
+                    method=method,
                     route=route,
                     timeout_s=timeout,
                     elapsed_s=round(elapsed, 3),
@@ -240,20 +252,26 @@ def standard_stack(  # noqa: PLR0915 - one fused layer, see the module docstring
             started = perf_counter()
             IN_FLIGHT.append(None)
             try:
-                fields = context_fields(request.headers, header_lower)
+                headers = request.headers
+                method = request.method
+                fields = context_fields(headers, header_lower)
                 with bind(**fields):
                     try:
                         if meter is not None:
-                            meter.started(request.method)
-                        origin = request.headers.get("origin") if cors is not None else None
-                        early = preflight(request, origin) if origin is not None else None
+                            meter.started(method)
+                        origin = headers.get("origin") if cors is not None else None
+                        early = (
+                            preflight(request, headers, method, origin)
+                            if origin is not None
+                            else None
+                        )
                         if early is not None:
                             response = early
                         else:
-                            response = outgoing(request, run_sync(request), origin)
+                            response = outgoing(request, run_sync(request, headers, method), origin)
                     except Exception as exc:  # noqa: BLE001 - the last net: never a bare 500
                         response = escaped(request, exc)
-                    return finish(request, response, fields, started)
+                    return finish(request, headers, method, response, fields, started)
             finally:
                 IN_FLIGHT.pop()
 
