@@ -201,6 +201,11 @@ def standard() -> news_http.NewsApp:
     def secure_post() -> dict[str, bool]:
         return {"posted": True}
 
+    @app.delete("/guarded/:item_id")
+    @news_http.with_middleware(news_http.make_middleware(before=_require_key))
+    async def guarded_delete(item_id: int) -> None:
+        await asyncio.sleep(0)
+
     @app.options("/custom-options")
     def custom_options() -> Response:
         return Response(200, {"allow": "GET, OPTIONS"}, b"")

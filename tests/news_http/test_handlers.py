@@ -183,6 +183,12 @@ class TestMiddlewares:
         assert allowed.json() == {"secret": True}
         assert client.post("/secure").json() == {"posted": True}
 
+    def test_route_middleware_works_for_any_method(self, standard_server: ServerProcess) -> None:
+        """Unlike Robyn's route-scoped before_request (GET only), it guards a DELETE too."""
+        client = standard_server.client()
+        assert client.delete("/guarded/3").status_code == 401
+        assert client.delete("/guarded/3", headers={"x-api-key": "letmein"}).status_code == 204
+
     def test_middleware_errors_are_problems_not_bare_500s(
         self, standard_server: ServerProcess
     ) -> None:

@@ -44,6 +44,22 @@ class TestRegistration:
         with pytest.raises(news_http.HttpConfigError, match="must be the last segment"):
             _app().get("/a/*rest/b")(lambda: None)
 
+    def test_create_app_leaves_the_root_logger_alone(self) -> None:
+        """Robyn() calls logging.basicConfig; create_app keeps the root handlers as they were."""
+        import logging
+
+        root = logging.getLogger()
+        saved = (list(root.handlers), root.level)
+        for handler in saved[0]:  # a fresh process: basicConfig would add its stderr handler
+            root.removeHandler(handler)
+        try:
+            _app()
+            assert root.handlers == []
+            assert root.level == saved[1]
+        finally:
+            for handler in saved[0]:
+                root.addHandler(handler)
+
     def test_the_same_route_twice_is_refused(self) -> None:
         """Registering one method and path twice is an error (trailing slash ignored)."""
         app = _app()
