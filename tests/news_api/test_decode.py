@@ -159,6 +159,13 @@ class TestDecodeValidation:
         error = _field_error(b'{"title":"t","author":{"name":"a","nick":"x"}}')
         assert error == news_api.FieldError("author.nick", "unknown field")
 
+    def test_odd_field_names_are_quoted(self):
+        """Unknown or missing field names that are not identifiers are quoted in the path."""
+        error = _field_error(b'{"title":"t","author":{"name":"a","first.name":1}}')
+        assert error == news_api.FieldError('author["first.name"]', "unknown field")
+        error = _field_error(b'{"title":"t","author":{"name":"a","x\\"]":1}}')
+        assert error.field == 'author["x\\"]"]'
+
     def test_literal_datetime_uuid(self):
         """Enum, datetime and UUID failures name the field."""
         base = '{"title":"t","author":{"name":"a"},'

@@ -247,6 +247,7 @@ class TestCache:
         for _ in range(5):
             again = await registry.check_readiness()
         assert counter.calls == 1
+        assert registry.get("db").runs == 1
         assert first.checks["db"].cached is False
         assert again.checks["db"].cached is True
         assert again.checks["db"].time == first.checks["db"].time

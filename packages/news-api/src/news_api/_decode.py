@@ -37,8 +37,14 @@ _MISSING = re.compile(r"^Object missing required field `(?P<name>.*)`$", re.DOTA
 _UNKNOWN = re.compile(r"^Object contains unknown field `(?P<name>.*)`$", re.DOTALL)
 
 
+_PLAIN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_\-]*")
+
+
 def _join(path: str, name: str) -> str:
-    return f"{path}.{name}" if path else name
+    if _PLAIN_NAME.fullmatch(name):
+        return f"{path}.{name}" if path else name
+    # A name with dots, brackets, spaces...: quoted, so the path stays unambiguous.
+    return f"{path}[{msgspec.json.encode(name).decode()}]"
 
 
 def _clip(text: str) -> str:
@@ -50,7 +56,8 @@ def field_error_from_msgspec(message: str) -> FieldError:
 
     ``"Expected `int`, got `str` - at `$.tags[2]`"`` becomes field ``tags[2]``, message
     ``"Expected `int`, got `str`"``; missing and unknown fields are named in the path
-    (``author.name``: ``required field is missing``). The body root is field ``""``.
+    (``author.name``: ``required field is missing``; a name that is not a plain identifier is
+    quoted: ``author["first name"]``). The body root is field ``""``.
     Dictionary keys appear as ``[...]`` (msgspec does not report which key).
     """
     path = ""
