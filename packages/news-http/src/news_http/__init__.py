@@ -1,7 +1,100 @@
-"""HTTP for news platform services: a Robyn app factory with the standard middleware chain, problem+json errors and graceful shutdown."""
+"""HTTP for news platform services: Robyn with the standard middleware chain and a real lifecycle.
+
+A complete service::
+
+    import news_api
+    import news_http
+
+    app = news_http.create_app(news_http.HTTPSettings(port=8080), name="articles")
+
+
+    @app.get("/articles/:article_id")
+    def get_article(article_id: int) -> news_api.Response:
+        if article_id != 7:
+            raise news_api.NotFound(f"no article {article_id}")
+        return news_api.ok({"id": 7, "title": "Hello"})
+
+
+    @app.on_shutdown
+    async def close_publisher() -> None: ...
+
+
+    if __name__ == "__main__":
+        news_http.run(app)  # SIGTERM/SIGINT: drain, shutdown hooks, flush logs, exit 0
+
+Every route runs inside one composed chain (request id, access log, metrics, CORS,
+compression, recovery, body limit, timeout, your middlewares): a request crosses from Rust into
+Python once. Handlers return dicts, msgspec Structs, ``news_api`` responses or raise
+``news_api.ApiError``; unmatched paths get a problem+json 404/405 like everything else.
+
+``import news_http`` is cheap (settings, errors and types); Robyn is imported by `create_app`.
+"""
 
 from __future__ import annotations
 
-from news_http.__about__ import __version__
+from typing import TYPE_CHECKING, Any
 
-__all__ = ["__version__"]
+from news_http.__about__ import __version__
+from news_http._errors import HttpConfigError, NewsHttpError, PortInUseError, ServerStartError
+from news_http._settings import CORSSettings, HTTPSettings, SecurityHeaders
+from news_http._types import AsyncHandler, Handler, HttpMetricsHook, Middleware, SyncHandler
+
+if TYPE_CHECKING:
+    from news_http._app import UNMATCHED_ROUTE, NewsApp, create_app
+    from news_http._chain import make_middleware, with_middleware
+    from news_http._handler import to_response
+    from news_http._run import run
+    from news_http._stack.request_id import current_request_id, new_request_id
+
+__all__ = [
+    "UNMATCHED_ROUTE",
+    "AsyncHandler",
+    "CORSSettings",
+    "HTTPSettings",
+    "Handler",
+    "HttpConfigError",
+    "HttpMetricsHook",
+    "Middleware",
+    "NewsApp",
+    "NewsHttpError",
+    "PortInUseError",
+    "SecurityHeaders",
+    "ServerStartError",
+    "SyncHandler",
+    "__version__",
+    "create_app",
+    "current_request_id",
+    "make_middleware",
+    "new_request_id",
+    "run",
+    "to_response",
+    "with_middleware",
+]
+
+# Names that need Robyn (about 0.2 s to import) load on first use.
+_LAZY = {
+    "UNMATCHED_ROUTE": "news_http._app",
+    "NewsApp": "news_http._app",
+    "create_app": "news_http._app",
+    "make_middleware": "news_http._chain",
+    "with_middleware": "news_http._chain",
+    "to_response": "news_http._handler",
+    "run": "news_http._run",
+    "current_request_id": "news_http._stack.request_id",
+    "new_request_id": "news_http._stack.request_id",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'news_http' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -13,6 +13,22 @@ Kafka (``pip install 'news-testing[kafka]'``)::
 
 Fixtures: ``kafka_broker`` (session), ``kafka_private_broker`` (fault tests: stop/restart),
 ``kafka_bootstrap``, ``kafka_settings``, ``kafka_topic``, ``kafka_mock_cluster``.
+
+HTTP (``pip install 'news-testing[http]'``): serve a news-http app in a real server process on a
+free port, call it with httpx, read its JSON log lines, stop it with a chosen signal::
+
+    from news_testing import serve_app
+
+
+    def test_unknown_article_is_a_problem():
+        with serve_app("articles.main:app") as server:
+            response = server.client().get("/articles/999")
+            assert response.status_code == 404
+            line = server.wait_for_log(logger="news_http.access", status=404)
+            assert line["request_id"] == response.headers["x-request-id"]
+        assert server.result.exit_code == 0  # SIGTERM: drained, hooks ran, exit 0
+
+Fixture: ``http_server`` (starts apps like `start_app`; stops them after the test).
 """
 
 from __future__ import annotations
@@ -32,16 +48,31 @@ from news_testing.kafka import (
 
 # --- end Kafka -----------------------------------------------------------------------------
 
+# --- HTTP ----------------------------------------------------------------------------------
+from news_testing.http import (
+    ServerProcess,
+    ServerStartError,
+    StopResult,
+    free_port,
+    serve_app,
+    start_app,
+)
+
+# --- end HTTP ------------------------------------------------------------------------------
+
 __all__ = [
-    # Kafka
     "BOOTSTRAP_ENV",
     "CapturedRecord",
     "KafkaBroker",
     "KafkaCapture",
     "KafkaMockCluster",
-    # common
+    "ServerProcess",
+    "ServerStartError",
+    "StopResult",
     "__version__",
-    # Kafka
+    "free_port",
     "kafka_test_settings",
     "publish_raw",
+    "serve_app",
+    "start_app",
 ]

@@ -1,0 +1,305 @@
+"""The innermost layer: call the route's handler with what it asks for, convert what it returns.
+
+Arguments are resolved from the handler's signature once, at start-up, into one small getter per
+parameter (Robyn's own resolution runs on every request and halves throughput):
+
+==============================================  ==============================================
+parameter                                       value
+==============================================  ==============================================
+annotated ``robyn.Request`` or named            the request
+``request`` / ``req`` / ``r``
+annotated with a ``msgspec.Struct`` (any name)  the JSON body, decoded with ``news_api.decode``
+                                                (400 malformed/missing, 422 naming the field)
+``body`` (other annotations)                    the raw body (str, or bytes if not UTF-8)
+``path_params``, ``query_params``, ``headers``,  those attributes of the request
+``method``, ``url``, ``ip_addr``, ``identity``,
+``form_data``, ``files``
+``global_dependencies``,                        Robyn's injected dependencies
+``router_dependencies``
+named like a route parameter (``:id``)          that path segment, percent-decoded, converted to
+                                                the annotation (422 naming it when it cannot be)
+any other name                                  the query parameter of that name, decoded and
+                                                converted; ``list[...]`` gets every value; its
+                                                default when absent, else 422 naming it
+==============================================  ==============================================
+
+Return values: a Robyn ``Response`` as is; a ``news_api.Response`` converted; ``dict``, ``list``
+and msgspec Structs as JSON (``application/json``); ``str`` as ``text/plain; charset=utf-8``;
+``bytes`` as ``application/octet-stream``; ``None`` as 204.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import types
+import typing
+from typing import TYPE_CHECKING, Any, Final, cast
+from urllib.parse import unquote, unquote_plus
+
+import msgspec
+from robyn import Request, Response
+
+import news_api
+from news_http._chain import is_async
+from news_http._errors import HttpConfigError
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+
+    from news_http._types import Handler
+
+__all__ = ["adapt_handler", "to_response"]
+
+_ENCODER: Final = msgspec.json.Encoder()
+_JSON: Final = "application/json"
+_REQUEST_NAMES: Final = frozenset({"r", "req", "request"})
+_ATTRIBUTE_NAMES: Final = frozenset(
+    {
+        "path_params",
+        "query_params",
+        "headers",
+        "method",
+        "url",
+        "ip_addr",
+        "identity",
+        "form_data",
+        "files",
+    }
+)
+_DEPENDENCY_NAMES: Final = frozenset({"global_dependencies", "router_dependencies"})
+
+
+def _the_request(request: Request) -> Request:
+    return request
+
+
+def to_response(result: Any, status: int = 200) -> Response:  # noqa: PLR0911 - one per kind
+    """Convert a handler's return value into Robyn's `Response` (see the module docstring).
+
+    ``status`` applies to values that carry none (dicts, Structs, text...): the route's
+    ``status_code=`` in Robyn's decorators.
+
+    Raises:
+        TypeError: The value cannot be sent (it is logged as a 500 by the recovery layer).
+    """
+    kind = type(result)
+    if kind is dict or kind is list:  # the common case first
+        return Response(status, {"content-type": _JSON}, _ENCODER.encode(result))
+    if kind is Response:
+        return cast("Response", result)
+    if isinstance(result, news_api.Response):
+        return Response(result.status, dict(result.headers), result.body)
+    if isinstance(result, dict | list | msgspec.Struct):
+        return Response(status, {"content-type": _JSON}, _ENCODER.encode(result))
+    if result is None:
+        return Response(204, {}, b"")
+    if isinstance(result, str):
+        return Response(status, {"content-type": "text/plain; charset=utf-8"}, result.encode())
+    if isinstance(result, bytes | bytearray | memoryview):
+        return Response(status, {"content-type": "application/octet-stream"}, bytes(result))
+    if isinstance(result, Response):  # a subclass
+        return result
+    try:
+        body = _ENCODER.encode(result)  # dataclasses, attrs, tuples, datetimes...
+    except TypeError:
+        raise TypeError(
+            f"handler returned a {type(result).__qualname__}, which news-http cannot send; "
+            "return a dict, list, msgspec Struct, str, bytes, None, a news_api.Response "
+            "or a robyn.Response"
+        ) from None
+    return Response(status, {"content-type": _JSON}, body)
+
+
+def _is_struct_type(annotation: Any) -> bool:
+    return isinstance(annotation, type) and issubclass(annotation, msgspec.Struct)
+
+
+def _wants_body_decoding(annotation: Any) -> bool:
+    if annotation is inspect.Parameter.empty or annotation is Any:
+        return False
+    return annotation not in (str, bytes, bytes | str, str | bytes)
+
+
+def _converter(annotation: Any, field: str, where: str) -> Callable[[str], Any]:
+    """Return a function turning the raw text of a parameter into the annotated type."""
+    if annotation is inspect.Parameter.empty or annotation is str or annotation is Any:
+        return lambda raw: raw
+
+    def convert(raw: str) -> Any:
+        try:
+            return msgspec.convert(raw, annotation, strict=False)
+        except msgspec.ValidationError as exc:
+            message = str(exc).split(" - at `", 1)[0]
+            raise news_api.ValidationFailed(
+                errors=[(field, f"{where} parameter: {message}")]
+            ) from None
+
+    try:
+        msgspec.inspect.type_info(annotation)
+    except TypeError as exc:
+        raise HttpConfigError(
+            f"parameter {field!r}: msgspec cannot convert text to {annotation!r}: {exc}"
+        ) from exc
+    return convert
+
+
+def _is_list_annotation(annotation: Any) -> bool:
+    """Whether a query parameter wants every value: ``list[int]``, ``list[str] | None``..."""
+    origin = typing.get_origin(annotation)
+    if origin in (list, tuple, set, frozenset):
+        return True
+    if origin in (typing.Union, types.UnionType):
+        return any(_is_list_annotation(arg) for arg in typing.get_args(annotation))
+    return False
+
+
+def _getter(  # noqa: PLR0911 - one getter per kind of parameter
+    param: inspect.Parameter,
+    annotation: Any,
+    route_params: frozenset[str],
+    dependencies: Mapping[str, Any],
+) -> Callable[[Request], Any]:
+    name = param.name
+    if annotation is Request or (
+        name in _REQUEST_NAMES and annotation in (inspect.Parameter.empty, Any)
+    ):
+        return _the_request
+    if _is_struct_type(annotation) or (name == "body" and _wants_body_decoding(annotation)):
+        required = param.default is inspect.Parameter.empty
+        decode = news_api.decode
+
+        def body(request: Request) -> Any:
+            value = decode(request.body, annotation, required=required)
+            return param.default if value is None and not required else value
+
+        return body
+    if name == "body":
+        return lambda request: request.body
+    if name in _ATTRIBUTE_NAMES:
+        return lambda request: getattr(request, name)
+    if name in _DEPENDENCY_NAMES:
+        value = dependencies.get(name)
+        return lambda request: value
+    if name in route_params:
+        convert = _converter(annotation, name, "path")
+        return lambda request: convert(unquote(request.path_params[name]))
+    return _query_getter(param, annotation)
+
+
+def _query_getter(param: inspect.Parameter, annotation: Any) -> Callable[[Request], Any]:
+    name = param.name
+    default = param.default
+    if _is_list_annotation(annotation):
+        convert_all: Callable[[Any], Any] = _converter(annotation, name, "query")
+
+        def many(request: Request) -> Any:
+            values = request.query_params.get_all(name)
+            if not values:
+                if default is not inspect.Parameter.empty:
+                    return default
+                raise news_api.ValidationFailed(errors=[(name, "query parameter is required")])
+            return convert_all([unquote_plus(v) for v in values])
+
+        return many
+    convert = _converter(annotation, name, "query")
+
+    def one(request: Request) -> Any:
+        raw = request.query_params.get(name, None)
+        if raw is None:
+            if default is not inspect.Parameter.empty:
+                return default
+            raise news_api.ValidationFailed(errors=[(name, "query parameter is required")])
+        return convert(unquote_plus(raw))
+
+    return one
+
+
+def _route_params(route: str) -> frozenset[str]:
+    return frozenset(
+        segment[1:] for segment in route.split("/") if segment[:1] in (":", "*") and segment[1:]
+    )
+
+
+def adapt_handler(
+    handler: Callable[..., Any],
+    route: str,
+    dependencies: Mapping[str, Any],
+    *,
+    status: int | None = None,
+) -> Handler:
+    """Return ``handler`` as a chain `Handler`: request in, Robyn `Response` out.
+
+    Raises:
+        HttpConfigError: A parameter cannot be resolved (``*args``, positional-only...).
+    """
+    try:
+        hints = typing.get_type_hints(handler)
+    except Exception:  # noqa: BLE001 - unresolvable annotations: fall back to the raw ones
+        hints = {}
+    signature = inspect.signature(handler)
+    route_params = _route_params(route)
+    getters: list[tuple[str, Callable[[Request], Any]]] = []
+    only_request = False
+    for param in signature.parameters.values():
+        if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
+            raise HttpConfigError(
+                f"handler {handler.__qualname__} for {route}: *args/**kwargs cannot be "
+                "resolved; name the parameters you need"
+            )
+        if param.kind is param.POSITIONAL_ONLY:
+            raise HttpConfigError(
+                f"handler {handler.__qualname__} for {route}: positional-only parameter "
+                f"{param.name!r} cannot be passed by name"
+            )
+        annotation = hints.get(param.name, param.annotation)
+        getter = _getter(param, annotation, route_params, dependencies)
+        getters.append((param.name, getter))
+        only_request = getter is _the_request and param.kind is not param.KEYWORD_ONLY
+
+    call: Any = handler
+    convert: Callable[[Any], Response] = (
+        to_response if status is None else functools.partial(to_response, status=status)
+    )
+    asynchronous = is_async(handler)
+    only_request = only_request and len(getters) == 1
+
+    if asynchronous:
+        if not getters:
+
+            async def async_none(request: Request) -> Response:
+                return convert(await call())
+
+            adapted: Any = async_none
+        elif only_request:
+
+            async def async_request(request: Request) -> Response:
+                return convert(await call(request))
+
+            adapted = async_request
+        else:
+
+            async def async_kwargs(request: Request) -> Response:
+                return convert(await call(**{name: get(request) for name, get in getters}))
+
+            adapted = async_kwargs
+    elif not getters:
+
+        def sync_none(request: Request) -> Response:
+            return convert(call())
+
+        adapted = sync_none
+    elif only_request:
+
+        def sync_request(request: Request) -> Response:
+            return convert(call(request))
+
+        adapted = sync_request
+    else:
+
+        def sync_kwargs(request: Request) -> Response:
+            return convert(call(**{name: get(request) for name, get in getters}))
+
+        adapted = sync_kwargs
+    result: Handler = functools.wraps(handler)(adapted)
+    return result

@@ -1,0 +1,280 @@
+"""The standard stack, fused into one layer per route (one sync and one async variant).
+
+In order, outermost first:
+
+1. in-flight count (graceful shutdown waits for it) and the last safety net: anything escaping
+   the steps below becomes a 500 problem with a logged traceback, never Robyn's bare 500;
+2. request id: a well-formed incoming id is kept, else one is made; it, ``traceparent`` and
+   ``tracestate`` are bound into news-log's context; the id is echoed on the response;
+3. access log (queued, written off the request path) and the metrics hook (only when given);
+4. CORS: preflights answered here; allowed origins reflected on every response, errors too;
+5. compression of the final body;
+6. recovery: exceptions from the steps below and the handler become problem+json responses;
+7. body limit (413 before anything below runs);
+8. request timeout (504);
+9. the inner chain: authentication for ``auth_required`` routes, the app's middlewares, the
+   route's middlewares, the handler.
+
+Each step is a plain function or a small object from its own module (`cors`, `compression`,
+`recovery`, `limits`, `access_log`, `request_id`). They are fused rather than nested as
+separate middlewares because on Robyn every Python frame on the request path costs more than in
+a micro-benchmark (cold caches between requests); the order above is the contract.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+from time import perf_counter
+from typing import TYPE_CHECKING, Any
+
+import news_api
+import news_log
+from news_http._chain import is_async
+from news_http._stack.access_log import IN_FLIGHT
+from news_http._stack.recovery import error_response, internal_error_response
+from news_http._stack.request_id import context_fields
+
+if TYPE_CHECKING:
+    from robyn import Headers, Request, Response
+
+    from news_http._stack.access_log import AccessLog
+    from news_http._stack.compression import Compressor
+    from news_http._stack.cors import CorsPolicy
+    from news_http._types import Handler, HttpMetricsHook, Middleware
+
+__all__ = ["standard_stack"]
+
+_log = news_log.get_logger("news_http")
+_BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+class _Metrics:
+    """Calls into a metrics hook that never break a request (failures logged once each)."""
+
+    __slots__ = ("_hook", "_reported", "_route")
+
+    def __init__(self, hook: HttpMetricsHook, route: str) -> None:
+        self._hook = hook
+        self._route = route
+        self._reported: set[str] = set()
+
+    def _failed(self, exc: Exception) -> None:
+        key = f"{type(exc).__name__}: {exc}"
+        if key not in self._reported and len(self._reported) < 100:
+            self._reported.add(key)
+            _log.error("metrics hook failed", route=self._route, exc_info=exc)
+
+    def started(self, method: str) -> None:
+        try:
+            self._hook.request_started(method, self._route)
+        except Exception as exc:  # noqa: BLE001 - metrics never break a request
+            self._failed(exc)
+
+    def finished(self, method: str, status: int, seconds: float, size: int) -> None:
+        try:
+            self._hook.request_finished(method, self._route, status, seconds, size)
+        except Exception as exc:  # noqa: BLE001 - metrics never break a request
+            self._failed(exc)
+
+
+def _body_size(response: Response) -> int:
+    body = response.description
+    return len(body) if isinstance(body, bytes) else len(body.encode())
+
+
+def standard_stack(  # noqa: PLR0915 - one fused layer, see the module docstring
+    *,
+    route: str,
+    request_id_header: str,
+    access_log: AccessLog | None,
+    metrics: HttpMetricsHook | None,
+    cors: CorsPolicy | None,
+    compressor: Compressor | None,
+    max_body_bytes: int | None,
+    timeout: float | None,
+) -> Middleware:
+    """Build the fused standard layer for ``route`` (see the module docstring for the order)."""
+    header_lower = request_id_header.lower()
+    bind = news_log.bind
+    record = access_log.record if access_log is not None else None
+    trusted = access_log is not None and access_log.trusts_proxies
+    meter = _Metrics(metrics, route) if metrics is not None else None
+    apply_compression = compressor.apply if compressor is not None else None
+    gateway_detail = f"the request took longer than {timeout:g} s" if timeout else ""
+    too_large_detail = f"the request body must not exceed {max_body_bytes} bytes"
+
+    def check_body(request: Request, headers: Headers, method: str) -> None:
+        declared = headers.get("content-length")
+        if declared is not None:
+            # actix has already rejected malformed lengths; be defensive all the same.
+            if not declared.isdigit() or int(declared) > max_body_bytes:  # type: ignore[operator]
+                raise news_api.PayloadTooLarge(too_large_detail)
+        elif method in _BODY_METHODS:
+            body = request.body
+            size = len(body) if isinstance(body, bytes) else len(body.encode())
+            if size > max_body_bytes:  # type: ignore[operator]
+                raise news_api.PayloadTooLarge(too_large_detail)
+
+    def finish(  # noqa: PLR0917 - positional on purpose: the request path avoids kwargs
+        request: Request,
+        headers: Headers,
+        method: str,
+        response: Response,
+        fields: dict[str, str],
+        started: float,
+    ) -> Response:
+        response.headers.set(request_id_header, fields["request_id"])
+        if record is not None or meter is not None:
+            seconds = perf_counter() - started
+            size = _body_size(response)
+            if meter is not None:
+                meter.finished(method, response.status_code, seconds, size)
+            if record is not None:
+                record(
+                    fields,
+                    method,
+                    route,
+                    request.url.path,
+                    response.status_code,
+                    seconds * 1000.0,
+                    size,
+                    request.ip_addr,
+                    headers.get("x-forwarded-for") if trusted else None,
+                )
+        return response
+
+    def escaped(request: Request, exc: BaseException) -> Response:
+        _log.error("unhandled error in the middleware stack", route=route, exc_info=exc)
+        return internal_error_response(request)
+
+    def preflight(request: Request, headers: Headers, method: str, origin: str) -> Response | None:
+        if method == "OPTIONS":
+            requested = headers.get("access-control-request-method")
+            if requested is not None:
+                assert cors is not None
+                return cors.preflight(request, origin, requested)
+        return None
+
+    def outgoing(request: Request, response: Response, origin: str | None) -> Response:
+        if apply_compression is not None:
+            response = apply_compression(request, response)
+        if cors is not None:
+            cors.decorate(response, origin)
+        return response
+
+    def middleware(next_handler: Handler) -> Handler:  # noqa: PLR0915 - two variants
+        if is_async(next_handler):
+            call_async: Any = next_handler
+
+            async def run_async(request: Request, headers: Headers, method: str) -> Response:
+                try:
+                    if max_body_bytes is not None:
+                        check_body(request, headers, method)
+                    if not timeout:
+                        response: Response = await call_async(request)
+                        return response
+                    deadline = asyncio.timeout(timeout)
+                    try:
+                        async with deadline:
+                            response = await call_async(request)
+                    except TimeoutError:
+                        if deadline.expired():
+                            _log.warning(
+                                "request timed out; handler cancelled",
+                                method=method,
+                                route=route,
+                                timeout_s=timeout,
+                            )
+                            raise news_api.GatewayTimeout(gateway_detail) from None
+                        raise
+                except Exception as exc:  # noqa: BLE001 - recovery: problems, not crashes
+                    return error_response(request, exc, route)
+                return response
+
+            @functools.wraps(next_handler)
+            async def async_stack(request: Request) -> Response:
+                started = perf_counter()
+                IN_FLIGHT.append(None)
+                try:
+                    headers = request.headers
+                    method = request.method
+                    fields = context_fields(headers, header_lower)
+                    with bind(**fields):
+                        try:
+                            if meter is not None:
+                                meter.started(method)
+                            origin = headers.get("origin") if cors is not None else None
+                            early = (
+                                preflight(request, headers, method, origin)
+                                if origin is not None
+                                else None
+                            )
+                            if early is not None:
+                                response = early
+                            else:
+                                response = outgoing(
+                                    request, await run_async(request, headers, method), origin
+                                )
+                        except Exception as exc:  # noqa: BLE001 - the last net: no bare 500
+                            response = escaped(request, exc)
+                        return finish(request, headers, method, response, fields, started)
+                finally:
+                    IN_FLIGHT.pop()
+
+            return async_stack
+
+        call: Any = next_handler
+
+        def run_sync(request: Request, headers: Headers, method: str) -> Response:
+            try:
+                if max_body_bytes is not None:
+                    check_body(request, headers, method)
+                began = perf_counter()
+                response: Response = call(request)
+                elapsed = perf_counter() - began
+            except Exception as exc:  # noqa: BLE001 - recovery: problems, not crashes
+                return error_response(request, exc, route)
+            if timeout and elapsed > timeout:
+                _log.warning(
+                    "sync handler overran the request timeout; answering 504 "
+                    "(sync handlers cannot be interrupted: make it async or bound its I/O)",
+                    method=method,
+                    route=route,
+                    timeout_s=timeout,
+                    elapsed_s=round(elapsed, 3),
+                )
+                return error_response(request, news_api.GatewayTimeout(gateway_detail), route)
+            return response
+
+        @functools.wraps(next_handler)
+        def sync_stack(request: Request) -> Response:
+            started = perf_counter()
+            IN_FLIGHT.append(None)
+            try:
+                headers = request.headers
+                method = request.method
+                fields = context_fields(headers, header_lower)
+                with bind(**fields):
+                    try:
+                        if meter is not None:
+                            meter.started(method)
+                        origin = headers.get("origin") if cors is not None else None
+                        early = (
+                            preflight(request, headers, method, origin)
+                            if origin is not None
+                            else None
+                        )
+                        if early is not None:
+                            response = early
+                        else:
+                            response = outgoing(request, run_sync(request, headers, method), origin)
+                    except Exception as exc:  # noqa: BLE001 - the last net: never a bare 500
+                        response = escaped(request, exc)
+                    return finish(request, headers, method, response, fields, started)
+            finally:
+                IN_FLIGHT.pop()
+
+        return sync_stack
+
+    return middleware

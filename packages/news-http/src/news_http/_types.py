@@ -1,0 +1,40 @@
+"""The shapes of the middleware chain and of the metrics hook.
+
+A `Handler` takes Robyn's `Request` and returns Robyn's `Response` (sync) or a coroutine of one
+(async). A `Middleware` takes the next handler and returns a handler of the same kind: news-http
+composes the chain once, when the app starts serving, and a request crosses from Rust into
+Python once, however many middlewares there are (go-kratos style).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Protocol, TypeAlias, runtime_checkable
+
+if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+
+    from robyn import Request, Response
+
+__all__ = ["AsyncHandler", "Handler", "HttpMetricsHook", "Middleware", "SyncHandler"]
+
+SyncHandler: TypeAlias = "Callable[[Request], Response]"
+AsyncHandler: TypeAlias = "Callable[[Request], Awaitable[Response]]"
+Handler: TypeAlias = "SyncHandler | AsyncHandler"
+Middleware: TypeAlias = "Callable[[Handler], Handler]"
+
+
+@runtime_checkable
+class HttpMetricsHook(Protocol):
+    """What news-http reports per request; news-metrics implements it (structurally).
+
+    Both methods run on the request path: keep them cheap and never raise (an exception is
+    logged and swallowed, the request is unaffected).
+    """
+
+    def request_started(self, method: str, route: str) -> None:
+        """A request for ``route`` (the template, e.g. ``/articles/:id``) entered the stack."""
+
+    def request_finished(
+        self, method: str, route: str, status: int, duration_s: float, response_bytes: int
+    ) -> None:
+        """The request got its response: status, seconds spent, body size in bytes."""

@@ -1,0 +1,365 @@
+"""Apps the news-http tests serve in real processes (``news_http_test_apps:<name>``).
+
+Not a test module: the server processes import it from this folder. Settings come from the
+test (news_testing passes them to ``news_http.run``), so one app serves several configurations.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import os
+import time
+from typing import Any
+
+import msgspec
+from robyn import Request, Response
+
+import news_api
+import news_http
+import news_log
+
+log = news_log.get_logger("testapp")
+
+
+class Author(msgspec.Struct):
+    name: str
+    email: str
+
+
+class ArticleIn(msgspec.Struct, forbid_unknown_fields=True):
+    title: str
+    author: Author
+    tags: list[str] = []
+
+
+class LoggingMetrics:
+    """A metrics hook that logs what it is told (the tests read the lines)."""
+
+    def request_started(self, method: str, route: str) -> None:
+        """Log the start."""
+        log.info("metrics started", method=method, route=route)
+
+    def request_finished(
+        self, method: str, route: str, status: int, duration_s: float, response_bytes: int
+    ) -> None:
+        """Log the outcome."""
+        log.info(
+            "metrics finished",
+            method=method,
+            route=route,
+            status=status,
+            duration_s=duration_s,
+            response_bytes=response_bytes,
+        )
+
+
+def add_header_middleware(next_handler: news_http.Handler) -> news_http.Handler:
+    """An app middleware written by hand (both kinds): tags every response."""
+    if inspect.iscoroutinefunction(next_handler):
+
+        async def async_handler(request: Request) -> Response:
+            response = await next_handler(request)  # type: ignore[misc]
+            response.headers.set("x-app-middleware", "async")
+            return response
+
+        return async_handler
+
+    def sync_handler(request: Request) -> Response:
+        response = next_handler(request)
+        response.headers.set("x-app-middleware", "sync")  # type: ignore[union-attr]
+        return response  # type: ignore[return-value]
+
+    return sync_handler
+
+
+def _require_key(request: Request) -> None:
+    if request.headers.get("x-api-key") != "letmein":
+        raise news_api.Unauthorized("missing or wrong API key", challenge="ApiKey")
+
+
+def standard() -> news_http.NewsApp:
+    """Many routes exercising the chain, the adapter and the error paths."""
+    metrics = LoggingMetrics() if os.environ.get("TESTAPP_METRICS") else None
+    app = news_http.create_app(name="testapp", middleware=[add_header_middleware], metrics=metrics)
+
+    @app.get("/")
+    def root() -> dict[str, str]:
+        return {"hello": "world"}
+
+    @app.get("/async")
+    async def async_root() -> dict[str, str]:
+        await asyncio.sleep(0)
+        return {"hello": "async"}
+
+    @app.get("/context")
+    def context() -> dict[str, Any]:
+        log.info("inside handler")
+        return {
+            "request_id": news_http.current_request_id(),
+            "bound": dict(news_log.get_context()),
+        }
+
+    @app.get("/async-context")
+    async def async_context() -> dict[str, Any]:
+        await asyncio.sleep(0)
+        log.info("inside async handler")
+        return {"request_id": news_http.current_request_id()}
+
+    @app.get("/articles/:article_id")
+    def get_article(article_id: int, verbose: bool = False) -> news_api.Response:
+        if article_id != 7:
+            raise news_api.NotFound(f"no article {article_id}")
+        return news_api.ok({"id": article_id, "verbose": verbose})
+
+    @app.post("/articles")
+    def create_article(body: ArticleIn) -> news_api.Response:
+        return news_api.created(
+            {"title": body.title, "author": body.author.name}, location="/articles/8"
+        )
+
+    @app.put("/articles/:article_id")
+    async def replace_article(article_id: int, article: ArticleIn) -> dict[str, Any]:
+        return {"id": article_id, "title": article.title}
+
+    @app.get("/search")
+    def search(q: str, tags: list[str] | None = None, limit: int = 10) -> dict[str, Any]:
+        return {"q": q, "tags": tags, "limit": limit}
+
+    @app.get("/files/:name")
+    def file_name(name: str) -> str:
+        return name
+
+    @app.get("/boom")
+    def boom() -> None:
+        raise RuntimeError("database password is hunter2")
+
+    @app.get("/async-boom")
+    async def async_boom() -> None:
+        await asyncio.sleep(0)
+        raise KeyError("internal-key-name")
+
+    @app.get("/conflict")
+    def conflict() -> None:
+        raise news_api.Conflict("article is locked", locked_by=12)
+
+    @app.get("/slow")
+    async def slow(seconds: float = 1.0) -> dict[str, float]:
+        await asyncio.sleep(seconds)
+        return {"slept": seconds}
+
+    @app.get("/slow-sync")
+    def slow_sync(seconds: float = 1.0) -> dict[str, float]:
+        time.sleep(seconds)
+        return {"slept": seconds}
+
+    @app.get("/big")
+    def big(size: int = 5000) -> dict[str, str]:
+        return {"text": "news " * (size // 5)}
+
+    @app.get("/big-text")
+    def big_text() -> str:
+        return "plain text " * 500
+
+    @app.get("/binary")
+    def binary() -> bytes:
+        return bytes(range(256)) * 20
+
+    @app.get("/empty")
+    def empty() -> None:
+        return None
+
+    @app.get("/robyn-response")
+    def robyn_response() -> Response:
+        response = Response(201, {"content-type": "text/plain", "x-custom": "1"}, b"made")
+        response.set_cookie("session", "abc", http_only=True)
+        return response
+
+    @app.get("/frame-ok")
+    def frame_ok() -> news_api.Response:
+        return news_api.ok({"embeddable": True}, headers={"x-frame-options": "SAMEORIGIN"})
+
+    @app.post("/echo")
+    def echo(request: Request) -> dict[str, Any]:
+        body = request.body
+        return {"size": len(body if isinstance(body, bytes) else body.encode())}
+
+    @app.get("/headers")
+    def headers(request: Request) -> dict[str, Any]:
+        return {"headers": request.headers.to_dict()}
+
+    @app.get("/client")
+    def client(request: Request) -> dict[str, str | None]:
+        return {"ip": request.ip_addr}
+
+    @app.get("/secure")
+    @news_http.with_middleware(news_http.make_middleware(before=_require_key))
+    def secure() -> dict[str, bool]:
+        return {"secret": True}
+
+    @app.post("/secure")
+    def secure_post() -> dict[str, bool]:
+        return {"posted": True}
+
+    @app.delete("/guarded/:item_id")
+    @news_http.with_middleware(news_http.make_middleware(before=_require_key))
+    async def guarded_delete(item_id: int) -> None:
+        await asyncio.sleep(0)
+
+    @app.options("/custom-options")
+    def custom_options() -> Response:
+        return Response(200, {"allow": "GET, OPTIONS"}, b"")
+
+    @app.get("/custom-options")
+    def custom_options_get() -> dict[str, bool]:
+        return {"ok": True}
+
+    @app.get("/static/*path")
+    def static_file(path: str) -> dict[str, str]:
+        return {"path": path}
+
+    @app.get("/users/:user_id/posts/:post_id")
+    def user_post(user_id: str, post_id: int) -> dict[str, Any]:
+        return {"user": user_id, "post": post_id}
+
+    @app.get("/bad-return")
+    def bad_return() -> object:
+        return object()
+
+    @app.get("/created")
+    def created_dict() -> dict[str, bool]:
+        return {"made": True}
+
+    app.add_route("POST", "/status-created", created_dict, status_code=201)
+    return app
+
+
+def lifecycle() -> news_http.NewsApp:
+    """Hooks that log, and slow endpoints to be caught by a shutdown."""
+    app = news_http.create_app(name="lifecycle")
+    events = news_log.get_logger("lifecycle")
+
+    @app.on_startup
+    def open_pool() -> None:
+        events.info("startup", hook="open_pool", pid=os.getpid())
+
+    @app.startup_handler  # Robyn's name: adds, does not replace
+    async def open_publisher() -> None:
+        await asyncio.sleep(0)
+        events.info("startup", hook="open_publisher", pid=os.getpid())
+
+    @app.on_shutdown
+    async def close_pool() -> None:
+        await asyncio.sleep(0.05)
+        events.info("shutdown", hook="close_pool", pid=os.getpid())
+
+    @app.shutdown_handler
+    def close_publisher() -> None:
+        events.info("shutdown", hook="close_publisher", pid=os.getpid())
+
+    @app.get("/slow")
+    async def slow(seconds: float = 1.0) -> dict[str, Any]:
+        events.info("slow request started", pid=os.getpid())
+        await asyncio.sleep(seconds)
+        return {"slept": seconds, "pid": os.getpid()}
+
+    @app.get("/slow-sync")
+    def slow_sync(seconds: float = 1.0) -> dict[str, Any]:
+        events.info("slow request started", pid=os.getpid())
+        time.sleep(seconds)
+        return {"slept": seconds, "pid": os.getpid()}
+
+    @app.get("/pid")
+    def pid() -> dict[str, int]:
+        return {"pid": os.getpid()}
+
+    return app
+
+
+def failing_startup() -> news_http.NewsApp:
+    """The second startup hook raises: the worker must exit non-zero without serving."""
+    app = news_http.create_app(name="failing")
+
+    @app.on_startup
+    def first() -> None:
+        news_log.get_logger("failing").info("startup", hook="first")
+
+    @app.on_startup
+    async def connect_database() -> None:
+        raise ConnectionRefusedError("database at db:5432 refused the connection")
+
+    @app.on_shutdown
+    def never() -> None:
+        news_log.get_logger("failing").info("shutdown ran")
+
+    @app.get("/")
+    def root() -> dict[str, bool]:
+        return {"ok": True}
+
+    return app
+
+
+def slow_startup() -> news_http.NewsApp:
+    """A startup hook that never finishes: hook_timeout must stop the worker."""
+    app = news_http.create_app(name="stuck")
+
+    @app.on_startup
+    async def stuck() -> None:
+        await asyncio.sleep(3600)
+
+    @app.get("/")
+    def root() -> dict[str, bool]:
+        return {"ok": True}
+
+    return app
+
+
+def docs_app() -> news_http.NewsApp:
+    """A tiny app to check /docs and /openapi.json follow the settings."""
+    app = news_http.create_app(name="docsapp")
+
+    @app.get("/items/:item_id")
+    def item(item_id: int) -> dict[str, int]:
+        return {"id": item_id}
+
+    return app
+
+
+def param_root() -> news_http.NewsApp:
+    """Routes that make Robyn's router drop a root catch-all (a parameter at the root)."""
+    app = news_http.create_app(name="paramroot")
+
+    @app.get("/:slug")
+    def page(slug: str) -> dict[str, str]:
+        return {"slug": slug}
+
+    @app.get("/:slug/edit")
+    def edit(slug: str) -> dict[str, str]:
+        return {"edit": slug}
+
+    @app.post("/api/:version/items")
+    def add_item(version: str) -> dict[str, str]:
+        return {"version": version}
+
+    @app.get("/api/:version/items/*rest")
+    def item_rest(version: str, rest: str) -> dict[str, str]:
+        return {"version": version, "rest": rest}
+
+    return app
+
+
+def custom_settings() -> news_http.NewsApp:
+    """An app made with its own settings (news-testing keeps them when given none)."""
+    app = news_http.create_app(
+        news_http.HTTPSettings(request_id_header="X-Trace-Token", port=9999), name="custom"
+    )
+
+    @app.get("/")
+    def root() -> dict[str, bool]:
+        return {"ok": True}
+
+    return app
+
+
+#: An app instance (not a factory), for news-testing's ``module:attr`` form.
+lifecycle_app = lifecycle()

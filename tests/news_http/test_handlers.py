@@ -1,0 +1,199 @@
+"""Handler arguments and return values, the app's and a route's middlewares, HEAD."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pytest
+
+if TYPE_CHECKING:
+    from news_testing.http import ServerProcess
+
+PROBLEM = "application/problem+json"
+
+
+class TestArguments:
+    def test_path_parameter_is_converted(self, standard_server: ServerProcess) -> None:
+        """A path parameter annotated int arrives as an int; a query bool as a bool."""
+        response = standard_server.client().get("/articles/7", params={"verbose": "true"})
+        assert response.json() == {"data": {"id": 7, "verbose": True}}
+
+    def test_a_bad_path_parameter_names_the_field(self, standard_server: ServerProcess) -> None:
+        """A path parameter that does not convert is a 422 naming it."""
+        response = standard_server.client().get("/articles/seven")
+        assert response.status_code == 422
+        assert response.headers["content-type"] == PROBLEM
+        assert response.json()["errors"][0]["field"] == "article_id"
+
+    def test_path_parameters_are_percent_decoded(self, standard_server: ServerProcess) -> None:
+        """Path parameters arrive decoded (%20 is a space)."""
+        response = standard_server.client().get("/files/annual%20report%C3%A9.pdf")
+        assert response.text == "annual reporté.pdf"
+        assert response.headers["content-type"] == "text/plain; charset=utf-8"
+
+    def test_several_path_parameters(self, standard_server: ServerProcess) -> None:
+        """Every named route parameter is passed, each converted to its annotation."""
+        response = standard_server.client().get("/users/ada/posts/3")
+        assert response.json() == {"user": "ada", "post": 3}
+
+    def test_catch_all_parameter(self, standard_server: ServerProcess) -> None:
+        """A catch-all route parameter gets the rest of the path."""
+        response = standard_server.client().get("/static/css/site.css")
+        assert response.json() == {"path": "css/site.css"}
+
+    def test_query_parameters(self, standard_server: ServerProcess) -> None:
+        """Query parameters: required, list (every value), defaults, decoded."""
+        response = standard_server.client().get(
+            "/search", params=[("q", "rock & roll"), ("tags", "a"), ("tags", "b c")]
+        )
+        assert response.json() == {"q": "rock & roll", "tags": ["a", "b c"], "limit": 10}
+
+    def test_a_missing_query_parameter_names_the_field(
+        self, standard_server: ServerProcess
+    ) -> None:
+        """A required query parameter that is absent is a 422 naming it."""
+        response = standard_server.client().get("/search", params={"limit": "5"})
+        assert response.status_code == 422
+        assert response.json()["errors"] == [
+            {"field": "q", "message": "query parameter is required"}
+        ]
+
+    def test_a_bad_query_parameter_names_the_field(self, standard_server: ServerProcess) -> None:
+        """A query parameter that does not convert is a 422 naming it."""
+        response = standard_server.client().get("/search", params={"q": "x", "limit": "ten"})
+        assert response.status_code == 422
+        assert response.json()["errors"][0]["field"] == "limit"
+
+
+class TestBodies:
+    def test_a_struct_body_is_decoded(self, standard_server: ServerProcess) -> None:
+        """A parameter annotated with a Struct gets the decoded JSON body."""
+        response = standard_server.client().post(
+            "/articles", json={"title": "Hi", "author": {"name": "Ada", "email": "a@x"}}
+        )
+        assert response.status_code == 201
+        assert response.headers["location"] == "/articles/8"
+        assert response.json() == {"data": {"title": "Hi", "author": "Ada"}}
+
+    def test_validation_errors_name_the_field(self, standard_server: ServerProcess) -> None:
+        """A nested type error is a 422 whose errors name the field path (author.name)."""
+        response = standard_server.client().post(
+            "/articles", json={"title": "Hi", "author": {"name": 5, "email": "a@x"}}
+        )
+        assert response.status_code == 422
+        assert response.headers["content-type"] == PROBLEM
+        errors = response.json()["errors"]
+        assert errors[0]["field"] == "author.name"
+        assert "str" in errors[0]["message"]
+
+    def test_a_missing_field_is_named(self, standard_server: ServerProcess) -> None:
+        """A missing required field is named too."""
+        response = standard_server.client().post("/articles", json={"title": "Hi"})
+        assert response.status_code == 422
+        assert "author" in response.json()["detail"]
+
+    def test_unknown_fields_are_refused_when_the_struct_says_so(
+        self, standard_server: ServerProcess
+    ) -> None:
+        """forbid_unknown_fields=True Structs refuse extra members with a 422."""
+        response = standard_server.client().post(
+            "/articles",
+            json={"title": "Hi", "author": {"name": "A", "email": "e"}, "extra": 1},
+        )
+        assert response.status_code == 422
+        assert "extra" in response.text
+
+    @pytest.mark.parametrize(
+        ("body", "status"), [(b"", 400), (b"{not json", 400), (b"\xff\xfe", 400)]
+    )
+    def test_malformed_or_missing_bodies_are_400(
+        self, standard_server: ServerProcess, body: bytes, status: int
+    ) -> None:
+        """Missing, malformed or non-UTF-8 bodies are a 400 problem, never a 500."""
+        response = standard_server.client().post("/articles", content=body)
+        assert response.status_code == status
+        assert response.headers["content-type"] == PROBLEM
+
+    def test_async_handlers_decode_bodies_too(self, standard_server: ServerProcess) -> None:
+        """An async handler gets path parameter and Struct body alike."""
+        response = standard_server.client().put(
+            "/articles/3", json={"title": "T", "author": {"name": "A", "email": "e"}}
+        )
+        assert response.json() == {"id": 3, "title": "T"}
+
+
+class TestReturnValues:
+    def test_none_is_204(self, standard_server: ServerProcess) -> None:
+        """Returning None answers 204 with no body."""
+        response = standard_server.client().get("/empty")
+        assert response.status_code == 204
+        assert response.content == b""
+
+    def test_bytes_are_octet_stream(self, standard_server: ServerProcess) -> None:
+        """Returning bytes answers application/octet-stream."""
+        response = standard_server.client().get("/binary")
+        assert response.headers["content-type"] == "application/octet-stream"
+
+    def test_a_robyn_response_passes_through_with_cookies(
+        self, standard_server: ServerProcess
+    ) -> None:
+        """A robyn.Response keeps its status, headers and cookies, plus the stack's headers."""
+        response = standard_server.client().get("/robyn-response")
+        assert response.status_code == 201
+        assert response.text == "made"
+        assert response.headers["x-custom"] == "1"
+        assert "session=abc" in response.headers["set-cookie"]
+        assert "x-request-id" in response.headers
+
+    def test_status_code_of_the_route_applies(self, standard_server: ServerProcess) -> None:
+        """Robyn's status_code= sets the status of plain return values."""
+        response = standard_server.client().post("/status-created")
+        assert response.status_code == 201
+        assert response.json() == {"made": True}
+
+    def test_head_answers_like_get_without_body(self, standard_server: ServerProcess) -> None:
+        """HEAD on a GET route answers its status and headers, without a body."""
+        response = standard_server.client().head("/articles/7")
+        assert response.status_code == 200
+        assert response.headers["content-type"] == "application/json"
+        assert response.content == b""
+        missing = standard_server.client().head("/articles/8")
+        assert missing.status_code == 404
+
+
+class TestMiddlewares:
+    def test_app_middleware_wraps_sync_and_async_routes(
+        self, standard_server: ServerProcess
+    ) -> None:
+        """create_app(middleware=[...]) runs around every route, in the route's kind."""
+        client = standard_server.client()
+        assert client.get("/").headers["x-app-middleware"] == "sync"
+        assert client.get("/async").headers["x-app-middleware"] == "async"
+
+    def test_route_middleware_applies_to_its_route_only(
+        self, standard_server: ServerProcess
+    ) -> None:
+        """with_middleware guards its own handler; other methods of the path are unaffected."""
+        client = standard_server.client()
+        refused = client.get("/secure")
+        assert refused.status_code == 401
+        assert refused.headers["www-authenticate"] == "ApiKey"
+        assert refused.headers["content-type"] == PROBLEM
+        allowed = client.get("/secure", headers={"x-api-key": "letmein"})
+        assert allowed.json() == {"secret": True}
+        assert client.post("/secure").json() == {"posted": True}
+
+    def test_route_middleware_works_for_any_method(self, standard_server: ServerProcess) -> None:
+        """Unlike Robyn's route-scoped before_request (GET only), it guards a DELETE too."""
+        client = standard_server.client()
+        assert client.delete("/guarded/3").status_code == 401
+        assert client.delete("/guarded/3", headers={"x-api-key": "letmein"}).status_code == 204
+
+    def test_middleware_errors_are_problems_not_bare_500s(
+        self, standard_server: ServerProcess
+    ) -> None:
+        """An error raised in a middleware still gets request id, problem body and log line."""
+        response = standard_server.client().get("/secure", headers={"X-Request-ID": "mw-err-1"})
+        assert response.json()["request_id"] == "mw-err-1"
+        line = standard_server.wait_for_log(logger="news_http.access", request_id="mw-err-1")
+        assert line["status"] == 401

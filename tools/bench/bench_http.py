@@ -1,0 +1,506 @@
+"""Benchmark: news-http's full stack vs bare Robyn vs FastAPI on uvicorn with equivalent middleware.
+
+Three servers answer ``GET /`` with ``{"hello": "world"}``, one after the other, each in its own
+process pinned to one core while wrk runs pinned to another (``taskset``), on loopback:
+
+- **bare Robyn**: a sync handler, no middleware (the ceiling);
+- **news-http**: ``create_app`` with its full default stack (request id, access log, recovery,
+  compression, body limit, timeout, security headers) plus CORS for one origin, the access log
+  written as JSON to a file by news-log;
+- **FastAPI** on uvicorn (httptools, uvloop, one worker, no uvicorn access log) with an
+  equivalent pure-ASGI stack: request id (accept/generate, contextvar, echo), access log
+  (structlog, orjson JSON lines to a file), recovery (500 problem+json), CORS (Starlette's
+  middleware, same origin), security headers; an ``async def`` handler (FastAPI's fast path).
+
+Every contender is checked before it is timed (status, body, and the stack's headers), and the
+access-log files must hold at least one line per request wrk completed (a lossy logger fails
+instead of winning). Each round starts the servers afresh, warms them up, then measures; the
+rounds interleave the contenders and the report shows medians.
+
+    hatch run bench:http [--runs 3] [--duration 5] [--connections 32] [--json results.json]
+
+Needs wrk (Debian/Ubuntu: ``apt-get install wrk``; the script installs it when run as root).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+HELLO = b'{"hello":"world"}'
+ORIGIN = "https://app.news.example"
+
+BARE_ROBYN = """
+import logging, sys
+from robyn import Robyn
+app = Robyn("bench")
+logging.getLogger().setLevel(logging.WARNING)
+
+@app.get("/")
+def hello():
+    return {"hello": "world"}
+
+app.start(host="127.0.0.1", port=int(sys.argv[1]), _check_port=False)
+"""
+
+NEWS_HTTP = """
+import sys
+import news_http, news_log
+news_log.setup(news_log.LogSettings(format="json", output=sys.argv[2]))
+settings = news_http.HTTPSettings(
+    host="127.0.0.1",
+    port=int(sys.argv[1]),
+    cors=news_http.CORSSettings(origins=(ORIGIN,)),
+)
+app = news_http.create_app(settings, name="bench")
+
+@app.get("/")
+def hello():
+    return {"hello": "world"}
+
+news_http.run(app)
+""".replace("ORIGIN", repr(ORIGIN))
+
+FASTAPI = """
+import contextvars, logging, re, sys, time, uuid
+import orjson, structlog, uvicorn
+from fastapi import FastAPI
+from starlette.middleware.cors import CORSMiddleware
+
+LOG = open(sys.argv[2], "ab")
+structlog.configure(
+    cache_logger_on_first_use=True,
+    wrapper_class=structlog.make_filtering_bound_logger(logging.INFO),
+    processors=[
+        structlog.contextvars.merge_contextvars,
+        structlog.processors.add_log_level,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        structlog.processors.format_exc_info,
+        structlog.processors.JSONRenderer(serializer=orjson.dumps),
+    ],
+    logger_factory=structlog.BytesLoggerFactory(file=LOG),
+)
+access = structlog.get_logger("access")
+errors = structlog.get_logger("errors")
+RID = re.compile(r"[A-Za-z0-9\\-_.:+/=@]{1,128}")
+SECURITY = [
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"content-security-policy", b"default-src 'none'; frame-ancestors 'none'"),
+]
+
+
+class RequestId:
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        rid = None
+        for name, value in scope["headers"]:
+            if name == b"x-request-id":
+                rid = value.decode("latin-1")
+                break
+        if rid is None or RID.fullmatch(rid) is None:
+            rid = str(uuid.uuid4())
+        encoded = rid.encode()
+
+        async def send_with_id(message):
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", ()), (b"x-request-id", encoded)]
+            await send(message)
+
+        with structlog.contextvars.bound_contextvars(request_id=rid):
+            await self.app(scope, receive, send_with_id)
+
+
+class AccessLog:
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        started = time.perf_counter()
+        status = 500
+        size = 0
+
+        async def send_counting(message):
+            nonlocal status, size
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            elif message["type"] == "http.response.body":
+                size += len(message.get("body", b""))
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_counting)
+        finally:
+            route = scope.get("route")
+            client = scope.get("client")
+            access.info(
+                "request",
+                method=scope["method"],
+                route=getattr(route, "path", scope["path"]),
+                path=scope["path"],
+                status=status,
+                duration_ms=round((time.perf_counter() - started) * 1000.0, 3),
+                bytes=size,
+                client_ip=client[0] if client else None,
+            )
+
+
+class Recovery:
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        started = False
+
+        async def send_tracking(message):
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_tracking)
+        except Exception:
+            errors.exception("unhandled exception")
+            if started:
+                raise
+            body = orjson.dumps({"type": "about:blank", "title": "Internal Server Error",
+                                 "status": 500, "detail": "internal error"})
+            await send({"type": "http.response.start", "status": 500,
+                        "headers": [(b"content-type", b"application/problem+json")]})
+            await send({"type": "http.response.body", "body": body})
+
+
+class SecurityHeaders:
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+
+        async def send_secure(message):
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", ()), *SECURITY]
+            await send(message)
+
+        await self.app(scope, receive, send_secure)
+
+
+api = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
+
+
+@api.get("/")
+async def hello():
+    return {"hello": "world"}
+
+
+stack = RequestId(AccessLog(Recovery(CORSMiddleware(
+    SecurityHeaders(api),
+    allow_origins=[ORIGIN],
+    allow_methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"],
+    allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
+    expose_headers=["X-Request-ID"],
+    max_age=600,
+))))
+
+uvicorn.run(stack, host="127.0.0.1", port=int(sys.argv[1]), loop="uvloop", http="httptools",
+            access_log=False, log_level="warning", workers=1)
+""".replace("ORIGIN", repr(ORIGIN))
+
+CONTENDERS: dict[str, dict[str, Any]] = {
+    "bare Robyn": {"code": BARE_ROBYN, "log": False, "headers": ()},
+    "news-http": {"code": NEWS_HTTP, "log": True, "headers": ("x-request-id", "x-frame-options")},
+    "FastAPI+uvicorn": {
+        "code": FASTAPI,
+        "log": True,
+        "headers": ("x-request-id", "x-frame-options"),
+    },
+}
+
+_UNITS = {"us": 1e-3, "ms": 1.0, "s": 1000.0, "m": 60_000.0}
+
+
+def ensure_wrk() -> str:
+    """Return the wrk binary, installing Debian's package when running as root."""
+    found = shutil.which("wrk")
+    if found:
+        return found
+    if hasattr(os, "geteuid") and os.geteuid() == 0 and shutil.which("apt-get"):
+        print("wrk not found: installing it with apt-get (Debian package 'wrk')...", flush=True)
+        env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+        install = ["apt-get", "install", "-y", "-q", "wrk"]
+        if subprocess.run(install, env=env, check=False).returncode != 0:
+            subprocess.run(["apt-get", "update", "-q"], env=env, check=False)
+            subprocess.run(install, env=env, check=False)
+        found = shutil.which("wrk")
+        if found:
+            return found
+    sys.exit(
+        "bench_http needs wrk: install it (Debian/Ubuntu: sudo apt-get install wrk; "
+        "macOS: brew install wrk) and run again"
+    )
+
+
+def free_port() -> int:
+    """A port the OS just handed out."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def pin(core: int | None) -> list[str]:
+    """The taskset prefix for ``core`` (empty when pinning is impossible)."""
+    if core is None or not shutil.which("taskset"):
+        return []
+    return ["taskset", "-c", str(core)]
+
+
+def parse_wrk(output: str) -> dict[str, float]:
+    """Requests/s, p50 and p99 latency (ms) and request count from ``wrk --latency`` output."""
+
+    def latency(label: str) -> float:
+        match = re.search(rf"^\s*{label}%\s+([\d.]+)(us|ms|s|m)\s*$", output, re.MULTILINE)
+        if match is None:
+            raise ValueError(f"no {label}% latency in wrk output:\n{output}")
+        return float(match.group(1)) * _UNITS[match.group(2)]
+
+    rps = re.search(r"Requests/sec:\s+([\d.]+)", output)
+    total = re.search(r"(\d+) requests in", output)
+    if rps is None or total is None:
+        raise ValueError(f"cannot read wrk output:\n{output}")
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    sockets = re.search(r"Socket errors: (.*)", output)
+    return {
+        "rps": float(rps.group(1)),
+        "p50_ms": latency("50"),
+        "p99_ms": latency("99"),
+        "requests": float(total.group(1)),
+        "non_2xx": float(errors.group(1)) if errors else 0.0,
+        "socket_errors": 1.0 if sockets else 0.0,
+    }
+
+
+def wait_until_serving(port: int, process: subprocess.Popen[bytes], timeout: float = 60.0) -> None:
+    """Poll GET / until it answers 200."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited with {process.returncode} before serving")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=1) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"server on port {port} did not answer within {timeout} s")
+
+
+def check(name: str, port: int, headers: tuple[str, ...]) -> None:
+    """The contender answers the right body with its stack's headers (and CORS for ORIGIN)."""
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/", headers={"X-Request-ID": "bench-check-1", "Origin": ORIGIN}
+    )
+    with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310
+        body = response.read()
+        got = {k.lower(): v for k, v in response.headers.items()}
+    if json.loads(body) != json.loads(HELLO):
+        raise RuntimeError(f"{name}: unexpected body {body!r}")
+    for header in headers:
+        if header not in got:
+            raise RuntimeError(f"{name}: response lacks {header}: {got}")
+    if headers:
+        if got.get("x-request-id") != "bench-check-1":
+            raise RuntimeError(f"{name}: request id not echoed: {got}")
+        if got.get("access-control-allow-origin") != ORIGIN:
+            raise RuntimeError(f"{name}: no CORS reflection: {got}")
+
+
+def count_lines(path: Path) -> int:
+    """Lines in ``path`` (0 if it does not exist)."""
+    try:
+        with path.open("rb") as handle:
+            return sum(1 for _ in handle)
+    except FileNotFoundError:
+        return 0
+
+
+def stop(server: subprocess.Popen[bytes]) -> None:
+    """SIGTERM the server's process group; SIGKILL it if it lingers."""
+    try:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(15)
+    except ProcessLookupError:
+        pass
+    except subprocess.TimeoutExpired:
+        os.killpg(server.pid, signal.SIGKILL)
+        server.wait(5)
+
+
+def run_one(
+    name: str, spec: dict[str, Any], wrk: str, args: argparse.Namespace, workdir: Path
+) -> dict[str, float]:
+    """Start one contender, check it, warm it up, measure it, stop it."""
+    port = free_port()
+    log_path = workdir / f"{name.replace(' ', '_').replace('+', '_')}-{port}.log"
+    script = workdir / f"server_{port}.py"
+    script.write_text(textwrap.dedent(spec["code"]))
+    stderr_path = workdir / f"server_{port}.stderr"
+    with stderr_path.open("wb") as stderr:
+        server = subprocess.Popen(
+            [*pin(args.server_core), sys.executable, str(script), str(port), str(log_path)],
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+            start_new_session=True,
+        )
+    try:
+        try:
+            wait_until_serving(port, server)
+        except RuntimeError as exc:
+            tail = stderr_path.read_text(errors="replace")[-3000:]
+            raise RuntimeError(f"{name}: {exc}; its stderr ends with:\n{tail}") from None
+        check(name, port, spec["headers"])
+        url = f"http://127.0.0.1:{port}/"
+        base = [*pin(args.load_core), wrk, "-t1", f"-c{args.connections}"]
+        subprocess.run([*base, f"-d{args.warmup}s", url], capture_output=True, check=True)
+        before = count_lines(log_path)
+        out = subprocess.run(
+            [*base, f"-d{args.duration}s", "--latency", url],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        figures = parse_wrk(out)
+        if figures["non_2xx"]:
+            raise RuntimeError(f"{name}: {figures['non_2xx']:.0f} non-2xx responses")
+    finally:
+        stop(server)
+    if spec["log"]:
+        logged = count_lines(log_path) - before
+        if logged < figures["requests"]:
+            raise RuntimeError(
+                f"{name}: {figures['requests']:.0f} requests but only {logged} access-log lines"
+            )
+        figures["log_lines"] = float(logged)
+    return figures
+
+
+def main() -> int:
+    """Run the rounds and print the table (and save JSON when asked)."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=3, help="rounds (median reported)")
+    parser.add_argument("--duration", type=int, default=5, help="seconds measured per run")
+    parser.add_argument("--warmup", type=int, default=2, help="seconds of warm-up per run")
+    parser.add_argument("--connections", type=int, default=32, help="wrk connections")
+    parser.add_argument("--server-core", type=int, default=0, help="CPU for the server")
+    parser.add_argument("--load-core", type=int, default=1, help="CPU for wrk")
+    parser.add_argument("--only", action="append", choices=list(CONTENDERS), help="subset")
+    parser.add_argument("--json", type=Path, help="also write the figures here")
+    args = parser.parse_args()
+    if (os.cpu_count() or 1) < 2:
+        print("warning: one CPU only; server and wrk share it (no pinning)", file=sys.stderr)
+        args.server_core = args.load_core = None
+    wrk = ensure_wrk()
+    names = args.only or list(CONTENDERS)
+    results: dict[str, list[dict[str, float]]] = {name: [] for name in names}
+    load_before = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    with tempfile.TemporaryDirectory(prefix="bench-http-") as tmp:
+        for round_no in range(1, args.runs + 1):
+            for name in names:
+                figures = run_one(name, CONTENDERS[name], wrk, args, Path(tmp))
+                results[name].append(figures)
+                print(
+                    f"round {round_no} {name:>16}: {figures['rps']:>9,.0f} req/s  "
+                    f"p50 {figures['p50_ms']:6.2f} ms  p99 {figures['p99_ms']:6.2f} ms",
+                    flush=True,
+                )
+    load_after = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+
+    medians = {
+        name: {
+            key: statistics.median(run[key] for run in runs) for key in ("rps", "p50_ms", "p99_ms")
+        }
+        for name, runs in results.items()
+    }
+    print()
+    print(
+        f"GET / -> {HELLO.decode()} | wrk -t1 -c{args.connections} -d{args.duration}s | "
+        f"medians of {args.runs} | load average {load_before:.2f} -> {load_after:.2f}"
+    )
+    print(f"{'server':>16} | {'req/s':>9} | {'p50 ms':>7} | {'p99 ms':>7}")
+    for name, figures in medians.items():
+        print(
+            f"{name:>16} | {figures['rps']:>9,.0f} | {figures['p50_ms']:>7.2f} | "
+            f"{figures['p99_ms']:>7.2f}"
+        )
+    ratios: dict[str, float] = {}
+    if {"news-http", "bare Robyn"} <= medians.keys():
+        ratios["news-http / bare Robyn req/s"] = (
+            medians["news-http"]["rps"] / medians["bare Robyn"]["rps"]
+        )
+        ratios["news-http / bare Robyn p99"] = (
+            medians["news-http"]["p99_ms"] / medians["bare Robyn"]["p99_ms"]
+        )
+    if {"news-http", "FastAPI+uvicorn"} <= medians.keys():
+        ratios["news-http / FastAPI req/s"] = (
+            medians["news-http"]["rps"] / medians["FastAPI+uvicorn"]["rps"]
+        )
+    targets = {
+        "news-http / bare Robyn req/s": (">=", 0.5),
+        "news-http / bare Robyn p99": ("<=", 2.5),
+        "news-http / FastAPI req/s": (">=", 2.0),
+    }
+    print()
+    for label, value in ratios.items():
+        op, target = targets[label]
+        met = value >= target if op == ">=" else value <= target
+        print(f"{label:>30}: {value:5.2f}x  (target {op} {target}x: {'met' if met else 'MISSED'})")
+    if args.json is not None:
+        args.json.write_text(
+            json.dumps(
+                {
+                    "runs": results,
+                    "medians": medians,
+                    "ratios": ratios,
+                    "settings": {
+                        "connections": args.connections,
+                        "duration_s": args.duration,
+                        "runs": args.runs,
+                        "server_core": args.server_core,
+                        "load_core": args.load_core,
+                        "load_average": [load_before, load_after],
+                    },
+                },
+                indent=2,
+            )
+        )
+        print(f"\nfigures written to {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
