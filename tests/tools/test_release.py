@@ -167,12 +167,21 @@ class TestRefusals:
 
     def test_dry_run_changes_nothing(self, scratch):
         """--dry-run prints the new version and tag and leaves files, dist/ and tags untouched."""
-        proc = scratch.tool("release", PACKAGE, "major", "--dry-run", "--tag")
+        # patch: every sibling's range admits it (a major bump is refused while they cap news-log)
+        proc = scratch.tool("release", PACKAGE, "patch", "--dry-run", "--tag")
         assert proc.returncode == 0, proc.stderr
-        assert "tag: news-log-v" in proc.stdout
+        assert "tag: news-log-v0.1.1" in proc.stdout
         assert scratch.status() == []
         assert not (scratch.root / "dist").exists()
         assert scratch.git("tag", "--list").strip() == ""
+
+    def test_real_siblings_capping_news_log_are_all_named(self, scratch):
+        """On the real tree, a minor bump of news-log is refused naming each sibling that caps it."""
+        proc = scratch.tool("release", PACKAGE, "minor", "--dry-run")
+        assert proc.returncode == 1
+        for sibling in ("news-http", "news-kafka", "news-testing"):
+            assert sibling in proc.stderr, proc.stderr
+        assert scratch.status() == []
 
     def test_unknown_package_is_named(self, scratch):
         """An unknown package name exits 1 and lists the packages that exist."""

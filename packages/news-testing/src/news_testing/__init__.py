@@ -34,21 +34,6 @@ Fixture: ``http_server`` (starts apps like `start_app`; stops them after the tes
 from __future__ import annotations
 
 from news_testing.__about__ import __version__
-
-# --- Kafka ---------------------------------------------------------------------------------
-from news_testing.kafka import (
-    BOOTSTRAP_ENV,
-    CapturedRecord,
-    KafkaBroker,
-    KafkaCapture,
-    KafkaMockCluster,
-    kafka_test_settings,
-    publish_raw,
-)
-
-# --- end Kafka -----------------------------------------------------------------------------
-
-# --- HTTP ----------------------------------------------------------------------------------
 from news_testing.http import (
     ServerProcess,
     ServerStartError,
@@ -58,7 +43,16 @@ from news_testing.http import (
     start_app,
 )
 
-# --- end HTTP ------------------------------------------------------------------------------
+# Kafka helpers (extra `kafka`) and HTTP helpers (extra `http`); both import lazily.
+from news_testing.kafka import (
+    BOOTSTRAP_ENV,
+    CapturedRecord,
+    KafkaBroker,
+    KafkaCapture,
+    KafkaMockCluster,
+    kafka_test_settings,
+    publish_raw,
+)
 
 __all__ = [
     "BOOTSTRAP_ENV",
