@@ -176,7 +176,7 @@ class TestRefusals:
         assert scratch.git("tag", "--list").strip() == ""
 
     def test_real_siblings_capping_news_log_are_all_named(self, scratch):
-        """On the real tree, a minor bump of news-log is refused naming each sibling that caps it."""
+        """On the real tree, a minor news-log bump is refused naming each sibling that caps it."""
         proc = scratch.tool("release", PACKAGE, "minor", "--dry-run")
         assert proc.returncode == 1
         for sibling in ("news-http", "news-kafka", "news-testing"):
