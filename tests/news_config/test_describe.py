@@ -24,6 +24,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     tags: tuple[str, ...] = ("a", "b")
     tls: Tls | None = None
     note: str | None = None
+    limit: Annotated[int, msgspec.Meta(ge=1, description="Most items")] | None = 5
 
 
 class TestDescribe:
@@ -38,6 +39,7 @@ class TestDescribe:
             "APP_TAGS",
             "APP_TLS__CERT",
             "APP_NOTE",
+            "APP_LIMIT",
         ]
 
     def test_defaults_are_env_strings_and_required_ones_are_marked(self):
@@ -52,6 +54,12 @@ class TestDescribe:
         assert specs["APP_NOTE"].default == ""
         assert not specs["APP_NOTE"].required
         assert specs["APP_TLS__CERT"].required  # once the optional section is switched on
+
+    def test_description_inside_an_optional_is_found(self):
+        """A description on the non-None member of `Annotated[int, Meta(...)] | None` is kept."""
+        specs = {s.env_name: s for s in news_config.describe(Settings, prefix="APP_")}
+        assert specs["APP_LIMIT"].description == "Most items"
+        assert specs["APP_LIMIT"].default == "5"
 
     def test_secret_defaults_are_never_shown(self):
         """A secret's default is withheld and the variable is flagged secret."""

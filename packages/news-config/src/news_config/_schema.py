@@ -95,6 +95,11 @@ def _description(tp: mi.Type) -> str | None:
         if isinstance(text, str):
             return text
         tp = tp.type
+    if isinstance(tp, mi.UnionType):
+        # ``Annotated[int, Meta(ge=1, description=...)] | None``: the one described member's.
+        found = [text for member in tp.types if (text := _description(member)) is not None]
+        if len(found) == 1:
+            return found[0]
     return None
 
 
