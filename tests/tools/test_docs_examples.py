@@ -1,35 +1,136 @@
-"""The runnable examples of docs/*.md run, as written, in the test environment."""
+"""The runnable examples of docs/*.md run, as written, in the test environment.
 
+Every ```python block after a ``<!-- runnable -->`` or ``<!-- runnable: needs-server -->`` line
+runs in a fresh interpreter, in an empty directory, and must exit 0. None is skipped.
+
+A ``needs-server`` example gets real servers, described to it through the environment the way
+a service's settings are (news-config variables, prefixes ``KAFKA_`` and ``HTTP_``):
+
+- ``KAFKA_BOOTSTRAP_SERVERS``: the session's Kafka broker (news-testing's ``kafka_broker``
+  fixture: Tansu, or the cluster named by ``NEWS_TEST_KAFKA_BOOTSTRAP``), plus the other
+  ``KAFKA_*`` variables of ``news_testing.kafka_test_settings`` (idempotence off for Tansu,
+  short session timeouts), so that ``news_config.load(news_kafka.KafkaSettings,
+  prefix="KAFKA_")`` in the example gives exactly those test settings;
+- ``NEWS_TEST_KAFKA_BOOTSTRAP``: the same broker, for examples that run news-testing's
+  fixtures (they then use it instead of starting their own);
+- ``HTTP_HOST=127.0.0.1`` and a free ``HTTP_PORT``: an HTTP example starts its own server on
+  them (in a child process), calls it, stops it, and exits.
+"""
+
+from __future__ import annotations
+
+import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
+import msgspec
 import pytest
+
+import news_config
+import news_kafka
+from news_testing import BOOTSTRAP_ENV, free_port, kafka_test_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tools"))
-from _workspace import runnable_examples  # noqa: E402
+from _workspace import Example, runnable_examples  # noqa: E402
 
 EXAMPLES = [
     example for page in sorted(ROOT.glob("docs/*.md")) for example in runnable_examples(page)
 ]
 
 
-@pytest.mark.parametrize(
-    "example",
-    [e for e in EXAMPLES if not e.needs_server],
-    ids=lambda e: f"{e.path.name}:{e.line}",
-)
-def test_docs_example_runs(example, tmp_path):
-    """A docs page's runnable example exits 0 in a fresh interpreter, in an empty directory."""
-    script = tmp_path / "example.py"
+def _example_id(example: Example) -> str:
+    return f"{example.path.name}:{example.line}"
+
+
+def _env_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list | tuple):
+        return ",".join(_env_value(item) for item in value)
+    return str(value)
+
+
+def _changed(actual: dict[str, Any], default: dict[str, Any], prefix: str) -> dict[str, str]:
+    """The variables that turn the defaults into ``actual`` (nested sections joined by ``__``)."""
+    env: dict[str, str] = {}
+    for name, value in actual.items():
+        key = f"{prefix}{name.upper()}"
+        if isinstance(value, dict) and isinstance(default.get(name), dict):
+            env.update(_changed(value, default[name], key + "__"))
+        elif value != default.get(name):
+            env[key] = _env_value(value)
+    return env
+
+
+def settings_env(settings: msgspec.Struct, prefix: str) -> dict[str, str]:
+    """Environment variables from which news-config loads exactly ``settings``."""
+    env = _changed(msgspec.to_builtins(settings), msgspec.to_builtins(type(settings)()), prefix)
+    loaded = news_config.load(type(settings), prefix=prefix, env_file=None, environ=env)
+    assert loaded == settings, f"{env} loads as {loaded}, not {settings}"
+    return env
+
+
+def run_example(example: Example, cwd: Path, env: dict[str, str], timeout: float) -> None:
+    """Run ``example`` as ``example.py`` in ``cwd``; fail with its output unless it exits 0."""
+    script = cwd / "example.py"
     script.write_text(example.code, encoding="utf-8")
-    result = subprocess.run(
-        [sys.executable, str(script)],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    try:
+        result = subprocess.run(
+            [sys.executable, str(script)],
+            cwd=cwd,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+    except subprocess.TimeoutExpired as exc:
+        out = (exc.stdout or b"").decode() if isinstance(exc.stdout, bytes) else exc.stdout or ""
+        err = (exc.stderr or b"").decode() if isinstance(exc.stderr, bytes) else exc.stderr or ""
+        pytest.fail(f"{example.path}:{example.line} did not exit within {timeout}s\n{out}{err}")
     assert result.returncode == 0, f"{example.path}:{example.line}\n{result.stdout}{result.stderr}"
+
+
+class TestDocsExamples:
+    def test_every_page_is_parsed_and_has_examples(self):
+        """Each package page of docs/ holds at least one runnable example."""
+        pages = {p.name for p in ROOT.glob("docs/news-*.md")}
+        with_examples = {e.path.name for e in EXAMPLES}
+        assert pages, "no docs/news-*.md pages"
+        assert pages <= with_examples, f"pages without a runnable example: {pages - with_examples}"
+
+    @pytest.mark.parametrize(
+        "example", [e for e in EXAMPLES if not e.needs_server], ids=_example_id
+    )
+    def test_standalone_example_runs(self, example, tmp_path):
+        """A runnable example exits 0 in a fresh interpreter, in an empty directory."""
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("KAFKA_", "HTTP_"))}
+        run_example(example, tmp_path, env, timeout=120)
+
+    @pytest.mark.parametrize("example", [e for e in EXAMPLES if e.needs_server], ids=_example_id)
+    def test_server_example_runs(self, example, tmp_path, kafka_broker):
+        """A needs-server example exits 0 with a real broker and an HTTP address in its env."""
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("KAFKA_", "HTTP_"))}
+        env.update(settings_env(kafka_test_settings(kafka_broker.bootstrap), "KAFKA_"))
+        env[BOOTSTRAP_ENV] = kafka_broker.bootstrap
+        env["HTTP_HOST"] = "127.0.0.1"
+        env["HTTP_PORT"] = str(free_port())
+        run_example(example, tmp_path, env, timeout=180)
+
+
+class TestSettingsEnv:
+    def test_kafka_test_settings_round_trip_through_the_environment(self):
+        """The KAFKA_* variables given to examples load back as kafka_test_settings exactly."""
+        settings = kafka_test_settings("127.0.0.1:19092,127.0.0.1:19093")
+        env = settings_env(settings, "KAFKA_")
+        assert env["KAFKA_BOOTSTRAP_SERVERS"] == "127.0.0.1:19092,127.0.0.1:19093"
+        assert env["KAFKA_PRODUCER__IDEMPOTENCE"] == "false"
+        assert env["KAFKA_CONSUMER__SESSION_TIMEOUT_MS"] == "1500"
+        assert "KAFKA_PRODUCER__ACKS" not in env  # left at its default
+
+    def test_defaults_need_no_variables(self):
+        """Settings equal to the defaults give an empty environment."""
+        assert settings_env(news_kafka.KafkaSettings(), "KAFKA_") == {}
