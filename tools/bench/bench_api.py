@@ -5,17 +5,20 @@ with the ratio to a baseline that only does ``msgspec.json.encode({"data": value
 any envelope must at least encode the payload). These run on every request, so they must stay
 in the low microseconds.
 
-    hatch run bench:api [--number 200000] [--runs 7]
+    hatch run bench:api [--number 200000] [--runs 7] [--json PATH]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
 import timeit
+from pathlib import Path
 from typing import Any
 
 import msgspec
+from _meta import load_now, run_info
 
 import news_api
 
@@ -69,7 +72,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--number", type=int, default=200_000)
     parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--json", type=Path, help="also write the figures to this file")
     args = parser.parse_args()
+    load = load_now()
     results: dict[str, float] = {}
     for name, func in CASES.items():
         times = timeit.repeat(func, number=args.number, repeat=args.runs)
@@ -79,6 +84,16 @@ def main() -> None:
     print(f"{'case':<{width}}  {'µs/call':>8}  {'x baseline':>10}")
     for name, micros in results.items():
         print(f"{name:<{width}}  {micros:8.2f}  {micros / base:10.1f}")
+    if args.json:
+        figures = {
+            "meta": run_info("api", load),
+            "number": args.number,
+            "runs": args.runs,
+            "baseline": next(iter(results)),
+            "us_per_call": results,
+            "ratio_to_baseline": {name: micros / base for name, micros in results.items()},
+        }
+        args.json.write_text(json.dumps(figures, indent=2) + "\n")
 
 
 if __name__ == "__main__":

@@ -41,6 +41,8 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+from _meta import run_info
+
 HELLO = b'{"hello":"world"}'
 ORIGIN = "https://app.news.example"
 
@@ -483,6 +485,7 @@ def main() -> int:
         args.json.write_text(
             json.dumps(
                 {
+                    "meta": run_info("http", load_before),
                     "runs": results,
                     "medians": medians,
                     "ratios": ratios,

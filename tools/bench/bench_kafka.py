@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 import msgspec
+from _meta import load_now, run_info
 
 PARTITIONS = 3
 LINGER_MS = 5
@@ -333,6 +334,7 @@ def main() -> int:
     parser.add_argument("--bootstrap", help="use this cluster instead of starting Tansu")
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
     args = parser.parse_args()
+    load = load_now()
 
     broker = None
     bootstrap = args.bootstrap
@@ -352,6 +354,7 @@ def main() -> int:
             broker.stop()
     result = report(figures, args.records)
     result["python"] = sys.version.split()[0]
+    result["meta"] = run_info("kafka", load)
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(result, indent=2) + "\n")

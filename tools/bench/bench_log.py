@@ -19,6 +19,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from _meta import load_now, run_info
+
 CONTENDERS: dict[str, str] = {
     "news-log": """
 import news_log
@@ -108,6 +110,7 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
     args = parser.parse_args()
+    load = load_now()
     results: dict[str, list[float]] = {name: [] for name in CONTENDERS}
     with tempfile.TemporaryDirectory() as tmp:
         for _ in range(args.runs):  # interleave runs so drift hits every contender alike
@@ -116,12 +119,13 @@ def main() -> int:
     base = statistics.median(results["structlog"])
     print(f"{args.records:,} records to a file, median of {args.runs} runs")
     print(f"{'logger':<28}{'records/s':>12}{'vs structlog':>14}")
-    summary = {}
+    summary: dict[str, object] = {}
     for name, rates in results.items():
         median = statistics.median(rates)
         summary[name] = {"records_per_s": round(median), "ratio_to_structlog": median / base}
         print(f"{name:<28}{median:>12,.0f}{median / base:>13.2f}x")
     if args.json:
+        summary["meta"] = run_info("log", load)
         args.json.write_text(json.dumps(summary, indent=2) + "\n")
     return 0
 

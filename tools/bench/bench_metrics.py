@@ -25,6 +25,8 @@ import subprocess
 import sys
 import tempfile
 
+from _meta import load_now, run_info
+
 PROLOGUE = """
 import time
 ROUTES = ("/v1/articles/:id", "/v1/articles", "/v1/sections/:name/articles")
@@ -126,6 +128,7 @@ def main() -> int:
     parser.add_argument("--rps", type=float, default=14_000.0)
     parser.add_argument("--json", help="also write the results here")
     args = parser.parse_args()
+    load = load_now()
     results: dict[str, dict[str, float | list[float]]] = {}
     for name in CONTENDERS:
         samples = []
@@ -148,7 +151,8 @@ def main() -> int:
         )
     if args.json:
         with open(args.json, "w", encoding="utf-8") as fh:
-            json.dump({"rps": args.rps, "results": results}, fh, indent=2)
+            meta = run_info("metrics", load)
+            json.dump({"meta": meta, "rps": args.rps, "results": results}, fh, indent=2)
     return 0
 
 
