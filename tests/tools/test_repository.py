@@ -57,6 +57,21 @@ class TestPackageTable:
         for name, cells in table().items():
             assert f"`pip install {name}`" in cells
 
+    def test_each_row_links_the_packages_docs_page(self):
+        """Each row links docs/<distribution>.md, and that page exists."""
+        for name, cells in table().items():
+            assert f"[docs/{name}.md](docs/{name}.md)" in cells, name
+            assert (ROOT / "docs" / f"{name}.md").is_file(), name
+
+
+class TestDocsIndex:
+    def test_index_links_every_page(self):
+        """docs/README.md links every page of docs/, and every link points at a page."""
+        index = (ROOT / "docs" / "README.md").read_text(encoding="utf-8")
+        linked = set(re.findall(r"\]\(([a-z0-9-]+\.md)\)", index))
+        pages = {p.name for p in (ROOT / "docs").glob("*.md")} - {"README.md"}
+        assert linked == pages
+
 
 class TestQuickStart:
     def test_ci_runs_the_readme_test_command_verbatim(self):
