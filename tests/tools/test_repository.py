@@ -72,6 +72,30 @@ class TestDocsIndex:
         pages = {p.name for p in (ROOT / "docs").glob("*.md")} - {"README.md"}
         assert linked == pages
 
+    def test_links_between_pages_resolve(self):
+        """Every relative link of docs/*.md and README.md names a file and, if any, a heading."""
+
+        def anchors(page: Path) -> set[str]:
+            text = re.sub(r"```.*?```", "", page.read_text(encoding="utf-8"), flags=re.DOTALL)
+            headings = re.findall(r"^#+ (.+)$", text, flags=re.MULTILINE)
+            return {
+                re.sub(r"[^\w\- ]", "", h.strip().lower()).replace(" ", "-") for h in headings
+            }
+
+        broken = []
+        for page in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]:
+            text = re.sub(r"```.*?```", "", page.read_text(encoding="utf-8"), flags=re.DOTALL)
+            for target in re.findall(r"\]\(([^)\s]+)\)", text):
+                if re.match(r"[a-z]+:", target):
+                    continue  # http(s), mailto
+                path, _, anchor = target.partition("#")
+                linked = (page.parent / path).resolve() if path else page
+                if not linked.exists():
+                    broken.append(f"{page.name}: {target}")
+                elif anchor and linked.suffix == ".md" and anchor not in anchors(linked):
+                    broken.append(f"{page.name}: {target} (no such heading)")
+        assert not broken, broken
+
 
 class TestQuickStart:
     def test_ci_runs_the_readme_test_command_verbatim(self):
