@@ -78,9 +78,7 @@ class TestDocsIndex:
         def anchors(page: Path) -> set[str]:
             text = re.sub(r"```.*?```", "", page.read_text(encoding="utf-8"), flags=re.DOTALL)
             headings = re.findall(r"^#+ (.+)$", text, flags=re.MULTILINE)
-            return {
-                re.sub(r"[^\w\- ]", "", h.strip().lower()).replace(" ", "-") for h in headings
-            }
+            return {re.sub(r"[^\w\- ]", "", h.strip().lower()).replace(" ", "-") for h in headings}
 
         broken = []
         for page in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]:
