@@ -2,9 +2,10 @@
 
 A real Prometheus (Debian's package: .ci/run installs it) scrapes a real news-http service on
 loopback every second (with HTTP traffic sent to it, and Kafka traffic and business events
-recorded inside it) and evaluates the shipped rules; then every panel query, every variable query
-and every rule expression is sent to its HTTP API (/api/v1/query). Each must parse and return data: metric
-names, labels, bucket bounds and the alert thresholds all have to match what news-metrics exposes.
+recorded inside it) and evaluates the shipped rules; then every panel query, every variable
+query and every rule expression is sent to its HTTP API (/api/v1/query). Each must parse and
+return data: metric names, labels, bucket bounds and the alert thresholds all have to match
+what news-metrics exposes.
 """
 
 from __future__ import annotations
