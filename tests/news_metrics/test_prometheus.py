@@ -301,6 +301,12 @@ class TestAgainstRealPrometheus:
 
     def test_the_target_is_up_and_the_down_target_is_down(self, prometheus, scrape_target):
         """The target answers Prometheus' scrapes (up == 1) and the down target is down."""
+        queries = [
+            ("the target", f'up{{job="{scrape_target.job}"}}'),
+            ("the down target", f'up{{job="{prometheus.down_job}"}}'),
+        ]
+        problems = wait_for_data(prometheus, queries)  # until the first scrape of each
+        assert not problems, problems
         up = prometheus.query(f'up{{job="{scrape_target.job}"}}')["data"]["result"]
         assert [r["value"][1] for r in up] == ["1"]
         down = prometheus.query(f'up{{job="{prometheus.down_job}"}}')["data"]["result"]

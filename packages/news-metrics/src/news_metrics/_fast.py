@@ -31,7 +31,10 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
 __all__ = [
+    "DIRECT_LOCK",
     "counter_inc",
+    "direct_histogram",
+    "direct_value",
     "flush",
     "gauge_inc",
     "histogram_observe",
@@ -144,6 +147,61 @@ if hasattr(os, "register_at_fork"):
         after_in_child=_after_fork_in_child,
     )
 atexit.register(flush)
+
+
+# --- direct values (single process): several updates under one lock -------------------------------
+
+#: Guards every update made through `direct_value`/`direct_histogram` objects. One acquisition
+#: covers all the values a hook changes for one event (a finished request: six), where each
+#: ``MutexValue.inc`` would take its own lock and cost a Python call.
+DIRECT_LOCK = threading.Lock()
+
+
+def _plain_value(value: Any) -> bool:
+    return getattr(value, "_multiprocess", True) is False and isinstance(
+        getattr(value, "_value", None), float
+    )
+
+
+def direct_value(child: Any, *, checked: bool = True) -> Any | None:
+    """The in-memory value object of a counter or gauge child, to add to under `DIRECT_LOCK`.
+
+    Only while the fast path is on and values are not buffered (single process), and only for
+    prometheus-client's in-memory values (a float in ``_value``); None otherwise (use
+    `counter_inc`). Updating ``value._value`` under `DIRECT_LOCK` bypasses the value's own lock:
+    every writer of such a child must go through `DIRECT_LOCK` (the hooks are the only writers
+    of their families). ``checked=False`` skips the fast-path and buffering switches (for a
+    child of a family whose other children are already updated directly).
+    """
+    if checked and (not _FAST or _buffer_interval > 0):
+        return None
+    value = getattr(child, "_value", None)
+    return value if _plain_value(value) else None
+
+
+def direct_histogram(child: Any) -> tuple[Any, tuple[Any, ...], tuple[float, ...]] | None:
+    """A histogram child's sum value, bucket values and upper bounds for direct updates.
+
+    The bucket of an observation is ``bisect_left(bounds, amount, 0, len(bounds) - 1)``, as in
+    `histogram_observe`. None when `direct_value` would refuse any of the values.
+    """
+    if not _FAST or _buffer_interval > 0:
+        return None
+    try:
+        sum_value = child._sum
+        buckets = tuple(child._buckets)
+        bounds = tuple(float(bound) for bound in child._upper_bounds)
+    except (AttributeError, TypeError, ValueError):
+        return None
+    if (
+        not bounds
+        or len(bounds) != len(buckets)
+        or bounds[-1] != math.inf
+        or not _plain_value(sum_value)
+        or not all(_plain_value(bucket) for bucket in buckets)
+    ):
+        return None
+    return sum_value, buckets, bounds
 
 
 # --- recorders ------------------------------------------------------------------------------------

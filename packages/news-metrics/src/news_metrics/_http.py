@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import TYPE_CHECKING
+from bisect import bisect_left
+from typing import TYPE_CHECKING, Any
 
 from news_metrics import _fast
 from news_metrics._families import OTHER, HttpFamilies, current_settings, http_families
@@ -28,10 +29,32 @@ def _noop(_amount: float) -> None:
     return None
 
 
-class _Route:
-    """Cached children of one (method, route): what a request on it records."""
+class _Sink:
+    """Stands in for a status counter that could not be created (direct path)."""
 
-    __slots__ = ("in_flight", "labels", "observe_duration", "observe_size", "statuses")
+    __slots__ = ("_value",)
+
+    def __init__(self) -> None:
+        self._value = 0.0
+
+
+class _Route:
+    """Cached children of one (method, route): what a request on it records.
+
+    ``start()`` and ``finish(status, seconds, size)`` are closures over the children: with
+    prometheus-client's in-memory values the six updates of a finished request are made under one
+    lock (`_fast.DIRECT_LOCK`); otherwise through the per-value recorders of `_fast`.
+    """
+
+    __slots__ = (
+        "finish",
+        "in_flight",
+        "labels",
+        "observe_duration",
+        "observe_size",
+        "start",
+        "statuses",
+    )
 
     def __init__(
         self,
@@ -44,7 +67,17 @@ class _Route:
         self.in_flight = in_flight
         self.observe_duration = observe_duration
         self.observe_size = observe_size
-        self.statuses: dict[int, Callable[[float], None]] = {}
+        self.statuses: dict[int, Any] = {}
+        self.start: Callable[[], None] = _noop_start
+        self.finish: Callable[[int, float, float], None] = _noop_finish
+
+
+def _noop_start() -> None:
+    return None
+
+
+def _noop_finish(_status: int, _seconds: float, _size: float) -> None:
+    return None
 
 
 _DISABLED = _Route(("", ""), _noop, _noop, _noop)
@@ -83,7 +116,7 @@ class HttpMetrics:
         entry = self._routes.get((method, route))
         if entry is None:
             entry = self._resolve(method, route)
-        entry.in_flight(1)
+        entry.start()
 
     def request_finished(
         self, method: str, route: str, status: int, duration_s: float, response_bytes: int
@@ -92,13 +125,7 @@ class HttpMetrics:
         entry = self._routes.get((method, route))
         if entry is None:
             entry = self._resolve(method, route)
-        entry.in_flight(-1)
-        count = entry.statuses.get(status)
-        if count is None:
-            count = self._status(entry, status)
-        count(1)
-        entry.observe_duration(duration_s)
-        entry.observe_size(response_bytes)
+        entry.finish(status, duration_s, response_bytes)
 
     # --- slow path: first time a (method, route) or status is seen -----------------------------
 
@@ -117,12 +144,7 @@ class HttpMetrics:
                     labels = (labels[0], OTHER)
                     entry = self._routes.get(labels)
                 if entry is None:
-                    entry = _Route(
-                        labels,
-                        _fast.gauge_inc(families.in_flight.labels(*labels)),
-                        _fast.histogram_observe(families.duration.labels(*labels)),
-                        _fast.histogram_observe(families.size.labels(*labels)),
-                    )
+                    entry = self._make_route(families, labels)
                     self._routes[labels] = entry
                 return entry
         except Exception:
@@ -131,9 +153,85 @@ class HttpMetrics:
                 self._routes[method, route] = _DISABLED  # log once per route, not per request
             return _DISABLED
 
-    def _status(self, entry: _Route, status: int) -> Callable[[float], None]:
+    def _make_route(self, families: HttpFamilies, labels: tuple[str, str]) -> _Route:
+        in_flight_child = families.in_flight.labels(*labels)
+        duration_child = families.duration.labels(*labels)
+        size_child = families.size.labels(*labels)
+        entry = _Route(
+            labels,
+            _fast.gauge_inc(in_flight_child),
+            _fast.histogram_observe(duration_child),
+            _fast.histogram_observe(size_child),
+        )
+        in_flight = _fast.direct_value(in_flight_child)
+        duration = _fast.direct_histogram(duration_child)
+        size = _fast.direct_histogram(size_child)
+        if in_flight is not None and duration is not None and size is not None:
+            self._direct(entry, in_flight, duration, size)
+        else:
+            self._generic(entry)
+        return entry
+
+    def _generic(self, entry: _Route) -> None:
+        """Per-value recorders (multi-process buffering, or the public-method fallback)."""
+        in_flight, statuses = entry.in_flight, entry.statuses
+        observe_duration, observe_size = entry.observe_duration, entry.observe_size
+        status_of = self._status
+
+        def start() -> None:
+            in_flight(1)
+
+        def finish(status: int, seconds: float, size: float) -> None:
+            in_flight(-1)
+            count = statuses.get(status)
+            if count is None:
+                count = status_of(entry, status, direct=False)
+            count(1)
+            observe_duration(seconds)
+            observe_size(size)
+
+        entry.start, entry.finish = start, finish
+
+    def _direct(
+        self,
+        entry: _Route,
+        in_flight: Any,
+        duration: tuple[Any, tuple[Any, ...], tuple[float, ...]],
+        sizes: tuple[Any, tuple[Any, ...], tuple[float, ...]],
+    ) -> None:
+        """In-memory values: one lock per event, no call per value (see `_fast.direct_value`)."""
+        lock = _fast.DIRECT_LOCK
+        statuses = entry.statuses
+        status_of = self._status
+        duration_sum, duration_buckets, duration_bounds = duration
+        size_sum, size_buckets, size_bounds = sizes
+        duration_last, size_last = len(duration_bounds) - 1, len(size_bounds) - 1
+
+        def start() -> None:
+            with lock:
+                in_flight._value += 1.0
+
+        def finish(status: int, seconds: float, size: float) -> None:
+            count = statuses.get(status)
+            if count is None:
+                count = status_of(entry, status, direct=True)
+            # the +Inf bucket is never looked past (NaN lands there too)
+            d = duration_buckets[bisect_left(duration_bounds, seconds, 0, duration_last)]
+            s = size_buckets[bisect_left(size_bounds, size, 0, size_last)]
+            with lock:
+                in_flight._value -= 1.0
+                count._value += 1.0
+                duration_sum._value += seconds
+                d._value += 1.0
+                size_sum._value += size
+                s._value += 1.0
+
+        entry.start, entry.finish = start, finish
+
+    def _status(self, entry: _Route, status: int, *, direct: bool) -> Any:
+        """The status counter of *entry*: a recorder, or (direct) a value object."""
         if entry is _DISABLED:
-            return _noop
+            return _Sink() if direct else _noop
         try:
             with self._lock:
                 count = entry.statuses.get(status)
@@ -142,11 +240,18 @@ class HttpMetrics:
                     assert families is not None
                     label = str(status) if 100 <= status <= 999 else OTHER
                     child = families.requests.labels(entry.labels[0], entry.labels[1], label)
-                    count = entry.statuses[status] = _fast.counter_inc(child)
+                    if direct:  # the route's other values are in memory: so is this one
+                        count = _fast.direct_value(child, checked=False)
+                        if count is None:
+                            log.error("news_metrics: HTTP status %r not counted", status)
+                            count = _Sink()
+                    else:
+                        count = _fast.counter_inc(child)
+                    entry.statuses[status] = count
                 return count
         except Exception:
             log.exception("news_metrics: cannot count HTTP status %r", status)
-            return _noop
+            return _Sink() if direct else _noop
 
     def _warn_routes_capped(self, route: str) -> None:
         if not self._warned:
