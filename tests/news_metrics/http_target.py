@@ -6,10 +6,11 @@ over real HTTP, shaped so that every dashboard panel has data and every
 shipped alert's condition holds: about 10 % of requests answer 500 and 10 % 404, 20 % take longer
 than 0.5 s, and a few requests are always in flight.
 
-Kafka families: a startup hook records a consume/handle/publish loop through news-metrics'
-``KafkaMetrics`` (the hook news-kafka's Publisher and Consumer call) in the same process, with
-handler failures, dead letters, publish errors and a growing consumer lag, which a healthy test
-broker does not produce on its own. Business events are counted next to it.
+Kafka families: a startup hook starts a real news-kafka Publisher and Consumer against the test
+broker (settings in ``TARGET_KAFKA_SETTINGS``, topic prefix in ``TARGET_KAFKA_PREFIX``), both
+with ``metrics=news_metrics.KafkaMetrics()``: published records, oversized ones that fail to
+publish, a slow indexer whose lag grows, handler failures and dead letters. Business events are
+counted by the routes.
 """
 
 from __future__ import annotations
@@ -17,10 +18,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import os
 from typing import Any
+
+import msgspec
 
 import news_api
 import news_http
+import news_kafka
 import news_metrics
 
 SECTIONS = ("world", "sport", "culture")
@@ -31,6 +36,7 @@ news_metrics.declare_business_event(
     "comment_posted", labels=("section", "kind"), description="Comments posted."
 )
 
+_created = itertools.count()
 app = news_http.create_app(news_http.HTTPSettings(metrics="on", health="on"), name="newsroom-sim")
 
 
@@ -44,8 +50,8 @@ def get_article(article_id: int) -> dict[str, Any]:
 
 @app.post("/v1/articles")
 def create_article() -> news_api.Response:
-    """201 and a small body."""
-    section = SECTIONS[0]
+    """201 and a small body; counts an article_published event."""
+    section = SECTIONS[next(_created) % 3]
     PUBLISHED.inc(section=section)
     return news_api.created({"id": 7, "section": section})
 
@@ -61,45 +67,71 @@ async def section_articles(name: str, fail: bool = False, sleep: float = 0.0) ->
     return {"section": name, "articles": [{"id": n, "title": "x" * 40} for n in range(20)]}
 
 
-def record_kafka(tick: int, kafka: news_metrics.KafkaMetrics) -> None:
-    """One tick of consumer and publisher traffic: failures, dead letters, a growing lag."""
-    for i in range(10):
-        n = tick * 10 + i
-        kafka.consumed("articles", "indexer")
-        kafka.handler_duration("articles", "indexer", 0.002 + (n % 9) * 0.004)
-        if n % 10 == 5:
-            kafka.handler_failed("articles", "indexer", "ValueError")
-        if n % 20 == 9:
-            kafka.dead_lettered("articles", "indexer")
-    kafka.published("articles", 5)
-    kafka.published("search-updates", 2)
-    if tick % 4 == 0:
-        kafka.publish_failed("search-updates", "KafkaTimeoutError")
-    for partition in range(3):
-        kafka.lag("articles", partition, "indexer", 150 + tick + partition * 10)
-    PUBLISHED.inc(section=SECTIONS[tick % 3])
+TOPICS_ENV = "TARGET_KAFKA_PREFIX"
+SETTINGS_ENV = "TARGET_KAFKA_SETTINGS"
+_running: list[Any] = []  # the publisher, the consumer and the publishing task
 
 
-_kafka_task: list[asyncio.Task[None]] = []
+async def _publish_loop(publisher: news_kafka.Publisher, articles: str, updates: str) -> None:
+    """About 50 articles/s (faster than the indexer handles them), updates, oversized ones."""
+    for n in itertools.count():
+        with contextlib.suppress(news_kafka.PublishError):
+            await publisher.publish(articles, {"n": n, "section": SECTIONS[n % 3]}, key=str(n))
+            if n % 5 == 0:
+                await publisher.publish(updates, {"n": n})
+            if n % 25 == 0:  # larger than the producer's max_request_size: fails for good
+                await publisher.publish(updates, {"n": n, "body": "x" * 2_000_000})
+        await asyncio.sleep(0.02)
 
 
 @app.on_startup
 async def start_kafka_traffic() -> None:
-    """Record Kafka traffic every 50 ms until shutdown."""
+    """Publish and consume through real news-kafka clients that report to KafkaMetrics.
+
+    The indexer handles 2 partitions one record at a time, 100 ms each, so its lag grows; a
+    tenth of the records fail their handler every attempt and end in the dead-letter topic.
+    """
+    settings = msgspec.json.decode(os.environ[SETTINGS_ENV], type=news_kafka.KafkaSettings)
+    prefix = os.environ[TOPICS_ENV]
+    articles, updates = f"{prefix}-articles", f"{prefix}-search-updates"
+    await news_kafka.ensure_topics(
+        settings,
+        [
+            news_kafka.TopicSpec(articles, 2),
+            news_kafka.TopicSpec(f"{articles}.dlq", 1),
+            news_kafka.TopicSpec(updates, 1),
+        ],
+    )
     kafka = news_metrics.KafkaMetrics()
 
-    async def loop() -> None:
-        for tick in itertools.count():
-            record_kafka(tick, kafka)
-            await asyncio.sleep(0.05)
+    async def index(message: news_kafka.Message[dict[str, Any]]) -> None:
+        await asyncio.sleep(0.1)
+        if message.value["n"] % 10 == 5:
+            raise ValueError("article cannot be indexed")
 
-    _kafka_task.append(asyncio.get_running_loop().create_task(loop()))
+    publisher = news_kafka.Publisher(settings, metrics=kafka)
+    await publisher.start()
+    consumer = news_kafka.Consumer(
+        settings,
+        topics=articles,
+        group_id="indexer",
+        handler=index,
+        value_type=dict[str, Any],
+        metrics=kafka,
+    )
+    await consumer.start()
+    task = asyncio.get_running_loop().create_task(_publish_loop(publisher, articles, updates))
+    _running.extend([publisher, consumer, task])
 
 
 @app.on_shutdown
 async def stop_kafka_traffic() -> None:
-    """Stop the Kafka loop."""
-    for task in _kafka_task:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+    """Stop publishing, then the consumer, then the publisher."""
+    if not _running:
+        return
+    publisher, consumer, task = _running
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    await consumer.stop()
+    await publisher.stop()

@@ -1,11 +1,11 @@
 """Every PromQL expression of the shipped dashboards and rules, evaluated by a real Prometheus.
 
 A real Prometheus (Debian's package: .ci/run installs it) scrapes a real news-http service on
-loopback every second (with HTTP traffic sent to it, and Kafka traffic and business events
-recorded inside it) and evaluates the shipped rules; then every panel query, every variable
-query and every rule expression is sent to its HTTP API (/api/v1/query). Each must parse and
-return data: metric names, labels, bucket bounds and the alert thresholds all have to match
-what news-metrics exposes.
+loopback every second (with HTTP traffic sent to it, a news-kafka Publisher and Consumer working
+against the test broker inside it, and business events) and evaluates the shipped rules; then
+every panel query, every variable query and every rule expression is sent to its HTTP API
+(/api/v1/query). Each must parse and return data: metric names, labels, bucket bounds and the
+alert thresholds all have to match what news-metrics exposes.
 """
 
 from __future__ import annotations
@@ -22,19 +22,24 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import httpx
+import msgspec
 import pytest
 import yaml
 
 import news_http
 from news_testing.http import serve_app
+from news_testing.kafka import kafka_test_settings
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
+
+    from news_testing.kafka import KafkaBroker
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
@@ -98,15 +103,21 @@ async def _traffic(url: str, stop: threading.Event, seconds: float) -> None:
 
 
 @pytest.fixture(scope="module")
-def scrape_target() -> Iterator[Target]:
+def scrape_target(kafka_broker: KafkaBroker) -> Iterator[Target]:
     """A real news-http service (tests/news_metrics/http_target.py) with traffic flowing.
 
     The service runs in its own process (news-testing's HTTP helpers) and serves ``/metrics``
     itself; a thread here sends it HTTP traffic for at most 240 s (2xx, 404, 5xx, slow requests,
-    requests in flight) while the service records Kafka traffic and business events.
+    requests in flight). Inside it, a news-kafka Publisher and Consumer work against the test
+    broker with ``metrics=news_metrics.KafkaMetrics()``, and routes count business events.
     """
     settings = news_http.HTTPSettings(host="127.0.0.1", workers=2, shutdown_grace=2.0)
-    with serve_app("http_target:app", settings=settings, pythonpath=[HERE]) as server:
+    kafka = kafka_test_settings(kafka_broker.bootstrap)
+    env = {
+        "TARGET_KAFKA_SETTINGS": msgspec.json.encode(kafka).decode(),
+        "TARGET_KAFKA_PREFIX": f"prom-{uuid.uuid4().hex[:8]}",
+    }
+    with serve_app("http_target:app", settings=settings, pythonpath=[HERE], env=env) as server:
         stop = threading.Event()
         traffic = threading.Thread(
             target=lambda: asyncio.run(_traffic(server.url, stop, 240.0)),
