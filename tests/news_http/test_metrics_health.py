@@ -147,6 +147,7 @@ class TestMetricsEndpoint:
     def test_openmetrics_by_accept_negotiation(self, observed: ServerProcess) -> None:
         """Prometheus' Accept gets OpenMetrics; anything else the 0.0.4 text format."""
         client = observed.client()
+        assert client.get("/items/4").status_code == 200  # the families exist from here on
         text = client.get("/metrics")
         assert text.headers["content-type"].startswith("text/plain; version=0.0.4")
         assert "# TYPE http_requests_total counter" in text.text
