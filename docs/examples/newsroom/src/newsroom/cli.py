@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import sys
 import time
 import uuid
@@ -130,6 +131,13 @@ def _bootstrap(settings: Settings) -> news_kafka.KafkaSettings:
             f"no newsroom with an embedded broker is running on port {settings.http.port} "
             f"({path} is missing): start it (python -m newsroom), or set "
             "NEWSROOM_KAFKA__BOOTSTRAP_SERVERS (and NEWSROOM_HTTP__PORT if it is not 8080)"
+        ) from exc
+    try:
+        os.kill(int(state["pid"]), 0)
+    except (OSError, KeyError, ValueError) as exc:
+        raise CliError(
+            f"the newsroom that wrote {path} is gone (and its embedded broker with it): "
+            "start it again (python -m newsroom)"
         ) from exc
     return embedded_kafka_settings(settings.kafka, str(state["bootstrap"]))
 
