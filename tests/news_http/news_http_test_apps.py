@@ -363,3 +363,39 @@ def custom_settings() -> news_http.NewsApp:
 
 #: An app instance (not a factory), for news-testing's ``module:attr`` form.
 lifecycle_app = lifecycle()
+
+
+def observed() -> news_http.NewsApp:
+    """Metrics and health on (news-metrics and news-health are installed in the test env).
+
+    A critical readiness check ``dependency`` fails while the environment variable
+    ``OBSERVED_DEPENDENCY_DOWN`` is ``1``.
+    """
+    app = news_http.create_app(name="observed")
+    events = news_log.get_logger("observed")
+    assert app.health is not None
+
+    async def dependency() -> str:
+        if os.environ.get("OBSERVED_DEPENDENCY_DOWN") == "1":
+            raise ConnectionError("dependency at 10.0.0.9:5432 refused the connection")
+        return "reachable"
+
+    app.health.add("dependency", dependency, critical=True, cache_ttl=0)
+
+    @app.get("/items/:item_id")
+    def item(item_id: int) -> dict[str, int]:
+        if item_id >= 100:
+            raise news_api.NotFound(f"no item {item_id}")
+        return {"id": item_id, "pid": os.getpid()}
+
+    @app.get("/boom")
+    def boom() -> None:
+        raise RuntimeError("broken")
+
+    @app.get("/slow")
+    async def slow(seconds: float = 1.0) -> dict[str, Any]:
+        events.info("slow request started", pid=os.getpid())
+        await asyncio.sleep(seconds)
+        return {"slept": seconds, "pid": os.getpid()}
+
+    return app

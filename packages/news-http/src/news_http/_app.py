@@ -30,6 +30,13 @@ from robyn.robyn import FunctionInfo, HttpMethod
 from robyn.router import Route, Router
 
 from news_http._chain import compose, is_async, route_middleware
+from news_http._endpoints import (
+    enabled,
+    health_handlers,
+    health_registry,
+    metrics_handler,
+    metrics_hook,
+)
 from news_http._errors import HttpConfigError
 from news_http._handler import adapt_handler
 from news_http._routing import METHODS, RouteTable, normalize_route
@@ -45,6 +52,7 @@ if TYPE_CHECKING:
 
     from robyn import Request, Response, SubRouter
 
+    from news_health import HealthRegistry
     from news_http._types import Handler, HttpMetricsHook, Middleware
 
 __all__ = ["UNMATCHED_ROUTE", "Hook", "NewsApp", "create_app"]
@@ -123,6 +131,10 @@ class NewsApp(Robyn):
     hooks; serve with `news_http.run`. Robyn's ``before_request``/``after_request`` and
     ``exception`` are refused with a pointer to the news-http way.
 
+    With ``HTTPSettings.metrics`` on, requests are recorded by news-metrics' ``HttpMetrics``
+    (unless a hook was passed) and ``metrics_path`` serves the exposition; with
+    ``HTTPSettings.health`` on, ``liveness_path`` and ``readiness_path`` answer from `health`.
+
     Attributes:
         settings: The `HTTPSettings` the app was made with.
         name: The service name.
@@ -139,9 +151,12 @@ class NewsApp(Robyn):
         if not name:
             raise HttpConfigError("create_app needs the service's name: name='articles'")
         self.name = name
+        self._explicit_metrics = metrics
+        self._metrics: HttpMetricsHook | None = None
+        self._metrics_endpoint = False
+        self._health: HealthRegistry | None = None
         self._apply(settings)
         self._app_middleware = tuple(middleware)
-        self._metrics = metrics
         self._startup_hooks: list[Hook] = []
         self._shutdown_hooks: list[Hook] = []
         self._pending: list[_Pending] = []
@@ -171,10 +186,49 @@ class NewsApp(Robyn):
         except ValueError as exc:
             raise HttpConfigError(f"trusted_proxies: {exc}") from exc
         compressor = self._make_compressor(settings)
+        metrics_on = enabled(settings.metrics, "news_metrics")
+        health_on = enabled(settings.health, "news_health")
         self.settings = settings
         self._cors = cors
         self._access_log = AccessLog(client_address) if settings.access_log else None
         self._compressor = compressor
+        self._metrics_endpoint = metrics_on
+        if self._explicit_metrics is not None:
+            self._metrics = self._explicit_metrics
+        elif metrics_on:
+            if self._metrics is None:
+                self._metrics = metrics_hook()
+        else:
+            self._metrics = None
+        if health_on:
+            if self._health is None:
+                self._health = health_registry(self.name)
+        else:
+            self._health = None
+
+    @property
+    def health(self) -> HealthRegistry | None:
+        """The app's `news_health.HealthRegistry` (None when ``HTTPSettings.health`` is off).
+
+        Add the service's dependency checks to it before serving::
+
+            app.health.add("kafka", broker_check, critical=True)
+
+        Readiness passes once the startup hooks ran and the critical checks pass, and fails as
+        soon as SIGTERM/SIGINT arrives; liveness reports event-loop lag (and any checks added
+        with ``probe="liveness"``).
+        """
+        return self._health
+
+    @property
+    def serves_metrics(self) -> bool:
+        """Whether the app serves ``HTTPSettings.metrics_path`` (metrics are on)."""
+        return self._metrics_endpoint
+
+    @property
+    def metrics(self) -> HttpMetricsHook | None:
+        """The hook recording every request (news-metrics' ``HttpMetrics`` by default)."""
+        return self._metrics
 
     def use_settings(self, settings: HTTPSettings) -> None:
         """Replace the app's settings before it serves (`news_http.run` does this).
@@ -440,6 +494,7 @@ class NewsApp(Robyn):
             self._install(item)
         if self.settings.docs and self.openapi is not None:
             self._install_docs()
+        self._install_endpoints()
         self._finalized = True
         self._install_fallbacks()
 
@@ -472,6 +527,52 @@ class NewsApp(Robyn):
                 self._table.add("GET", route)
                 self._install(_Pending("GET", route, handler, False, "", [], meta, None))
         self.exclude_response_headers_for(list(docs))  # Swagger UI needs scripts and styles
+
+    def _install_endpoints(self) -> None:
+        """Serve the exposition and health probes (see `news_http._endpoints`)."""
+        settings = self.settings
+        endpoints: list[tuple[str, str, Handler]] = []
+        if self._metrics_endpoint:
+            endpoints.append(("metrics_path", settings.metrics_path, metrics_handler()))
+        if self._health is not None:
+            liveness, readiness = health_handlers(self._health)
+            endpoints.append(("liveness_path", settings.liveness_path, liveness))
+            endpoints.append(("readiness_path", settings.readiness_path, readiness))
+        meta = RouteOpenAPIMeta(include_in_schema=False)
+        for field, path, handler in endpoints:
+            route = normalize_route(path)
+            layer = standard_stack(
+                route=route,
+                request_id_header=settings.request_id_header,
+                access_log=None,  # probes and scrapes every few seconds are noise
+                metrics=None,  # and would swamp the request metrics
+                cors=None,
+                compressor=self._compressor,
+                max_body_bytes=None,
+                timeout=None,
+            )
+            chain = compose(handler, [layer])
+            for method in ("GET", "HEAD"):
+                try:
+                    self._table.add(method, route)
+                except HttpConfigError as exc:
+                    raise HttpConfigError(
+                        f"{method} {route} is news-http's HTTPSettings.{field} endpoint and "
+                        f"clashes with a route of the app ({exc}); choose another "
+                        f"HTTPSettings.{field} or rename the route"
+                    ) from exc
+                self.router.routes.append(
+                    Route(
+                        _ROBYN_METHODS[method],
+                        route,
+                        FunctionInfo(chain, is_async(chain), 1, dict(_REQUEST_PARAM), {}),
+                        False,
+                        False,
+                        "",
+                        [],
+                        meta,
+                    )
+                )
 
     def _install_fallbacks(self) -> None:
         table = self._table
@@ -564,12 +665,13 @@ def create_app(
         name: The service's name (log lines, API docs title).
         middleware: The service's own middlewares, for every route (outermost first); they run
             inside the standard stack, right around the handlers.
-        metrics: Receives request counts, durations and sizes (news-metrics provides one).
-            None costs nothing per request.
+        metrics: Receives request counts, durations and sizes. None: news-metrics'
+            ``HttpMetrics`` when ``settings.metrics`` is on, else nothing (no cost per request).
 
     Raises:
         HttpConfigError: Settings that cannot work (``*`` origins with credentials, a bad
-            trusted proxy network, a CR/LF in a header value).
+            trusted proxy network, a CR/LF in a header value), ``metrics='on'`` or
+            ``health='on'`` without the extra installed.
         ModuleNotFoundError: ``brotli=True`` without the ``brotli`` extra installed.
     """
     app = NewsApp(

@@ -34,9 +34,11 @@ import inspect
 import ipaddress
 import logging
 import os
+import shutil
 import signal
 import socket
 import sys
+import tempfile
 import threading
 import time
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -46,6 +48,7 @@ from news_http._errors import HttpConfigError, PortInUseError, ServerStartError
 from news_http._stack.access_log import IN_FLIGHT
 
 if TYPE_CHECKING:
+    from pathlib import Path
     from types import FrameType
 
     from robyn.robyn import SocketHeld
@@ -249,6 +252,7 @@ class _Worker:
         self.started = False
         self.signal_name = ""
         self.sockets_shut = 0
+        self.listeners_closed = False
         self.exit_code = 0
         self.guard: _SignalGuard | None = None
 
@@ -264,14 +268,36 @@ class _Worker:
             return
         self.stopping = True
         self.signal_name = name
-        self.sockets_shut = _stop_accepting(self.settings.port)
+        health = self.app.health
+        if health is not None:
+            health.mark_shutting_down()  # readiness fails from this instant
+        if self.settings.shutdown_delay <= 0:
+            self._close_listeners()
         loop = self.loop
         if loop is not None and self.started:
             loop.call_soon_threadsafe(self._begin_drain)
 
+    def _close_listeners(self) -> None:
+        if not self.listeners_closed:
+            self.listeners_closed = True
+            self.sockets_shut = _stop_accepting(self.settings.port)
+
     def _begin_drain(self) -> None:
         assert self.loop is not None
-        self.loop.create_task(self._drain())
+        self.loop.create_task(self._shutdown())
+
+    async def _shutdown(self) -> None:
+        delay = self.settings.shutdown_delay
+        if delay > 0 and not self.listeners_closed:
+            _log.info(
+                "shutting down: readiness fails; still serving during shutdown_delay",
+                signal=self.signal_name,
+                delay_s=delay,
+                pid=os.getpid(),
+            )
+            await asyncio.sleep(delay)
+            self._close_listeners()
+        await self._drain()
 
     # -- lifecycle ------------------------------------------------------------------------------
 
@@ -283,6 +309,9 @@ class _Worker:
     async def _startup(self) -> None:
         """Robyn's startup handler: runs on the serving event loop, before actix listens."""
         self.loop = asyncio.get_running_loop()
+        health = self.app.health
+        if health is not None:
+            await health.start()  # the event-loop lag monitor runs on the serving loop
         for hook in self.app.startup_hooks:
             name = getattr(hook, "__qualname__", repr(hook))
             try:
@@ -302,6 +331,8 @@ class _Worker:
                 )
                 self._exit(EXIT_STARTUP_FAILED)
         self.started = True
+        if health is not None:
+            health.mark_started()  # readiness may pass from now on
         if self.guard is not None:
             self.guard.watch()
         _log.info(
@@ -361,6 +392,7 @@ class _Worker:
     def _exit(self, code: int) -> NoReturn:
         # Robyn's server threads are Rust threads that hold no Python state we need; a normal
         # interpreter exit could race them, so flush what matters and leave at once.
+        _flush_metrics()
         news_log.shutdown(timeout=5.0)
         with contextlib.suppress(Exception):
             sys.stdout.flush()
@@ -399,6 +431,14 @@ class _Worker:
         # run_forever returned without our drain: the loop was stopped by someone else.
         _log.error("the server's event loop stopped unexpectedly")
         self._exit(EXIT_UNCLEAN)
+
+
+def _flush_metrics() -> None:
+    """Write news-metrics' buffered multi-process values (os._exit skips its atexit hook)."""
+    module = sys.modules.get("news_metrics.multiprocess")
+    if module is not None:
+        with contextlib.suppress(Exception):
+            module.flush()
 
 
 # -- several processes --------------------------------------------------------------------------
@@ -444,8 +484,10 @@ class _Supervisor:
         for pid in list(self.children):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGTERM)
-        budget = self.settings.shutdown_grace + self.settings.hook_timeout * (
-            len(self.app.shutdown_hooks) + 1
+        budget = (
+            self.settings.shutdown_delay
+            + self.settings.shutdown_grace
+            + self.settings.hook_timeout * (len(self.app.shutdown_hooks) + 1)
         )
         self._killer = threading.Timer(budget + 5.0, self._kill_remaining)
         self._killer.daemon = True
@@ -461,10 +503,54 @@ class _Supervisor:
         del frame
         self._stop_children(signal.Signals(signum).name)
 
+    # -- multi-process metrics -------------------------------------------------------------------
+
+    def _prepare_metrics(self) -> tuple[Path, bool] | None:
+        """Turn on prometheus-client's multi-process mode before forking (metrics on only).
+
+        The folder is ``$PROMETHEUS_MULTIPROC_DIR`` when set (emptied of ``*.db`` files),
+        else a new private folder named after the service; every worker records there and
+        any worker's ``/metrics`` adds them all up. Returns the folder and whether it was made
+        here (then it is removed at the end).
+
+        Raises:
+            news_metrics.MultiprocessError: Metrics were already recorded in this process.
+        """
+        if not self.app.serves_metrics:
+            return None
+        from news_metrics import multiprocess
+
+        chosen = os.environ.get("PROMETHEUS_MULTIPROC_DIR") or None
+        made = chosen is None
+        if made:
+            safe = "".join(c if c.isalnum() or c in "-_" else "-" for c in self.app.name)
+            chosen = tempfile.mkdtemp(prefix=f"news-metrics-{safe}-")
+        path = multiprocess.prepare(chosen)
+        _log.info("multi-process metrics", directory=str(path), pid=os.getpid())
+        return path, made
+
+    @staticmethod
+    def _metrics_child_exited(pid: int) -> None:
+        from news_metrics import multiprocess
+
+        with contextlib.suppress(Exception):
+            multiprocess.child_exited(pid)
+
+    @staticmethod
+    def _cleanup_metrics(prepared: tuple[Path, bool]) -> None:
+        from news_metrics import multiprocess
+
+        path, made = prepared
+        with contextlib.suppress(Exception):
+            multiprocess.cleanup()
+        if made:
+            shutil.rmtree(path, ignore_errors=True)
+
     def serve(self) -> NoReturn:
         """Fork the workers, supervise them, exit when they are all gone."""
         signal.signal(signal.SIGTERM, self._on_signal)
         signal.signal(signal.SIGINT, self._on_signal)
+        metrics_dir = self._prepare_metrics()
         news_log.flush()  # nothing queued may be written twice after fork
         for index in range(self.settings.processes):
             self._fork(index)
@@ -485,6 +571,8 @@ class _Supervisor:
                 continue
             index = self.children.pop(pid)
             code = os.waitstatus_to_exitcode(status)
+            if metrics_dir is not None:
+                self._metrics_child_exited(pid)
             if code != 0:
                 self.exit_code = code if code > 0 else EXIT_UNCLEAN
             if not self.stopping:
@@ -494,6 +582,8 @@ class _Supervisor:
                 _log.info("worker exited", pid=pid, worker=index, exit_code=code)
         if self._killer is not None:
             self._killer.cancel()
+        if metrics_dir is not None:
+            self._cleanup_metrics(metrics_dir)
         _log.info("stopped", exit_code=self.exit_code, pid=os.getpid())
         news_log.shutdown(timeout=5.0)
         os._exit(self.exit_code)

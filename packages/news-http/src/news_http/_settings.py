@@ -6,9 +6,11 @@ A service nests `HTTPSettings` in its own settings Struct; news-config then read
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 import msgspec
+
+from news_http._errors import HttpConfigError
 
 __all__ = ["CORSSettings", "HTTPSettings", "SecurityHeaders"]
 
@@ -213,3 +215,69 @@ class HTTPSettings(msgspec.Struct, frozen=True, kw_only=True):
     security_headers: Annotated[
         SecurityHeaders, msgspec.Meta(description="Static security response headers.")
     ] = SecurityHeaders()
+    metrics: Annotated[
+        Literal["auto", "on", "off"],
+        msgspec.Meta(
+            description="Prometheus metrics (needs: pip install 'news-http[metrics]'): record "
+            "every request with news-metrics' HttpMetrics and serve metrics_path. auto: on when "
+            "news-metrics is installed; on: fail at start-up without it; off: neither (a hook "
+            "passed to create_app is still called)."
+        ),
+    ] = "auto"
+    metrics_path: Annotated[
+        str, msgspec.Meta(description="Path of the Prometheus exposition endpoint (GET).")
+    ] = "/metrics"
+    health: Annotated[
+        Literal["auto", "on", "off"],
+        msgspec.Meta(
+            description="Liveness and readiness endpoints backed by app.health, a news-health "
+            "HealthRegistry (needs: pip install 'news-http[health]'). auto: on when news-health "
+            "is installed; on: fail at start-up without it; off: no endpoints, app.health is None."
+        ),
+    ] = "auto"
+    liveness_path: Annotated[
+        str,
+        msgspec.Meta(
+            description="Path of the liveness probe (GET): 200 while the process is not wedged, "
+            "503 otherwise; application/health+json."
+        ),
+    ] = "/health/live"
+    readiness_path: Annotated[
+        str,
+        msgspec.Meta(
+            description="Path of the readiness probe (GET): 200 once startup hooks ran and the "
+            "critical checks pass; 503 while starting, failing or shutting down."
+        ),
+    ] = "/health/ready"
+    shutdown_delay: Annotated[
+        float,
+        msgspec.Meta(
+            ge=0.0,
+            description="Seconds readiness answers 503 after SIGTERM/SIGINT while the server "
+            "still accepts requests, before it stops accepting and drains (lets Kubernetes "
+            "take the pod out of its endpoints first; about 5 s there). 0: stop at once.",
+        ),
+    ] = 0.0
+
+    def __post_init__(self) -> None:
+        """Check the endpoint paths (HttpConfigError, a ValueError, names the field)."""
+        seen: dict[str, str] = {}
+        for field in ("metrics_path", "liveness_path", "readiness_path"):
+            path: str = getattr(self, field)
+            if not path.startswith("/"):
+                raise HttpConfigError(f"{field} must start with '/', e.g. '/metrics'; got {path!r}")
+            if any(ch in path for ch in "?# \t\r\n") or (path != "/" and path.endswith("/")):
+                raise HttpConfigError(
+                    f"{field} must be a plain path without query, fragment, whitespace or "
+                    f"trailing slash; got {path!r}"
+                )
+            if ":" in path or "*" in path:
+                raise HttpConfigError(
+                    f"{field} must be a fixed path without ':param' or '*catch-all' segments; "
+                    f"got {path!r}"
+                )
+            if path in seen:
+                raise HttpConfigError(
+                    f"{field} and {seen[path]} are both {path!r}; give each endpoint its own path"
+                )
+            seen[path] = field
