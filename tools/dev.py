@@ -143,8 +143,10 @@ def newsroom_banner(url: str) -> str:
             f"  read it:    curl {url}/v1/articles/ID   (ID from the Location header)",
             f"  list:       curl '{url}/v1/articles?section=world'",
             f"  operate:    curl {url}/metrics   curl {url}/health/ready",
-            "  dead letters: python3 tools/dev.py newsroom send-malformed; "
-            "python3 tools/dev.py newsroom dlq",
+            (
+                "  dead letters: python3 tools/dev.py newsroom send-malformed; "
+                "python3 tools/dev.py newsroom dlq"
+            ),
             "",
         ]
     )

@@ -23,6 +23,7 @@ def dead(pid: int) -> bool:
 
 
 def wait_dead(pid: int, timeout: float = 20.0) -> bool:
+    """Wait (bounded) until ``pid`` is dead; return whether it is."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if dead(pid):

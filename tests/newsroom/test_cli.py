@@ -11,6 +11,7 @@ from newsroom.service import state_file
 
 
 def run(args: list[str], cwd, **env: str) -> subprocess.CompletedProcess[str]:
+    """Run ``python -m newsroom ARGS`` with only the given NEWSROOM_ variables."""
     environ = {k: v for k, v in os.environ.items() if not k.startswith("NEWSROOM_")}
     return subprocess.run(
         [sys.executable, "-m", "newsroom", *args],

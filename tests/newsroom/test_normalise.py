@@ -10,6 +10,7 @@ from newsroom.normalise import InvalidArticle, normalise, published_event, slugi
 
 
 def submitted(**changes: object) -> ArticleSubmitted:
+    """A valid submission with ``changes`` applied."""
     fields: dict[str, object] = {
         "id": "a1",
         "title": "Summit opens",
@@ -61,8 +62,9 @@ class TestNormalise:
     @pytest.mark.parametrize("field", ["title", "author", "body", "section"])
     def test_blank_field_is_a_poison_record(self, field):
         """A field that is empty once normalised raises InvalidArticle, a PoisonRecordError."""
+        blank = "  -  " if field == "section" else " \n "
         with pytest.raises(InvalidArticle, match=f"a1: empty after normalising: {field}") as info:
-            normalise(submitted(**{field: "  -  " if field == "section" else " \n "}), published_at=0)
+            normalise(submitted(**{field: blank}), published_at=0)
         assert isinstance(info.value, news_kafka.PoisonRecordError)
 
     def test_published_event_names_the_article(self):
@@ -84,7 +86,7 @@ class TestSlugify:
         [("Hello, World!", "hello-world"), ("  a  b ", "a-b"), ("Zürich", "zurich"), ("", "")],
     )
     def test_examples(self, text, slug):
-        """slugify keeps ASCII letters and digits, joined by single dashes."""
+        """Slugify keeps ASCII letters and digits, joined by single dashes."""
         assert slugify(text) == slug
 
     def test_long_titles_are_cut_without_a_trailing_dash(self):

@@ -14,12 +14,14 @@ from newsroom.store import MemoryStore
 
 @pytest.fixture
 def settings(tmp_path, monkeypatch):
+    """The newsroom's settings with pages of two."""
     monkeypatch.chdir(tmp_path)
     return newsroom_settings.load(environ={"NEWSROOM_NEWSROOM__PAGE_SIZE": "2"})
 
 
 @pytest.fixture
 async def service(settings, article):
+    """A Newsroom (not serving) over a store of five articles in two sections."""
     store = MemoryStore()
     for n, section in enumerate(["world", "sport", "world", "world", "sport"]):
         await store.put(article(n, section))
@@ -41,6 +43,7 @@ class TestReading:
 
 class TestListing:
     async def walk(self, service, **query):
+        """Follow next_cursor to the end: the ids seen and the totals reported."""
         ids, cursor, totals = [], "", set()
         while True:
             body = (await service.list_articles(cursor=cursor, **query)).json()
@@ -76,8 +79,9 @@ class TestListing:
     async def test_a_tampered_cursor_is_a_400(self, service):
         """A cursor that was altered (or signed elsewhere) is refused as InvalidCursor."""
         cursor = (await service.list_articles()).json()["meta"]["next_cursor"]
+        tampered = cursor[:-2] + ("AA" if cursor[-2:] != "AA" else "BB")
         with pytest.raises(news_api.InvalidCursor):
-            await service.list_articles(cursor=cursor[:-2] + ("AA" if cursor[-2:] != "AA" else "BB"))
+            await service.list_articles(cursor=tampered)
 
 
 class TestConfiguration:

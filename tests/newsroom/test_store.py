@@ -9,6 +9,7 @@ from newsroom.store import ArticleStore, MemoryStore
 
 
 async def fill(store: MemoryStore, sections: list[str], article) -> None:
+    """Put one article per entry of ``sections`` (ids a0, a1...)."""
     for n, section in enumerate(sections):
         assert await store.put(article(n, section))
 

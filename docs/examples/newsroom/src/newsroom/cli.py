@@ -89,24 +89,20 @@ def serve(settings: Settings) -> NoReturn:
             sys.exit(1)
         kafka = embedded_kafka_settings(kafka, broker.bootstrap)
         log.info(
-            "embedded Kafka broker (Tansu) started on "
-            f"{broker.bootstrap}: NEWSROOM_KAFKA__BOOTSTRAP_SERVERS is not set",
+            "embedded Kafka broker (Tansu) started: NEWSROOM_KAFKA__BOOTSTRAP_SERVERS is not set",
             bootstrap=broker.bootstrap,
             broker_pid=broker.pid,
             broker_log=str(broker.log_path),
         )
     else:
         log.info(
-            "using the Kafka cluster at " + ",".join(kafka.bootstrap_servers),
+            "using the Kafka cluster of NEWSROOM_KAFKA__BOOTSTRAP_SERVERS",
             bootstrap=",".join(kafka.bootstrap_servers),
         )
     try:
         service = Newsroom(msgspec.structs.replace(settings, kafka=kafka), broker=broker)
-        host = "127.0.0.1" if settings.http.host in {"0.0.0.0", "::"} else settings.http.host  # noqa: S104
-        log.info(
-            f"newsroom starting on http://{host}:{settings.http.port}",
-            url=f"http://{host}:{settings.http.port}",
-        )
+        host = "127.0.0.1" if settings.http.host in {"0.0.0.0", "::"} else settings.http.host
+        log.info("newsroom starting", url=f"http://{host}:{settings.http.port}")
         news_http.run(service.app)
     except BaseException as exc:
         if broker is not None:

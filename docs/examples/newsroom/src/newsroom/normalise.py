@@ -19,7 +19,7 @@ _SPACE = re.compile(r"\s+")
 _NOT_SLUG = re.compile(r"[^a-z0-9]+")
 
 
-class InvalidArticle(news_kafka.PoisonRecordError):  # noqa: N818 - reads as what it is
+class InvalidArticle(news_kafka.PoisonRecordError):
     """A submitted article that cannot be normalised (e.g. a title of only spaces)."""
 
 

@@ -152,8 +152,11 @@ class Newsroom:
     ) -> news_api.Response:
         """``GET /v1/articles?section=&cursor=&limit=``: a cursor-paginated list."""
         # news-http hands over the query parameters decoded; news-api validates and verifies.
-        query = {name: value for name, value in (("section", section), ("cursor", cursor),
-                 ("limit", limit)) if value}
+        query = {
+            name: value
+            for name, value in (("section", section), ("cursor", cursor), ("limit", limit))
+            if value
+        }
         params = news_api.cursor_params(
             query, self.cursors, type_=int, default_limit=self.settings.newsroom.page_size
         )

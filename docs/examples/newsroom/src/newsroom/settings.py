@@ -71,9 +71,7 @@ class NewsroomSettings(msgspec.Struct, frozen=True, kw_only=True):
     ] = 5.0
     store_dump: Annotated[
         str,
-        Meta(
-            description="File to write every stored article to (JSON) on shutdown; empty: none"
-        ),
+        Meta(description="File to write every stored article to (JSON) on shutdown; empty: none"),
     ] = ""
     topics: Annotated[TopicSettings, Meta(description="Kafka topics")] = msgspec.field(
         default_factory=TopicSettings
@@ -105,11 +103,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     log: Annotated[news_log.LogSettings, Meta(description="Logging")] = msgspec.field(
         default_factory=_log_defaults
     )
-    metrics: Annotated[news_metrics.MetricsSettings, Meta(description="Metrics")] = (
-        msgspec.field(default_factory=news_metrics.MetricsSettings)
+    metrics: Annotated[news_metrics.MetricsSettings, Meta(description="Metrics")] = msgspec.field(
+        default_factory=news_metrics.MetricsSettings
     )
-    newsroom: Annotated[NewsroomSettings, Meta(description="The service itself")] = (
-        msgspec.field(default_factory=NewsroomSettings)
+    newsroom: Annotated[NewsroomSettings, Meta(description="The service itself")] = msgspec.field(
+        default_factory=NewsroomSettings
     )
 
 
