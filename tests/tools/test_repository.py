@@ -109,6 +109,24 @@ class TestQuickStart:
         run = [re.sub(r'^step "[^"]+" ', "", line.strip()) for line in ci_lines]
         assert commands[0] in run, f".ci/run must run {commands[0]!r} as the README shows it"
 
+    def test_is_the_first_section_and_two_commands(self):
+        """Right after the intro, the quick start's first block is the two dev.py commands."""
+        first = README.split("\n## ", 1)[1]
+        assert first.startswith("Quick start\n")
+        block = section("Quick start").split("```sh\n", 1)[1].split("```", 1)[0]
+        assert block.splitlines() == ["python3 tools/dev.py newsroom", "python3 tools/dev.py test"]
+
+    def test_quick_start_commands_are_dev_py_subcommands(self):
+        """Every `python3 tools/dev.py X` the quick start shows is a subcommand dev.py knows."""
+        proc = subprocess.run(
+            [sys.executable, str(ROOT / "tools" / "dev.py"), "--help"],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        for command in set(re.findall(r"python3 tools/dev\.py (\w+)", section("Quick start"))):
+            assert f"python3 tools/dev.py {command}" in proc.stdout, command
+
     def test_releasing_doc_is_linked(self):
         """The README links docs/releasing.md, and the file exists."""
         assert "(docs/releasing.md)" in README
