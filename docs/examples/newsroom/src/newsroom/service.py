@@ -192,7 +192,7 @@ class Newsroom:
             self.topics.published, published_event(article), key=article.id
         )
         await self.store.put(article)
-        ARTICLE_PUBLISHED.inc(section=article.section)
+        news_metrics.business_event("article_published", section=article.section)
         log.info(
             "article published",
             article_id=article.id,
@@ -269,9 +269,9 @@ class Newsroom:
         if self.publisher is not None:
             await self.publisher.stop()
 
-    def _close_store(self) -> None:
+    async def _close_store(self) -> None:
         store = self.store
-        count = len(store.snapshot()) if isinstance(store, MemoryStore) else None
+        count = await store.count()
         dump = self.settings.newsroom.store_dump
         if dump and isinstance(store, MemoryStore):
             Path(dump).write_bytes(msgspec.json.encode(store.snapshot()))
