@@ -58,6 +58,7 @@ _CHUNK: Final = 256  # records a partition handles before letting others take th
 _HELD_BACK_POLL_MS: Final = 5  # poll timeout while some partitions wait for queue room
 _COMMIT_CHECK: Final = 0.1  # the committer looks for progress at least this often
 _SUPERVISOR_PERIOD: Final = 0.25
+_END_TASK_RECHECK: Final = 0.5  # stop(): cancel again a task still running after this
 _LAG_PERIOD: Final = 1.0  # seconds between lag reports to the metrics hook
 _MAX_ERROR_MESSAGE: Final = 1000
 _CONTEXT_FIELDS: Final = {
@@ -319,16 +320,13 @@ class Consumer(Generic[T]):
             timeout = self._settings.consumer.stop_timeout_ms / 1000.0
         self._stopping = True
         poll, committer, supervisor = self._tasks
-        poll.cancel()
-        await asyncio.gather(poll, return_exceptions=True)
+        await _end_tasks((poll,))
         for state in self._states.values():
             state.queue.clear()
             state.wakeup.set()
         workers = [s.worker for s in self._states.values() if s.worker is not None]
         if workers:
             _, late = await asyncio.wait(workers, timeout=timeout)
-            for task in late:
-                task.cancel()
             if late:
                 log.warning(
                     "handlers still running at stop were cancelled; their records stay uncommitted",
@@ -336,10 +334,8 @@ class Consumer(Generic[T]):
                     cancelled=len(late),
                     timeout_s=timeout,
                 )
-                await asyncio.gather(*late, return_exceptions=True)
-        supervisor.cancel()
-        committer.cancel()
-        await asyncio.gather(supervisor, committer, return_exceptions=True)
+                await _end_tasks(list(late))
+        await _end_tasks((supervisor, committer))
         try:
             await asyncio.wait_for(self._commit(), 10.0)
         except Exception as exc:  # noqa: BLE001 - reported; the group redelivers uncommitted work
@@ -398,7 +394,7 @@ class Consumer(Generic[T]):
         stall_limit = cfg.max_poll_interval_ms / 1000.0 / 3
         failures = 0
         last_call = time.monotonic()
-        while True:
+        while not self._stopping:
             states = self._states
             ready = self._partitions_with_room(consumer, limit)
             if (
@@ -460,7 +456,8 @@ class Consumer(Generic[T]):
         """
         self._space.clear()
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._space.wait(), 1.0)
+            async with asyncio.timeout(1.0):
+                await self._space.wait()
         if time.monotonic() < stall_until:
             return False
         for tp, st in self._states.items():
@@ -531,10 +528,8 @@ class Consumer(Generic[T]):
                 / 1000.0
             )
             _, late = await asyncio.wait(workers, timeout=bound)
-            for task in late:
-                task.cancel()
             if late:
-                await asyncio.gather(*late, return_exceptions=True)
+                await _end_tasks(list(late))
         try:
             await self._commit([s.tp for s in states])
         except Exception as exc:  # noqa: BLE001 - the next owner redoes uncommitted records
@@ -761,7 +756,8 @@ class Consumer(Generic[T]):
         """Sleep between attempts; give up (uncommitted) if the partition goes away."""
         state.wakeup.clear()
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(state.wakeup.wait(), delay)
+            async with asyncio.timeout(delay):
+                await state.wakeup.wait()
         if state.revoked or self._stopping:
             raise _Abandoned
 
@@ -843,12 +839,18 @@ class Consumer(Generic[T]):
 
     async def _commit_loop(self) -> None:
         interval = self._settings.consumer.commit_interval_ms / 1000.0
-        while True:
+        # The loop ends on the stopping flag as well as on cancellation: on Python 3.11,
+        # asyncio.wait_for() swallows a cancel that arrives as its awaitable completes, and a
+        # committer that missed stop()'s cancel would make stop() wait for ever.
+        while not self._stopping:
             # Woken when a worker finishes a run of records, or by the clock: a handler that
             # blocks for long must not hold back the commit of the records before it.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._progress.wait(), _COMMIT_CHECK)
+                async with asyncio.timeout(_COMMIT_CHECK):
+                    await self._progress.wait()
             self._progress.clear()
+            if self._stopping:
+                return  # stop() makes the final commit itself
             try:
                 await self._commit()
             except Exception as exc:  # noqa: BLE001 - retried with the next progress
@@ -895,7 +897,7 @@ class Consumer(Generic[T]):
         limit = self._handler_timeout
         if limit is None:
             return
-        while True:
+        while not self._stopping:
             await asyncio.sleep(min(_SUPERVISOR_PERIOD, limit / 4))
             now = time.monotonic()
             for state in list(self._states.values()):
@@ -923,10 +925,42 @@ class Consumer(Generic[T]):
             metrics.lag(tp.topic, tp.partition, self._group, max(0, highwater - position))
 
 
+async def _end_tasks(tasks: Sequence[asyncio.Task[None]]) -> None:
+    """Cancel ``tasks`` and wait until they are done, cancelling again if one missed it.
+
+    A cancellation can be lost (``asyncio.wait_for`` on Python 3.11 swallows one that lands
+    as its awaitable completes, and so may third-party code); the loops also watch the
+    stopping flag, so a second cancel, or the flag, ends them.
+    """
+    pending = {task for task in tasks if not task.done()}
+    while pending:
+        for task in pending:
+            task.cancel()
+        _, pending = await asyncio.wait(pending, timeout=_END_TASK_RECHECK)
+    for task in tasks:
+        if not task.cancelled() and task.exception() is not None:
+            log.warning(
+                "consumer task failed while stopping",
+                error=f"{type(task.exception()).__name__}: {task.exception()}",
+            )
+
+
 def _qualname(error: BaseException) -> str:
+    """Name an error's type for the DLQ header: ``module.Class``, builtins bare.
+
+    news-kafka's own errors get their public name (``news_kafka.PoisonRecordError``), not
+    the private module that defines them.
+    """
     cls = type(error)
     module = cls.__module__
-    return cls.__qualname__ if module == "builtins" else f"{module}.{cls.__qualname__}"
+    if module == "builtins":
+        return cls.__qualname__
+    if module.startswith("news_kafka._"):
+        import news_kafka
+
+        if getattr(news_kafka, cls.__qualname__, None) is cls:
+            return f"news_kafka.{cls.__qualname__}"
+    return f"{module}.{cls.__qualname__}"
 
 
 async def _bounded_consumer_stop(consumer: AIOKafkaConsumer, timeout: float) -> None:
