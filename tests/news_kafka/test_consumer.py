@@ -565,7 +565,9 @@ class TestSubscriptionAndLifecycle:
             release = asyncio.Event()
             handled: list[int] = []
 
-            async def handle(message: Message[bytes], started=started, release=release) -> None:
+            async def handle(
+                message: Message[bytes], started=started, release=release, handled=handled
+            ) -> None:
                 started.set()
                 await release.wait()
                 handled.append(message.offset)

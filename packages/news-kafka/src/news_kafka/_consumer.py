@@ -18,6 +18,7 @@ from news_kafka._errors import (
     PoisonRecordError,
     PublishError,
 )
+from news_kafka._metrics import resolve_metrics
 from news_kafka._records import (
     CONTENT_TYPE_HEADER,
     DLQ_ATTEMPTS,
@@ -77,6 +78,7 @@ class _Partition:
 
     __slots__ = (
         "committed",
+        "fetched_from",
         "in_handler",
         "last_enqueued",
         "next_offset",
@@ -95,6 +97,7 @@ class _Partition:
         self.queue: collections.deque[Any] = collections.deque()
         self.next_offset: int | None = None  # the offset after the last handled record
         self.committed: int | None = None
+        self.fetched_from: int | None = None  # the offset of the first record fetched
         self.last_enqueued = -1
         self.worker: asyncio.Task[None] | None = None
         self.wakeup = asyncio.Event()
@@ -130,7 +133,8 @@ class Consumer(Generic[T]):
         value_type: Decode values into this type with msgspec (JSON, or msgpack when the
             record's ``content-type`` says so); ``None`` hands over raw ``bytes``.
         group_id: The consumer group (default: ``settings.consumer.group_id``).
-        metrics: A `KafkaMetricsHook` (default: none).
+        metrics: A `KafkaMetricsHook` (default: per ``settings.metrics``, news-metrics'
+            ``KafkaMetrics`` when it is installed). Per-partition lag is reported every second.
         dead_letter_publisher: A running `Publisher` for dead letters (default: the consumer
             starts its own from ``settings`` on the first dead letter).
 
@@ -187,7 +191,7 @@ class Consumer(Generic[T]):
                 raise KafkaConfigError(
                     f"value_type {value_type!r} cannot be decoded by msgspec: {exc}"
                 ) from exc
-        self._metrics = metrics
+        self._metrics = resolve_metrics(metrics, self._settings.metrics)
         self._dlq = dead_letter_publisher
         self._own_dlq: Publisher | None = None
         self._dlq_lock = asyncio.Lock()
@@ -482,6 +486,8 @@ class Consumer(Generic[T]):
                     offset=fetched[0].offset,
                     last_queued=state.last_enqueued,
                 )
+            if state.fetched_from is None:
+                state.fetched_from = fetched[0].offset
             state.queue.extend(fetched)
             state.last_enqueued = fetched[-1].offset
             state.wakeup.set()
@@ -849,8 +855,6 @@ class Consumer(Generic[T]):
                 async with asyncio.timeout(_COMMIT_CHECK):
                     await self._progress.wait()
             self._progress.clear()
-            if self._stopping:
-                return  # stop() makes the final commit itself
             try:
                 await self._commit()
             except Exception as exc:  # noqa: BLE001 - retried with the next progress
@@ -920,8 +924,10 @@ class Consumer(Generic[T]):
             if highwater is None:
                 continue
             position = state.next_offset
-            if position is None:
-                continue
+            if position is None:  # nothing handled yet: from the first record fetched
+                position = state.fetched_from
+                if position is None:
+                    continue
             metrics.lag(tp.topic, tp.partition, self._group, max(0, highwater - position))
 
 
