@@ -214,8 +214,8 @@ class Newsroom:
                 news_kafka.TopicSpec(self.dead_letter_topic, 1),
             ],
         )
-        metrics = news_metrics.KafkaMetrics()
-        self.publisher = news_kafka.Publisher(kafka, metrics=metrics)
+        # Metrics: KafkaSettings.metrics is "auto", so both use news-metrics' Kafka hook.
+        self.publisher = news_kafka.Publisher(kafka)
         await self.publisher.start()
         self.consumer = news_kafka.Consumer(
             kafka,
@@ -223,7 +223,6 @@ class Newsroom:
             group_id=self.settings.newsroom.group_id,
             handler=self.process,
             value_type=ArticleSubmitted,
-            metrics=metrics,
             dead_letter_publisher=self.publisher,
         )
         await self.consumer.start()
