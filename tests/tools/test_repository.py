@@ -144,3 +144,24 @@ class TestDevEntryPoint:
         )
         assert proc.returncode == 2
         assert "python3 tools/dev.py test" in proc.stdout
+
+    def test_newsroom_banner_shows_the_url_and_a_valid_article(self):
+        """`dev.py newsroom` prints its URL and a curl body the service accepts."""
+        import importlib.util
+        import json
+
+        import msgspec
+
+        from newsroom.models import ArticleIn
+
+        spec = importlib.util.spec_from_file_location("dev", ROOT / "tools" / "dev.py")
+        assert spec is not None
+        assert spec.loader is not None
+        dev = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(dev)
+        banner = dev.newsroom_banner("http://127.0.0.1:8123")
+        assert "http://127.0.0.1:8123/v1/articles" in banner
+        body = re.search(r"-d '([^']+)'", banner)
+        assert body is not None
+        article = msgspec.convert(json.loads(body[1]), ArticleIn)
+        assert article.section == "world"
