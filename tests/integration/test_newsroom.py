@@ -265,6 +265,17 @@ class TestNewsroomEndToEnd:
         assert not any(line.get("msg") == "record dead-lettered" for line in lines)
 
 
+class TestNewsroomShutdown:
+    def test_sigterm_right_after_accepting_loses_nothing(self, newsroom):
+        """Articles accepted just before SIGTERM are processed before the embedded broker stops."""
+        created = asyncio.run(create_articles(newsroom.url, 50))
+        assert newsroom.stop(signal.SIGTERM) == 0, newsroom.tail()
+        dumped = json.loads(newsroom.dump_path.read_text())
+        assert sorted(article["id"] for article in dumped) == sorted(created)
+        closed = next(line for line in newsroom.lines() if line.get("msg") == "store closed")
+        assert (closed["articles"], closed["duplicates"]) == (50, 0)
+
+
 class TestNewsroomDeadLetters:
     def test_malformed_and_invalid_events_land_in_the_dlq(self, newsroom):
         """An undecodable record and an article blank once normalised are both dead-lettered."""
