@@ -229,8 +229,17 @@ class Consumer(Generic[T]):
 
     @property
     def last_poll_monotonic(self) -> float:
-        """``time.monotonic()`` of the last successful poll (0.0 before the first)."""
+        """``time.monotonic()`` of the fetch loop's last round (0.0 before the first poll).
+
+        A round is a successful poll, or, while every partition's queue is full (slow
+        handlers), a check for room (at least every second): the loop is alive.
+        """
         return self._last_poll
+
+    @property
+    def error(self) -> BaseException | None:
+        """The fatal error that stopped the consumer (also raised by `wait`), else None."""
+        return self._failure
 
     @property
     def last_fetch_monotonic(self) -> float:
@@ -462,6 +471,8 @@ class Consumer(Generic[T]):
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(1.0):
                 await self._space.wait()
+        if self._last_poll:
+            self._last_poll = time.monotonic()  # alive, only held back (liveness signal)
         if time.monotonic() < stall_until:
             return False
         for tp, st in self._states.items():
