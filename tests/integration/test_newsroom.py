@@ -226,8 +226,11 @@ class TestNewsroomEndToEnd:
             one = client.get(f"/v1/articles/{items[0]['id']}").json()["data"]
             assert one["title"].startswith("Article number ")
             assert one["tags"][0] == "demo"
-            assert client.get("/health/live").status_code == 200
-            assert client.get("/health/ready").status_code == 200
+            live = client.get("/health/live")
+            ready = client.get("/health/ready")
+            assert (live.status_code, ready.status_code) == (200, 200)
+            assert live.json()["checks"]["kafka-consumer:newsroom-processor"][0]["status"] == "pass"
+            assert ready.json()["checks"]["kafka"][0]["status"] == "pass"
             metrics = client.get("/metrics").text
 
         # One request id across the access line, the publish line and the consumer's line.

@@ -40,6 +40,7 @@ from newsroom.normalise import normalise, published_event, slugify
 from newsroom.store import ArticleStore, MemoryStore
 
 if TYPE_CHECKING:
+    from news_kafka.health import BrokerCheck
     from newsroom.broker import EmbeddedBroker
     from newsroom.settings import Settings
 
@@ -86,6 +87,7 @@ class Newsroom:
         self.cursors = news_api.CursorCodec(settings.newsroom.cursor_secret, salt="articles")
         self.publisher: news_kafka.Publisher | None = None
         self.consumer: news_kafka.Consumer[ArticleSubmitted] | None = None
+        self._kafka_check: BrokerCheck | None = None
         # Highest offset this process published, per partition of the submitted topic.
         self._published: dict[int, int] = {}
         self.app = news_http.create_app(settings.http, name="newsroom")
@@ -226,6 +228,12 @@ class Newsroom:
             dead_letter_publisher=self.publisher,
         )
         await self.consumer.start()
+        health = self.app.health  # None when news-health is not installed (or health=off)
+        if health is not None:
+            from news_kafka.health import register_health
+
+            # Readiness "kafka": a metadata request; liveness: the consumer's fetch loop.
+            self._kafka_check = register_health(health, settings=kafka, consumers=[self.consumer])
         state_file(self.settings.http.port).write_text(
             json.dumps({"bootstrap": ",".join(kafka.bootstrap_servers), "pid": os.getpid()}),
             encoding="utf-8",
@@ -265,6 +273,8 @@ class Newsroom:
         await consumer.stop()
 
     async def _stop_publisher(self) -> None:
+        if self._kafka_check is not None:
+            await self._kafka_check.aclose()
         if self.publisher is not None:
             await self.publisher.stop()
 
