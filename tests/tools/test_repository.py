@@ -73,7 +73,7 @@ class TestDocsIndex:
         assert linked == pages
 
     def test_links_between_pages_resolve(self):
-        """Every relative link of docs/*.md and README.md names a file and, if any, a heading."""
+        """Relative links of README.md, docs/*.md and the examples' READMEs resolve (and headings)."""
 
         def anchors(page: Path) -> set[str]:
             text = re.sub(r"```.*?```", "", page.read_text(encoding="utf-8"), flags=re.DOTALL)
@@ -81,7 +81,8 @@ class TestDocsIndex:
             return {re.sub(r"[^\w\- ]", "", h.strip().lower()).replace(" ", "-") for h in headings}
 
         broken = []
-        for page in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]:
+        pages = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+        for page in [*pages, *sorted((ROOT / "docs" / "examples").glob("*/README.md"))]:
             text = re.sub(r"```.*?```", "", page.read_text(encoding="utf-8"), flags=re.DOTALL)
             for target in re.findall(r"\]\(([^)\s]+)\)", text):
                 if re.match(r"[a-z]+:", target):
