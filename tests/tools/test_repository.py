@@ -73,7 +73,7 @@ class TestDocsIndex:
         assert linked == pages
 
     def test_links_between_pages_resolve(self):
-        """Relative links of README.md, docs/*.md and the examples' READMEs resolve (and headings)."""
+        """Relative links of README.md, docs/*.md and examples' READMEs resolve, with headings."""
 
         def anchors(page: Path) -> set[str]:
             text = re.sub(r"```.*?```", "", page.read_text(encoding="utf-8"), flags=re.DOTALL)
