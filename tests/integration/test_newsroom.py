@@ -297,7 +297,7 @@ class TestNewsroomDeadLetters:
             )
             assert client.get(f"/v1/articles/{blank_id}").status_code == 404
 
-        shown = newsroom.cli("dlq", "--json")
+        shown = newsroom.cli("dlq", "--json", "--idle", "5")
         assert shown.returncode == 0, shown.stderr
         rows = {row["request_id"]: row for row in map(json.loads, shown.stdout.splitlines())}
         assert set(rows) == {"dlq-broken-1", "dlq-2"}, shown.stdout
@@ -309,7 +309,7 @@ class TestNewsroomDeadLetters:
         expected = f"article {blank_id}: empty after normalising: title"
         assert expected in blank_row["error"]
 
-        human = newsroom.cli("dlq")
+        human = newsroom.cli("dlq", "--idle", "5")
         assert "msgspec.DecodeError" in human.stdout
         assert "request id: dlq-2" in human.stdout
         assert newsroom.stop(signal.SIGINT) == 0, newsroom.tail()
