@@ -158,9 +158,12 @@ async def read_dead_letters(
 ) -> list[dict[str, Any]]:
     """Every record of the dead-letter ``topic``, read by a throw-away consumer group.
 
-    Reading stops once the topic has been quiet for ``idle`` seconds after the group got its
-    partitions (or after ``timeout`` seconds in all).
+    Reading stops once as many records as the topic's end offsets count have arrived and the
+    topic has been quiet for a moment, or once it has been quiet for ``idle`` seconds after the
+    group got its partitions (end offsets can lag behind), or after ``timeout`` seconds in all.
     """
+    async with news_kafka.KafkaAdmin(kafka) as admin:
+        expected = sum((await admin.end_offsets([topic])).values())
     found: list[dict[str, Any]] = []
     last = time.monotonic()
 
@@ -180,7 +183,10 @@ async def read_dead_letters(
         while not consumer.assignment and time.monotonic() - began < timeout:
             await asyncio.sleep(0.05)
         last = time.monotonic()
-        while time.monotonic() - last < idle and time.monotonic() - began < timeout:
+        while time.monotonic() - began < timeout:
+            quiet = time.monotonic() - last
+            if quiet >= idle or (len(found) >= expected and quiet >= min(idle, 0.5)):
+                break
             await asyncio.sleep(0.05)
     return sorted(found, key=lambda row: int(row["dlq_offset"]))
 
