@@ -110,7 +110,9 @@ class Newsroom:
     async def submit(self, article: ArticleIn) -> news_api.Response:
         """``POST /v1/articles``: publish ``ArticleSubmitted``; 202 with the id and Location."""
         if self.publisher is None:
-            raise news_api.ServiceUnavailable("the service is starting; try again shortly")
+            raise news_api.ServiceUnavailable(
+                "the service is starting; try again shortly", retry_after=1
+            )
         article_id = uuid.uuid4().hex
         event = ArticleSubmitted(
             id=article_id,
@@ -122,7 +124,14 @@ class Newsroom:
             submitted_at=time.time(),
         )
         # The request id bound by news-http rides along in the record's x-request-id header.
-        meta = await self.publisher.publish(self.topics.submitted, event, key=article_id)
+        try:
+            meta = await self.publisher.publish(self.topics.submitted, event, key=article_id)
+        except news_kafka.NewsKafkaError as exc:  # retries are spent: Kafka is unreachable
+            log.error("article not accepted: publishing failed", error=str(exc))  # noqa: TRY400
+            raise news_api.ServiceUnavailable(
+                "the article could not be queued for processing; try again shortly",
+                retry_after=5,
+            ) from exc
         if meta.offset > self._published.get(meta.partition, -1):
             self._published[meta.partition] = meta.offset
         log.info(
