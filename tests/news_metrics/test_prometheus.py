@@ -1,18 +1,23 @@
 """Every PromQL expression of the shipped dashboards and rules, evaluated by a real Prometheus.
 
-A real Prometheus (Debian's package: .ci/run installs it) scrapes a real target on loopback every
-second and evaluates the shipped rules; then every panel query, every variable query and every
-rule expression is sent to its HTTP API (/api/v1/query). Each must parse and return data: metric
-names, labels, bucket bounds and the alert thresholds all have to match what news-metrics exposes.
+A real Prometheus (Debian's package: .ci/run installs it) scrapes a real news-http service on
+loopback every second (with HTTP traffic sent to it, and Kafka traffic and business events
+recorded inside it) and evaluates the shipped rules; then every panel query, every variable
+query and every rule expression is sent to its HTTP API (/api/v1/query). Each must parse and
+return data: metric names, labels, bucket bounds and the alert thresholds all have to match
+what news-metrics exposes.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import itertools
 import json
 import re
 import socket
 import subprocess
-import sys
+import threading
 import time
 import urllib.error
 import urllib.parse
@@ -21,8 +26,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import httpx
 import pytest
 import yaml
+
+import news_http
+from news_testing.http import serve_app
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -50,37 +59,66 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture(scope="module")
-def scrape_target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
-    """The service Prometheus scrapes, with traffic flowing.
+async def _traffic(url: str, stop: threading.Event, seconds: float) -> None:
+    """About 50 requests/s: 10 % 500s, 10 % 404s, 20 % slower than 0.5 s, some always in flight."""
+    async with httpx.AsyncClient(base_url=url, timeout=30.0) as client:
+        background: set[asyncio.Task[Any]] = set()
 
-    Today: tests/news_metrics/traffic_target.py, which records HTTP and Kafka traffic through
-    news-metrics' hooks and serves it with MetricsServer. To prove the dashboards against a real
-    news-http service instead, start it here (with a traffic generator that also produces 5xx,
-    404s, requests slower than 0.5 s and requests left in flight) and yield its address; nothing
-    else in this module changes.
+        def spawn(method: str, path: str, **params: Any) -> None:
+            task = asyncio.ensure_future(request(method, path, **params))
+            background.add(task)
+            task.add_done_callback(background.discard)
+
+        async def request(method: str, path: str, **params: Any) -> None:
+            with contextlib.suppress(httpx.HTTPError):
+                await client.request(method, path, params=params)
+
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + seconds
+        for n in itertools.count():
+            if stop.is_set() or loop.time() > deadline:
+                break
+            if n % 50 == 0:  # always a few requests in flight (slow clients, long polls)
+                spawn("GET", "/v1/sections/world/articles", sleep=5.0)
+            kind = n % 10
+            if kind == 3:
+                spawn("GET", "/v1/sections/sport/articles", fail=True)
+            elif kind == 7:
+                spawn("GET", f"/v1/articles/{900 + n % 50}")
+            elif kind in {1, 6}:
+                spawn("GET", "/v1/sections/culture/articles", sleep=0.6)
+            elif kind == 5:
+                spawn("POST", "/v1/articles")
+            else:
+                spawn("GET", f"/v1/articles/{n % 100}")
+            await asyncio.sleep(0.02)
+        for task in list(background):
+            task.cancel()
+        await asyncio.gather(*background, return_exceptions=True)
+
+
+@pytest.fixture(scope="module")
+def scrape_target() -> Iterator[Target]:
+    """A real news-http service (tests/news_metrics/http_target.py) with traffic flowing.
+
+    The service runs in its own process (news-testing's HTTP helpers) and serves ``/metrics``
+    itself; a thread here sends it HTTP traffic for at most 240 s (2xx, 404, 5xx, slow requests,
+    requests in flight) while the service records Kafka traffic and business events.
     """
-    log = tmp_path_factory.mktemp("target") / "stderr.log"
-    with log.open("wb") as stderr:
-        proc = subprocess.Popen(
-            [sys.executable, str(HERE / "traffic_target.py"), "--seconds", "240"],
-            stdout=subprocess.PIPE,
-            stderr=stderr,
+    settings = news_http.HTTPSettings(host="127.0.0.1", workers=2, shutdown_grace=2.0)
+    with serve_app("http_target:app", settings=settings, pythonpath=[HERE]) as server:
+        stop = threading.Event()
+        traffic = threading.Thread(
+            target=lambda: asyncio.run(_traffic(server.url, stop, 240.0)),
+            name="traffic",
+            daemon=True,
         )
-    try:
-        assert proc.stdout is not None
-        line = proc.stdout.readline().decode()
-        if not line.startswith("PORT "):
-            proc.kill()
-            pytest.fail(f"traffic target did not start: {line!r}\n{log.read_text()}")
-        yield Target("news-sim", f"127.0.0.1:{int(line.split()[1])}", "/metrics")
-    finally:
-        proc.terminate()
+        traffic.start()
         try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+            yield Target("newsroom-sim", f"127.0.0.1:{server.port}", "/metrics")
+        finally:
+            stop.set()
+            traffic.join(30)
 
 
 @dataclass(frozen=True)

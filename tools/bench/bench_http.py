@@ -1,12 +1,15 @@
-"""Benchmark: news-http's full stack vs bare Robyn vs FastAPI on uvicorn with equivalent middleware.
+"""Benchmark: news-http's full stack (with and without metrics) vs bare Robyn vs FastAPI on uvicorn.
 
-Three servers answer ``GET /`` with ``{"hello": "world"}``, one after the other, each in its own
+Four servers answer ``GET /`` with ``{"hello": "world"}``, one after the other, each in its own
 process pinned to one core while wrk runs pinned to another (``taskset``), on loopback:
 
 - **bare Robyn**: a sync handler, no middleware (the ceiling);
 - **news-http**: ``create_app`` with its full default stack (request id, access log, recovery,
   compression, body limit, timeout, security headers) plus CORS for one origin, the access log
-  written as JSON to a file by news-log;
+  written as JSON to a file by news-log; ``metrics="off"``;
+- **news-http + metrics**: the same with ``metrics="on"``: news-metrics' ``HttpMetrics`` records
+  every request (counter, duration and size histograms, in-flight gauge); after the run its own
+  ``/metrics`` must count every request wrk completed;
 - **FastAPI** on uvicorn (httptools, uvloop, one worker, no uvicorn access log) with an
   equivalent pure-ASGI stack: request id (accept/generate, contextvar, echo), access log
   (structlog, orjson JSON lines to a file), recovery (500 problem+json), CORS (Starlette's
@@ -67,6 +70,7 @@ settings = news_http.HTTPSettings(
     host="127.0.0.1",
     port=int(sys.argv[1]),
     cors=news_http.CORSSettings(origins=(ORIGIN,)),
+    metrics=METRICS,
 )
 app = news_http.create_app(settings, name="bench")
 
@@ -235,7 +239,17 @@ uvicorn.run(stack, host="127.0.0.1", port=int(sys.argv[1]), loop="uvloop", http=
 
 CONTENDERS: dict[str, dict[str, Any]] = {
     "bare Robyn": {"code": BARE_ROBYN, "log": False, "headers": ()},
-    "news-http": {"code": NEWS_HTTP, "log": True, "headers": ("x-request-id", "x-frame-options")},
+    "news-http": {
+        "code": NEWS_HTTP.replace("METRICS", repr("off")),
+        "log": True,
+        "headers": ("x-request-id", "x-frame-options"),
+    },
+    "news-http + metrics": {
+        "code": NEWS_HTTP.replace("METRICS", repr("on")),
+        "log": True,
+        "headers": ("x-request-id", "x-frame-options"),
+        "metrics": True,
+    },
     "FastAPI+uvicorn": {
         "code": FASTAPI,
         "log": True,
@@ -342,6 +356,15 @@ def check(name: str, port: int, headers: tuple[str, ...]) -> None:
             raise RuntimeError(f"{name}: no CORS reflection: {got}")
 
 
+def counted_requests(port: int) -> float:
+    """The ``http_requests_total`` of ``GET /`` in the contender's own /metrics."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
+        text = response.read().decode()
+    pattern = r'^http_requests_total\{method="GET",route="/",status="200"\} ([0-9.e+]+)$'
+    match = re.search(pattern, text, re.MULTILINE)
+    return float(match.group(1)) if match else 0.0
+
+
 def count_lines(path: Path) -> int:
     """Lines in ``path`` (0 if it does not exist)."""
     try:
@@ -390,6 +413,7 @@ def run_one(
         base = [*pin(args.load_core), wrk, "-t1", f"-c{args.connections}"]
         subprocess.run([*base, f"-d{args.warmup}s", url], capture_output=True, check=True)
         before = count_lines(log_path)
+        counted_before = counted_requests(port) if spec.get("metrics") else 0.0
         out = subprocess.run(
             [*base, f"-d{args.duration}s", "--latency", url],
             capture_output=True,
@@ -399,6 +423,13 @@ def run_one(
         figures = parse_wrk(out)
         if figures["non_2xx"]:
             raise RuntimeError(f"{name}: {figures['non_2xx']:.0f} non-2xx responses")
+        if spec.get("metrics"):  # the metrics were really recorded, every request of them
+            counted = counted_requests(port) - counted_before
+            if counted < figures["requests"]:
+                raise RuntimeError(
+                    f"{name}: {figures['requests']:.0f} requests but /metrics counts {counted:.0f}"
+                )
+            figures["metrics_counted"] = counted
     finally:
         stop(server)
     if spec["log"]:
@@ -436,7 +467,7 @@ def main() -> int:
                 figures = run_one(name, CONTENDERS[name], wrk, args, Path(tmp))
                 results[name].append(figures)
                 print(
-                    f"round {round_no} {name:>16}: {figures['rps']:>9,.0f} req/s  "
+                    f"round {round_no} {name:>19}: {figures['rps']:>9,.0f} req/s  "
                     f"p50 {figures['p50_ms']:6.2f} ms  p99 {figures['p99_ms']:6.2f} ms",
                     flush=True,
                 )
@@ -453,10 +484,10 @@ def main() -> int:
         f"GET / -> {HELLO.decode()} | wrk -t1 -c{args.connections} -d{args.duration}s | "
         f"medians of {args.runs} | load average {load_before:.2f} -> {load_after:.2f}"
     )
-    print(f"{'server':>16} | {'req/s':>9} | {'p50 ms':>7} | {'p99 ms':>7}")
+    print(f"{'server':>19} | {'req/s':>9} | {'p50 ms':>7} | {'p99 ms':>7}")
     for name, figures in medians.items():
         print(
-            f"{name:>16} | {figures['rps']:>9,.0f} | {figures['p50_ms']:>7.2f} | "
+            f"{name:>19} | {figures['rps']:>9,.0f} | {figures['p50_ms']:>7.2f} | "
             f"{figures['p99_ms']:>7.2f}"
         )
     ratios: dict[str, float] = {}
@@ -467,6 +498,10 @@ def main() -> int:
         ratios["news-http / bare Robyn p99"] = (
             medians["news-http"]["p99_ms"] / medians["bare Robyn"]["p99_ms"]
         )
+    if {"news-http", "news-http + metrics"} <= medians.keys():
+        ratios["news-http + metrics / news-http req/s"] = (
+            medians["news-http + metrics"]["rps"] / medians["news-http"]["rps"]
+        )
     if {"news-http", "FastAPI+uvicorn"} <= medians.keys():
         ratios["news-http / FastAPI req/s"] = (
             medians["news-http"]["rps"] / medians["FastAPI+uvicorn"]["rps"]
@@ -475,12 +510,13 @@ def main() -> int:
         "news-http / bare Robyn req/s": (">=", 0.5),
         "news-http / bare Robyn p99": ("<=", 2.5),
         "news-http / FastAPI req/s": (">=", 2.0),
+        "news-http + metrics / news-http req/s": (">=", 0.9),
     }
     print()
     for label, value in ratios.items():
         op, target = targets[label]
         met = value >= target if op == ">=" else value <= target
-        print(f"{label:>30}: {value:5.2f}x  (target {op} {target}x: {'met' if met else 'MISSED'})")
+        print(f"{label:>38}: {value:5.2f}x  (target {op} {target}x: {'met' if met else 'MISSED'})")
     if args.json is not None:
         args.json.write_text(
             json.dumps(

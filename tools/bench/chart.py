@@ -171,6 +171,7 @@ _HTTP_TARGETS = {
     "news-http / bare Robyn req/s": (">=", 0.5),
     "news-http / bare Robyn p99": ("<=", 2.5),
     "news-http / FastAPI req/s": (">=", 2.0),
+    "news-http + metrics / news-http req/s": (">=", 0.9),
 }
 
 
@@ -179,6 +180,7 @@ def _http(data: dict[str, Any]) -> Panel:
         "news-http / bare Robyn req/s": "req/s\n÷ bare Robyn's",
         "news-http / bare Robyn p99": "p99 latency\n÷ bare Robyn's",
         "news-http / FastAPI req/s": "req/s\n÷ FastAPI+uvicorn's",
+        "news-http + metrics / news-http req/s": "with metrics:\nreq/s ÷ without",
     }
     bars = [
         Bar(labels.get(key, key), float(ratio), target=_HTTP_TARGETS.get(key))
