@@ -1,5 +1,6 @@
 """One entry point for working on this repository from a fresh clone: needs Python 3.11+ and pip.
 
+    python3 tools/dev.py newsroom [args]       run the newsroom example service (hatch env `demo`)
     python3 tools/dev.py test [pytest args]    hatch test: the whole suite (or what you pass)
     python3 tools/dev.py lint                  hatch run lint:check  (ruff, deptry, import-linter)
     python3 tools/dev.py types                 hatch run types:check (mypy --strict)
@@ -125,6 +126,65 @@ def cmd_test(args: list[str]) -> int:
     return _run(["hatch", "test", *args])
 
 
+NEWSROOM_ARTICLE = (
+    '{"title": "Summit opens in Oslo", "body": "Leaders meet today.", '
+    '"section": "world", "author": "Ada Lovelace", "tags": ["politics"]}'
+)
+
+
+def newsroom_banner(url: str) -> str:
+    """What `cmd_newsroom` prints before the service starts: its URL and curl calls to try."""
+    return "\n".join(
+        [
+            f"newsroom: {url}  (Ctrl+C stops it; logs follow below)",
+            "  create an article:",
+            f"    curl -i -X POST {url}/v1/articles -H 'content-type: application/json' \\",
+            f"      -d '{NEWSROOM_ARTICLE}'",
+            f"  read it:    curl {url}/v1/articles/ID   (ID from the Location header)",
+            f"  list:       curl '{url}/v1/articles?section=world'",
+            f"  operate:    curl {url}/metrics   curl {url}/health/ready",
+            (
+                "  dead letters: python3 tools/dev.py newsroom send-malformed; "
+                "python3 tools/dev.py newsroom dlq"
+            ),
+            "",
+        ]
+    )
+
+
+def cmd_newsroom(args: list[str]) -> int:
+    """Run the newsroom example (docs/examples/newsroom) in hatch's `demo` env.
+
+    The env is created (or synced) first; then this process becomes the service (exec), so
+    Ctrl+C and SIGTERM reach it directly and its exit code is the command's. Arguments go to
+    ``python -m newsroom`` (``dlq``, ``send-malformed``...).
+    """
+    env = child_env()
+    hatch = shutil.which("hatch", path=env["PATH"]) or "hatch"
+    probe = subprocess.run(
+        [hatch, "run", "demo:python", "-c", "import sys; print(sys.executable)"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        text=True,
+        check=False,
+    )
+    lines = probe.stdout.strip().splitlines()
+    if probe.returncode != 0 or not lines:
+        print("dev.py: could not prepare hatch's demo environment (see above)", file=sys.stderr)
+        return probe.returncode or 1
+    python = lines[-1]
+    if not args or args[0] == "serve":
+        host = os.environ.get("NEWSROOM_HTTP__HOST", "127.0.0.1")
+        host = "127.0.0.1" if host in {"0.0.0.0", "::"} else host  # noqa: S104
+        port = os.environ.get("NEWSROOM_HTTP__PORT", "8080")
+        print(newsroom_banner(f"http://{host}:{port}"), flush=True)
+    sys.stderr.flush()
+    os.chdir(ROOT)
+    os.execve(python, [python, "-m", "newsroom", *args], env)  # noqa: S606 - the env's python
+    return 1  # not reached
+
+
 def cmd_lint(args: list[str]) -> int:
     """Run ruff, deptry and import-linter (hatch run lint:check)."""
     return _run(["hatch", "run", "lint:check", *args])
@@ -162,6 +222,7 @@ def cmd_env(args: list[str]) -> int:
 
 
 COMMANDS: dict[str, Callable[[list[str]], int]] = {
+    "newsroom": cmd_newsroom,
     "test": cmd_test,
     "lint": cmd_lint,
     "types": cmd_types,

@@ -468,7 +468,7 @@ class TestDeadLetters:
             async with KafkaCapture(kafka_settings.bootstrap_servers[0], f"{topic}.dlq") as dlq:
                 [dead] = await dlq.wait_for(1)
         assert calls == [0, 1]
-        assert dead.headers[news_kafka.DLQ_ERROR_TYPE] == "news_kafka._errors.PoisonRecordError"
+        assert dead.headers[news_kafka.DLQ_ERROR_TYPE] == "news_kafka.PoisonRecordError"
         assert dead.headers[news_kafka.DLQ_ATTEMPTS] == "1"
 
     async def test_hanging_handler_is_cancelled_and_retried(
@@ -546,6 +546,43 @@ class TestSubscriptionAndLifecycle:
         await asyncio.gather(consumer.stop(), consumer.stop())
         assert not consumer.running
         await consumer.wait()
+
+    async def test_stop_as_a_handler_finishes_does_not_hang(
+        self, kafka_settings, kafka_topic, eventually
+    ):
+        """stop() returns when the last handler completes just as stop() ends the committer.
+
+        The handler finishes after stop() began: its worker signals progress right before
+        stop() cancels the committer (on Python 3.11 asyncio.wait_for swallowed that cancel
+        and stop() waited for ever). The bound only turns a hang into a failure.
+        """
+        topic = kafka_topic()
+        settings = with_consumer(kafka_settings, commit_interval_ms=0)
+        async with Publisher(settings) as publisher:
+            await publisher.publish(topic, b"x")
+        for round_ in range(5):
+            started = asyncio.Event()
+            release = asyncio.Event()
+            handled: list[int] = []
+
+            async def handle(
+                message: Message[bytes], started=started, release=release, handled=handled
+            ) -> None:
+                started.set()
+                await release.wait()
+                handled.append(message.offset)
+
+            consumer = Consumer(settings, topics=topic, group_id=group(topic), handler=handle)
+            await consumer.start()
+            await asyncio.wait_for(started.wait(), 30)
+            stopping = asyncio.ensure_future(consumer.stop())
+            await eventually(lambda c=consumer: not c.running, what="stop begun")
+            release.set()
+            async with asyncio.timeout(20):
+                await stopping
+            assert handled == [0], f"round {round_}"
+            offsets = await committed(settings, consumer.group_id, topic)
+            assert offsets == {(topic, 0): 1}, f"round {round_}"
 
     async def test_slow_handlers_keep_the_group_membership(
         self, kafka_settings, kafka_topic, eventually

@@ -73,7 +73,7 @@ class TestDocsIndex:
         assert linked == pages
 
     def test_links_between_pages_resolve(self):
-        """Every relative link of docs/*.md and README.md names a file and, if any, a heading."""
+        """Relative links of README.md, docs/*.md and examples' READMEs resolve, with headings."""
 
         def anchors(page: Path) -> set[str]:
             text = re.sub(r"```.*?```", "", page.read_text(encoding="utf-8"), flags=re.DOTALL)
@@ -81,7 +81,8 @@ class TestDocsIndex:
             return {re.sub(r"[^\w\- ]", "", h.strip().lower()).replace(" ", "-") for h in headings}
 
         broken = []
-        for page in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]:
+        pages = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+        for page in [*pages, *sorted((ROOT / "docs" / "examples").glob("*/README.md"))]:
             text = re.sub(r"```.*?```", "", page.read_text(encoding="utf-8"), flags=re.DOTALL)
             for target in re.findall(r"\]\(([^)\s]+)\)", text):
                 if re.match(r"[a-z]+:", target):
@@ -109,6 +110,24 @@ class TestQuickStart:
         run = [re.sub(r'^step "[^"]+" ', "", line.strip()) for line in ci_lines]
         assert commands[0] in run, f".ci/run must run {commands[0]!r} as the README shows it"
 
+    def test_is_the_first_section_and_two_commands(self):
+        """Right after the intro, the quick start's first block is the two dev.py commands."""
+        first = README.split("\n## ", 1)[1]
+        assert first.startswith("Quick start\n")
+        block = section("Quick start").split("```sh\n", 1)[1].split("```", 1)[0]
+        assert block.splitlines() == ["python3 tools/dev.py newsroom", "python3 tools/dev.py test"]
+
+    def test_quick_start_commands_are_dev_py_subcommands(self):
+        """Every `python3 tools/dev.py X` the quick start shows is a subcommand dev.py knows."""
+        proc = subprocess.run(
+            [sys.executable, str(ROOT / "tools" / "dev.py"), "--help"],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        for command in set(re.findall(r"python3 tools/dev\.py (\w+)", section("Quick start"))):
+            assert f"python3 tools/dev.py {command}" in proc.stdout, command
+
     def test_releasing_doc_is_linked(self):
         """The README links docs/releasing.md, and the file exists."""
         assert "(docs/releasing.md)" in README
@@ -126,3 +145,24 @@ class TestDevEntryPoint:
         )
         assert proc.returncode == 2
         assert "python3 tools/dev.py test" in proc.stdout
+
+    def test_newsroom_banner_shows_the_url_and_a_valid_article(self):
+        """`dev.py newsroom` prints its URL and a curl body the service accepts."""
+        import importlib.util
+        import json
+
+        import msgspec
+
+        from newsroom.models import ArticleIn
+
+        spec = importlib.util.spec_from_file_location("dev", ROOT / "tools" / "dev.py")
+        assert spec is not None
+        assert spec.loader is not None
+        dev = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(dev)
+        banner = dev.newsroom_banner("http://127.0.0.1:8123")
+        assert "http://127.0.0.1:8123/v1/articles" in banner
+        body = re.search(r"-d '([^']+)'", banner)
+        assert body is not None
+        article = msgspec.convert(json.loads(body[1]), ArticleIn)
+        assert article.section == "world"

@@ -18,6 +18,7 @@ from news_kafka._errors import (
     PoisonRecordError,
     PublishError,
 )
+from news_kafka._metrics import resolve_metrics
 from news_kafka._records import (
     CONTENT_TYPE_HEADER,
     DLQ_ATTEMPTS,
@@ -58,6 +59,7 @@ _CHUNK: Final = 256  # records a partition handles before letting others take th
 _HELD_BACK_POLL_MS: Final = 5  # poll timeout while some partitions wait for queue room
 _COMMIT_CHECK: Final = 0.1  # the committer looks for progress at least this often
 _SUPERVISOR_PERIOD: Final = 0.25
+_END_TASK_RECHECK: Final = 0.5  # stop(): cancel again a task still running after this
 _LAG_PERIOD: Final = 1.0  # seconds between lag reports to the metrics hook
 _MAX_ERROR_MESSAGE: Final = 1000
 _CONTEXT_FIELDS: Final = {
@@ -76,6 +78,7 @@ class _Partition:
 
     __slots__ = (
         "committed",
+        "fetched_from",
         "in_handler",
         "last_enqueued",
         "next_offset",
@@ -94,6 +97,7 @@ class _Partition:
         self.queue: collections.deque[Any] = collections.deque()
         self.next_offset: int | None = None  # the offset after the last handled record
         self.committed: int | None = None
+        self.fetched_from: int | None = None  # the offset of the first record fetched
         self.last_enqueued = -1
         self.worker: asyncio.Task[None] | None = None
         self.wakeup = asyncio.Event()
@@ -129,7 +133,8 @@ class Consumer(Generic[T]):
         value_type: Decode values into this type with msgspec (JSON, or msgpack when the
             record's ``content-type`` says so); ``None`` hands over raw ``bytes``.
         group_id: The consumer group (default: ``settings.consumer.group_id``).
-        metrics: A `KafkaMetricsHook` (default: none).
+        metrics: A `KafkaMetricsHook` (default: per ``settings.metrics``, news-metrics'
+            ``KafkaMetrics`` when it is installed). Per-partition lag is reported every second.
         dead_letter_publisher: A running `Publisher` for dead letters (default: the consumer
             starts its own from ``settings`` on the first dead letter).
 
@@ -186,7 +191,7 @@ class Consumer(Generic[T]):
                 raise KafkaConfigError(
                     f"value_type {value_type!r} cannot be decoded by msgspec: {exc}"
                 ) from exc
-        self._metrics = metrics
+        self._metrics = resolve_metrics(metrics, self._settings.metrics)
         self._dlq = dead_letter_publisher
         self._own_dlq: Publisher | None = None
         self._dlq_lock = asyncio.Lock()
@@ -224,8 +229,17 @@ class Consumer(Generic[T]):
 
     @property
     def last_poll_monotonic(self) -> float:
-        """``time.monotonic()`` of the last successful poll (0.0 before the first)."""
+        """``time.monotonic()`` of the fetch loop's last round (0.0 before the first poll).
+
+        A round is a successful poll, or, while every partition's queue is full (slow
+        handlers), a check for room (at least every second): the loop is alive.
+        """
         return self._last_poll
+
+    @property
+    def error(self) -> BaseException | None:
+        """The fatal error that stopped the consumer (also raised by `wait`), else None."""
+        return self._failure
 
     @property
     def last_fetch_monotonic(self) -> float:
@@ -319,16 +333,13 @@ class Consumer(Generic[T]):
             timeout = self._settings.consumer.stop_timeout_ms / 1000.0
         self._stopping = True
         poll, committer, supervisor = self._tasks
-        poll.cancel()
-        await asyncio.gather(poll, return_exceptions=True)
+        await _end_tasks((poll,))
         for state in self._states.values():
             state.queue.clear()
             state.wakeup.set()
         workers = [s.worker for s in self._states.values() if s.worker is not None]
         if workers:
             _, late = await asyncio.wait(workers, timeout=timeout)
-            for task in late:
-                task.cancel()
             if late:
                 log.warning(
                     "handlers still running at stop were cancelled; their records stay uncommitted",
@@ -336,10 +347,8 @@ class Consumer(Generic[T]):
                     cancelled=len(late),
                     timeout_s=timeout,
                 )
-                await asyncio.gather(*late, return_exceptions=True)
-        supervisor.cancel()
-        committer.cancel()
-        await asyncio.gather(supervisor, committer, return_exceptions=True)
+                await _end_tasks(list(late))
+        await _end_tasks((supervisor, committer))
         try:
             await asyncio.wait_for(self._commit(), 10.0)
         except Exception as exc:  # noqa: BLE001 - reported; the group redelivers uncommitted work
@@ -398,7 +407,7 @@ class Consumer(Generic[T]):
         stall_limit = cfg.max_poll_interval_ms / 1000.0 / 3
         failures = 0
         last_call = time.monotonic()
-        while True:
+        while not self._stopping:
             states = self._states
             ready = self._partitions_with_room(consumer, limit)
             if (
@@ -460,7 +469,10 @@ class Consumer(Generic[T]):
         """
         self._space.clear()
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._space.wait(), 1.0)
+            async with asyncio.timeout(1.0):
+                await self._space.wait()
+        if self._last_poll:
+            self._last_poll = time.monotonic()  # alive, only held back (liveness signal)
         if time.monotonic() < stall_until:
             return False
         for tp, st in self._states.items():
@@ -485,6 +497,8 @@ class Consumer(Generic[T]):
                     offset=fetched[0].offset,
                     last_queued=state.last_enqueued,
                 )
+            if state.fetched_from is None:
+                state.fetched_from = fetched[0].offset
             state.queue.extend(fetched)
             state.last_enqueued = fetched[-1].offset
             state.wakeup.set()
@@ -531,10 +545,8 @@ class Consumer(Generic[T]):
                 / 1000.0
             )
             _, late = await asyncio.wait(workers, timeout=bound)
-            for task in late:
-                task.cancel()
             if late:
-                await asyncio.gather(*late, return_exceptions=True)
+                await _end_tasks(list(late))
         try:
             await self._commit([s.tp for s in states])
         except Exception as exc:  # noqa: BLE001 - the next owner redoes uncommitted records
@@ -761,7 +773,8 @@ class Consumer(Generic[T]):
         """Sleep between attempts; give up (uncommitted) if the partition goes away."""
         state.wakeup.clear()
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(state.wakeup.wait(), delay)
+            async with asyncio.timeout(delay):
+                await state.wakeup.wait()
         if state.revoked or self._stopping:
             raise _Abandoned
 
@@ -843,11 +856,15 @@ class Consumer(Generic[T]):
 
     async def _commit_loop(self) -> None:
         interval = self._settings.consumer.commit_interval_ms / 1000.0
-        while True:
+        # The loop ends on the stopping flag as well as on cancellation: on Python 3.11,
+        # asyncio.wait_for() swallows a cancel that arrives as its awaitable completes, and a
+        # committer that missed stop()'s cancel would make stop() wait for ever.
+        while not self._stopping:
             # Woken when a worker finishes a run of records, or by the clock: a handler that
             # blocks for long must not hold back the commit of the records before it.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._progress.wait(), _COMMIT_CHECK)
+                async with asyncio.timeout(_COMMIT_CHECK):
+                    await self._progress.wait()
             self._progress.clear()
             try:
                 await self._commit()
@@ -895,7 +912,7 @@ class Consumer(Generic[T]):
         limit = self._handler_timeout
         if limit is None:
             return
-        while True:
+        while not self._stopping:
             await asyncio.sleep(min(_SUPERVISOR_PERIOD, limit / 4))
             now = time.monotonic()
             for state in list(self._states.values()):
@@ -918,15 +935,49 @@ class Consumer(Generic[T]):
             if highwater is None:
                 continue
             position = state.next_offset
-            if position is None:
-                continue
+            if position is None:  # nothing handled yet: from the first record fetched
+                position = state.fetched_from
+                if position is None:
+                    continue
             metrics.lag(tp.topic, tp.partition, self._group, max(0, highwater - position))
 
 
+async def _end_tasks(tasks: Sequence[asyncio.Task[None]]) -> None:
+    """Cancel ``tasks`` and wait until they are done, cancelling again if one missed it.
+
+    A cancellation can be lost (``asyncio.wait_for`` on Python 3.11 swallows one that lands
+    as its awaitable completes, and so may third-party code); the loops also watch the
+    stopping flag, so a second cancel, or the flag, ends them.
+    """
+    pending = {task for task in tasks if not task.done()}
+    while pending:
+        for task in pending:
+            task.cancel()
+        _, pending = await asyncio.wait(pending, timeout=_END_TASK_RECHECK)
+    for task in tasks:
+        if not task.cancelled() and task.exception() is not None:
+            log.warning(
+                "consumer task failed while stopping",
+                error=f"{type(task.exception()).__name__}: {task.exception()}",
+            )
+
+
 def _qualname(error: BaseException) -> str:
+    """Name an error's type for the DLQ header: ``module.Class``, builtins bare.
+
+    news-kafka's own errors get their public name (``news_kafka.PoisonRecordError``), not
+    the private module that defines them.
+    """
     cls = type(error)
     module = cls.__module__
-    return cls.__qualname__ if module == "builtins" else f"{module}.{cls.__qualname__}"
+    if module == "builtins":
+        return cls.__qualname__
+    if module.startswith("news_kafka._"):
+        import news_kafka
+
+        if getattr(news_kafka, cls.__qualname__, None) is cls:
+            return f"news_kafka.{cls.__qualname__}"
+    return f"{module}.{cls.__qualname__}"
 
 
 async def _bounded_consumer_stop(consumer: AIOKafkaConsumer, timeout: float) -> None:

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
-__all__ = ["KafkaMetricsHook", "NoopMetrics"]
+from news_kafka._errors import KafkaConfigError
+
+if TYPE_CHECKING:
+    from news_kafka._settings import MetricsMode
+
+__all__ = ["KafkaMetricsHook", "NoopMetrics", "resolve_metrics"]
 
 
 @runtime_checkable
@@ -37,7 +42,10 @@ class KafkaMetricsHook(Protocol):
 
 
 class NoopMetrics:
-    """A `KafkaMetricsHook` that records nothing (the default; news-kafka skips its calls)."""
+    """A `KafkaMetricsHook` that records nothing: ``metrics=NoopMetrics()`` turns metrics off.
+
+    news-kafka recognises it and skips its calls altogether (as with ``settings.metrics="off"``).
+    """
 
     __slots__ = ()
 
@@ -61,3 +69,35 @@ class NoopMetrics:
 
     def lag(self, topic: str, partition: int, group: str, lag: int) -> None:
         """Do nothing."""
+
+
+_DEFAULT_HOOK: list[KafkaMetricsHook] = []
+
+
+def resolve_metrics(hook: KafkaMetricsHook | None, mode: MetricsMode) -> KafkaMetricsHook | None:
+    """The hook a Publisher/Consumer reports to: ``hook`` if given, else per ``mode``.
+
+    ``auto``: news-metrics' `KafkaMetrics` when news-metrics is installed, else none; ``on``:
+    the same, and `KafkaConfigError` when it is missing; ``off``: none. news-metrics is
+    imported here, on first use, so that ``import news_kafka`` stays cheap. One `KafkaMetrics`
+    serves every publisher and consumer of the process (label caps are per instance).
+    """
+    if isinstance(hook, NoopMetrics):
+        return None
+    if hook is not None or mode == "off":
+        return hook
+    if _DEFAULT_HOOK:
+        return _DEFAULT_HOOK[0]
+    try:
+        from news_metrics import KafkaMetrics
+    except ModuleNotFoundError as exc:
+        if mode == "auto" and exc.name is not None and exc.name.startswith("news_metrics"):
+            return None
+        if mode == "auto":
+            raise
+        raise KafkaConfigError(
+            'metrics="on" needs news-metrics: pip install "news-kafka[metrics]" '
+            '(or set metrics="auto"/"off", e.g. NEWSROOM_KAFKA__METRICS=off)'
+        ) from exc
+    _DEFAULT_HOOK.append(KafkaMetrics())
+    return _DEFAULT_HOOK[0]

@@ -15,6 +15,7 @@ from news_kafka._errors import (
     PublishError,
     SerializationError,
 )
+from news_kafka._metrics import resolve_metrics
 from news_kafka._records import (
     Codec,
     ProducerRecord,
@@ -78,6 +79,11 @@ class Publisher:
     raises `PublishError` naming the topic, key, attempts and cause. Every delivery attempt is
     bounded in time, so a broker that never answers cannot hang a caller.
 
+    Args:
+        settings: Connection and ``producer`` settings (default: ``KafkaSettings()``).
+        metrics: A `KafkaMetricsHook` (default: per ``settings.metrics``, news-metrics'
+            ``KafkaMetrics`` when it is installed).
+
     Example:
         >>> async def main() -> None:  # doctest: +SKIP
         ...     async with Publisher(KafkaSettings()) as publisher:
@@ -94,7 +100,7 @@ class Publisher:
         cfg = self._settings.producer
         self._codec = Codec(cfg.serializer)
         self._policy = cfg.retry
-        self._metrics = metrics
+        self._metrics = resolve_metrics(metrics, self._settings.metrics)
         # One attempt: Kafka's own acknowledgement deadline plus a margin for queueing and
         # linger. aiokafka's future may never resolve otherwise (upstream #1101).
         self._attempt_bound = cfg.request_timeout_ms / 1000.0 * 1.5 + cfg.linger_ms / 1000.0 + 1.0

@@ -211,6 +211,7 @@ class ProducerSettings(msgspec.Struct, frozen=True, kw_only=True):
 
 
 AutoOffsetReset = Literal["earliest", "latest"]
+MetricsMode = Literal["auto", "on", "off"]
 
 
 def _default_handler_retry() -> RetryPolicy:
@@ -323,6 +324,15 @@ class KafkaSettings(msgspec.Struct, frozen=True, kw_only=True):
     consumer: Annotated[ConsumerSettings, Meta(description="Consumer settings")] = msgspec.field(
         default_factory=ConsumerSettings
     )
+    metrics: Annotated[
+        MetricsMode,
+        Meta(
+            description=(
+                "Prometheus metrics when no metrics= hook is passed: auto (if news-metrics is "
+                "installed), on (require it), off"
+            )
+        ),
+    ] = "auto"
 
     def __post_init__(self) -> None:
         for server in self.bootstrap_servers:

