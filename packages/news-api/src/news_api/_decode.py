@@ -80,6 +80,9 @@ def _decoder(type_: Any, strict: bool) -> Callable[[Any], Any]:
     return msgspec.json.Decoder(type_, strict=strict).decode
 
 
+_NOT_UTF8 = "malformed JSON: the body is not valid UTF-8"
+
+
 def _malformed(error: msgspec.DecodeError) -> MalformedJSON:
     text = str(error)
     where = _BYTE_POSITION.match(text)
@@ -87,6 +90,8 @@ def _malformed(error: msgspec.DecodeError) -> MalformedJSON:
         return MalformedJSON(f"malformed JSON at byte {where['byte']}: {where['what']}")
     if text == "Input data was truncated":
         return MalformedJSON("malformed JSON: the body ends before the JSON value is complete")
+    if "UTF-8" in text:  # msgspec >= 0.23 raises DecodeError here (older ones UnicodeDecodeError)
+        return MalformedJSON(_NOT_UTF8)
     return MalformedJSON(f"malformed JSON: {_clip(text)}")
 
 
@@ -133,6 +138,6 @@ def decode(body: Body, type_: Any, *, required: bool = True, strict: bool = True
     except msgspec.DecodeError as exc:
         raise _malformed(exc) from exc
     except UnicodeError as exc:
-        raise MalformedJSON("malformed JSON: the body is not valid UTF-8") from exc
+        raise MalformedJSON(_NOT_UTF8) from exc
     except RecursionError as exc:
         raise MalformedJSON("malformed JSON: nested too deeply") from exc
