@@ -116,6 +116,10 @@ class Publisher:
         # send(): (aiokafka future, tick when queued, attempt, *record), oldest first; flat to
         # keep the per-record cost at one tuple
         self._queued: collections.deque[_Queued] = collections.deque()
+        # send() of keyless records: per topic [partition, bytes left before switching]
+        # (sticky partitioning, as the Java client: full batches, no per-record choice)
+        self._sticky: dict[str, list[int]] = {}
+        self._sticky_bytes = cfg.batch_size
         self._tick = 0
         self._reaper: asyncio.Task[None] | None = None
         self._retries: set[asyncio.Task[None]] = set()
@@ -406,6 +410,8 @@ class Publisher:
         in the buffer. Delivery is confirmed by `flush` (or `stop`); retriable failures are
         retried in the background, and a record that fails for good is logged and makes the
         next `flush` raise `PublishError`. Use `publish` to get each record's metadata.
+        Records without a key or partition fill one partition's batch (``batch_size`` bytes),
+        then the next (sticky partitioning, as the Java client): fuller batches, less work.
         Arguments as for `publish`; a non-retriable error of the first attempt (record too
         large...) raises here.
         """
@@ -418,9 +424,17 @@ class Publisher:
             and not headers
             and not get_context()
         ):  # the common case of a stream of raw records, inlined
+            target = partition
+            if target is None:
+                sticky = self._sticky.get(topic)
+                if sticky is None or sticky[1] <= 0:
+                    sticky = self._stick(producer, topic)
+                if sticky is not None:
+                    sticky[1] -= len(value)
+                    target = sticky[0]
             self._pending += 1
             try:
-                future = await producer.send(topic, value, None, partition, timestamp, None)
+                future = await producer.send(topic, value, None, target, timestamp, None)
             except Exception:  # noqa: BLE001 - the general path classifies it
                 self._pending -= 1
                 await self._enqueue_first((topic, None, value, None, partition, timestamp))
@@ -433,6 +447,31 @@ class Publisher:
                 self._reaper = asyncio.ensure_future(self._reap_loop())
             return
         await self._enqueue_first(self._record(topic, value, key, headers, partition, timestamp))
+
+    def _stick(self, producer: AIOKafkaProducer, topic: str) -> list[int] | None:
+        """Pick the partition the next keyless ``send`` records of ``topic`` go to.
+
+        Moves on (round robin over the partitions that have a leader) after a batch worth of
+        bytes; None while the topic's metadata is unknown (aiokafka then waits for it and
+        picks a partition itself).
+        """
+        try:
+            available = producer.client.cluster.available_partitions_for_topic(topic)
+        except AttributeError:  # pragma: no cover - aiokafka changed: let it choose
+            available = None
+        if not available:
+            self._sticky.pop(topic, None)
+            return None
+        ordered = sorted(available)
+        sticky = self._sticky.get(topic)
+        if sticky is None:
+            start = random.randrange(len(ordered))  # noqa: S311 - load spreading
+            sticky = self._sticky[topic] = [ordered[start], 0]
+        else:
+            later = [p for p in ordered if p > sticky[0]]
+            sticky[0] = later[0] if later else ordered[0]
+        sticky[1] = self._sticky_bytes
+        return sticky
 
     async def _enqueue_first(self, record: _Record) -> None:
         self._pending += 1
