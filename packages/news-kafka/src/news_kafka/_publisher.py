@@ -124,6 +124,12 @@ class Publisher:
         # (sticky partitioning, as the Java client: full batches, no per-record choice)
         self._sticky: dict[str, list[int]] = {}
         self._sticky_bytes = cfg.batch_size
+        # the last propagated context seen, its content type and the headers built from them
+        self._context_headers: tuple[object, bytes | None, list[tuple[str, bytes]] | None] = (
+            None,
+            None,
+            None,
+        )
         self._tick = 0
         self._reaper: asyncio.Task[None] | None = None
         self._retries: set[asyncio.Task[None]] = set()
@@ -312,11 +318,20 @@ class Publisher:
                 f"a tombstone (value None) for topic {topic!r} needs a key: it deletes that key"
             )
         context = get_context()
-        record_headers = (
-            build_headers(headers, context, content_type)
-            if headers or context or content_type is not None
-            else None
-        )
+        if not headers and context:
+            # The bound context (a mapping news-log replaces, never mutates) repeats from
+            # record to record: its headers are built once and shared (aiokafka copies them
+            # into the batch; nothing changes them).
+            cached = self._context_headers
+            if cached[0] is context and cached[1] is content_type:
+                record_headers = cached[2]
+            else:
+                record_headers = build_headers(None, context, content_type)
+                self._context_headers = (context, content_type, record_headers)
+        elif headers or context or content_type is not None:
+            record_headers = build_headers(headers, context, content_type)
+        else:
+            record_headers = None
         return (topic, key_bytes, value_bytes, record_headers, partition, timestamp)
 
     async def publish(
@@ -497,12 +512,20 @@ class Publisher:
                 ),
             )
             return
+        target = record[4]
+        if target is None and record[1] is None:  # keyless: sticky, as the fast path
+            sticky = self._sticky.get(record[0])
+            if sticky is None or sticky[1] <= 0:
+                sticky = self._stick(producer, record[0])
+            if sticky is not None:
+                sticky[1] -= len(record[2] or b"")
+                target = sticky[0]
         try:
             future = await producer.send(
                 record[0],
                 record[2],
                 record[1],
-                partition=record[4],
+                partition=target,
                 timestamp_ms=record[5],
                 headers=record[3],
             )
