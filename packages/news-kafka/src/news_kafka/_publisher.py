@@ -959,32 +959,30 @@ class Publisher:
                 )
             sent: list[tuple[_Batch, asyncio.Future[Any]]] = []
             failed: list[tuple[_Batch, BaseException]] = []
+            delivered = 0
             for batch in todo:  # the first round builds each batch right before sending it
                 try:
                     future = await producer.send_batch(batch[2], topic, partition=batch[0])
                 except Exception as exc:  # noqa: BLE001 - classified below
                     failed.append((batch, exc))
-                else:
-                    sent.append((batch, future))
+                    continue
+                sent.append((batch, future))
+                if sent[0][1].done():  # settle acknowledged batches while the broker works
+                    waiting = []
+                    for done_batch, done in sent:
+                        if done.done():
+                            delivered += _settle_batch(topic, done_batch, done, results, failed)
+                        else:
+                            waiting.append((done_batch, done))
+                    sent = waiting
             if sent:
                 await asyncio.wait([f for _, f in sent], timeout=self._attempt_bound)
-            delivered = 0
             for batch, future in sent:
                 if not future.done():
                     future.cancel()
                     failed.append((batch, TimeoutError("no acknowledgement in time")))
-                elif future.cancelled():
-                    failed.append((batch, TimeoutError("batch cancelled")))
-                elif (problem := future.exception()) is not None:
-                    failed.append((batch, problem))
                 else:
-                    base = future.result().offset
-                    partition, indexes, _, stamps = batch
-                    delivered += len(indexes)
-                    for index, offset, stamp in zip(
-                        indexes, itertools.count(base), stamps, strict=False
-                    ):
-                        results[index] = RecordMetadata(topic, partition, offset, stamp)
+                    delivered += _settle_batch(topic, batch, future, results, failed)
             if delivered and self._metrics is not None:
                 self._metrics.published(topic, delivered)
             if not failed:
@@ -1017,6 +1015,35 @@ class Publisher:
                 )
             todo = retry
             await asyncio.sleep(self._policy.delay(attempts))
+
+
+def _settle_batch(
+    topic: str,
+    batch: _Batch,
+    future: asyncio.Future[Any],
+    results: list[RecordMetadata | None],
+    failed: list[tuple[_Batch, BaseException]],
+) -> int:
+    """Record a finished batch: its records' metadata, or its error; return records delivered."""
+    if future.cancelled():
+        failed.append((batch, TimeoutError("batch cancelled")))
+        return 0
+    problem = future.exception()
+    if problem is not None:
+        failed.append((batch, problem))
+        return 0
+    base = future.result().offset
+    partition, indexes, _, stamps = batch
+    n = len(indexes)
+    if isinstance(indexes, range) and indexes.step == 1:
+        results[indexes.start : indexes.stop] = [
+            RecordMetadata(topic, partition, offset, stamp)
+            for offset, stamp in zip(range(base, base + n), stamps, strict=True)
+        ]
+    else:
+        for index, offset, stamp in zip(indexes, itertools.count(base), stamps, strict=False):
+            results[index] = RecordMetadata(topic, partition, offset, stamp)
+    return n
 
 
 def _show_key(key: bytes | None) -> str | None:
