@@ -584,6 +584,37 @@ class TestSubscriptionAndLifecycle:
             offsets = await committed(settings, consumer.group_id, topic)
             assert offsets == {(topic, 0): 1}, f"round {round_}"
 
+    async def test_stop_returns_when_a_handler_ignores_cancellation(
+        self, kafka_settings, kafka_topic, eventually
+    ):
+        """A handler swallowing every cancellation is left running; stop() returns anyway."""
+        topic = kafka_topic()
+        settings = with_consumer(kafka_settings, stop_timeout_ms=200)
+        started = asyncio.Event()
+        released = False
+
+        async def stubborn(message: Message[bytes]) -> None:
+            started.set()
+            while not released:
+                try:
+                    await asyncio.sleep(0.05)
+                except asyncio.CancelledError:
+                    continue
+
+        async with Publisher(settings) as publisher:
+            await publisher.publish(topic, b"x")
+        consumer = Consumer(settings, topics=topic, group_id=group(topic), handler=stubborn)
+        await consumer.start()
+        await asyncio.wait_for(started.wait(), 30)
+        try:
+            with capture_logs() as lines:
+                async with asyncio.timeout(60):  # bounds a hang: stop() gives up after 10 s
+                    await consumer.stop()
+        finally:
+            released = True
+        assert not consumer.running
+        assert any(x["msg"] == "consumer tasks ignored cancellation; left running" for x in lines)
+
     async def test_slow_handlers_keep_the_group_membership(
         self, kafka_settings, kafka_topic, eventually
     ):

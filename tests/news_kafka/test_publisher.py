@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 
 import msgspec
@@ -172,6 +173,22 @@ class TestSendAndClose:
         async with KafkaCapture(settings.bootstrap_servers[0], topic) as capture:
             records = await capture.wait_for(500)
         assert sorted(int(r.raw_value) for r in records) == list(range(500))
+
+    async def test_keyless_send_fills_one_partition_at_a_time(self, kafka_settings, kafka_topic):
+        """Keyless send() records go to one partition per batch's worth of bytes, then the next."""
+        topic = kafka_topic(partitions=3)
+        settings = with_producer(kafka_settings, batch_size=2048)
+        async with Publisher(settings) as publisher:
+            for i in range(300):
+                await publisher.send(topic, b"%05d" % i + b"." * 95)  # 100 bytes each
+            await publisher.flush(timeout=10)
+        async with KafkaCapture(settings.bootstrap_servers[0], topic) as capture:
+            records = await capture.wait_for(300)
+        order = sorted(records, key=lambda r: int(r.raw_value[:5]))
+        partitions = [r.partition for r in order]
+        runs = 1 + sum(a != b for a, b in itertools.pairwise(partitions))
+        assert set(partitions) == {0, 1, 2}  # every partition gets its share
+        assert runs <= 300 * 100 // 2048 + 4  # a run per 2 KiB, not a partition per record
 
     async def test_flush_waits_for_queued_records(self, kafka_settings, kafka_topic, metrics):
         """flush() returns when everything sent so far is acknowledged (and counted)."""

@@ -141,6 +141,8 @@ def _kafka(data: dict[str, Any]) -> Panel:
         "publisher_vs_raw": "Publisher.send loop\n÷ raw send loop",
         "publish_many_vs_raw_send_loop": "publish_many\n÷ raw send loop",
         "consumer_vs_raw": "Consumer\n÷ raw consumer",
+        "publisher_with_metrics_vs_raw": "Publisher.send + metrics\n÷ raw send loop",
+        "consumer_with_metrics_vs_raw": "Consumer + metrics\n÷ raw consumer",
     }
     targets = data.get("targets", {})
     per_run = data.get("ratios_per_run") or {}

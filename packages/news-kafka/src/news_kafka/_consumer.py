@@ -60,6 +60,7 @@ _HELD_BACK_POLL_MS: Final = 5  # poll timeout while some partitions wait for que
 _COMMIT_CHECK: Final = 0.1  # the committer looks for progress at least this often
 _SUPERVISOR_PERIOD: Final = 0.25
 _END_TASK_RECHECK: Final = 0.5  # stop(): cancel again a task still running after this
+_END_TASK_GIVE_UP: Final = 10.0  # stop(): leave a task that ignores cancellation this long
 _LAG_PERIOD: Final = 1.0  # seconds between lag reports to the metrics hook
 _MAX_ERROR_MESSAGE: Final = 1000
 _CONTEXT_FIELDS: Final = {
@@ -950,7 +951,15 @@ async def _end_tasks(tasks: Sequence[asyncio.Task[None]]) -> None:
     stopping flag, so a second cancel, or the flag, ends them.
     """
     pending = {task for task in tasks if not task.done()}
+    deadline = time.monotonic() + _END_TASK_GIVE_UP
     while pending:
+        if time.monotonic() > deadline:  # e.g. a handler that swallows every cancellation
+            log.error(
+                "consumer tasks ignored cancellation; left running",
+                tasks=sorted(task.get_name() for task in pending),
+                waited_s=_END_TASK_GIVE_UP,
+            )
+            return
         for task in pending:
             task.cancel()
         _, pending = await asyncio.wait(pending, timeout=_END_TASK_RECHECK)

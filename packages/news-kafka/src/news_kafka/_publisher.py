@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import itertools
 import random
 import time
 from typing import TYPE_CHECKING, Any, Final
@@ -27,7 +28,7 @@ from news_kafka._settings import KafkaSettings
 from news_log import get_context, get_logger
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Callable, Iterable, Iterator, Sequence
     from types import TracebackType
 
     from aiokafka import AIOKafkaProducer
@@ -41,12 +42,15 @@ log = get_logger(__name__)
 
 _BATCH_OVERHEAD: Final = 1024  # bytes kept free in a publish_many batch for request framing
 _REAP_PERIOD: Final = 0.05  # seconds between background checks of queued records
+_MANY_BATCH: Final = 256 * 1024  # publish_many's batch size (bytes): sent while the next fills
 
 
 # A record on its way: (topic, key, value, headers, partition, timestamp)
 _Record = tuple[
     str, bytes | None, bytes | None, list[tuple[str, bytes]] | None, int | None, int | None
 ]
+# A publish_many batch: (partition, indexes of its records, aiokafka BatchBuilder, timestamps)
+_Batch = tuple[int, "Sequence[int]", Any, list[int]]
 # A queued send(): (aiokafka future, tick when queued, attempt, *record)
 _Queued = tuple[
     "asyncio.Future[Any]",
@@ -116,6 +120,16 @@ class Publisher:
         # send(): (aiokafka future, tick when queued, attempt, *record), oldest first; flat to
         # keep the per-record cost at one tuple
         self._queued: collections.deque[_Queued] = collections.deque()
+        # send() of keyless records: per topic [partition, bytes left before switching]
+        # (sticky partitioning, as the Java client: full batches, no per-record choice)
+        self._sticky: dict[str, list[int]] = {}
+        self._sticky_bytes = cfg.batch_size
+        # the last propagated context seen, its content type and the headers built from them
+        self._context_headers: tuple[object, bytes | None, list[tuple[str, bytes]] | None] = (
+            None,
+            None,
+            None,
+        )
         self._tick = 0
         self._reaper: asyncio.Task[None] | None = None
         self._retries: set[asyncio.Task[None]] = set()
@@ -304,11 +318,20 @@ class Publisher:
                 f"a tombstone (value None) for topic {topic!r} needs a key: it deletes that key"
             )
         context = get_context()
-        record_headers = (
-            build_headers(headers, context, content_type)
-            if headers or context or content_type is not None
-            else None
-        )
+        if not headers and context:
+            # The bound context (a mapping news-log replaces, never mutates) repeats from
+            # record to record: its headers are built once and shared (aiokafka copies them
+            # into the batch; nothing changes them).
+            cached = self._context_headers
+            if cached[0] is context and cached[1] is content_type:
+                record_headers = cached[2]
+            else:
+                record_headers = build_headers(None, context, content_type)
+                self._context_headers = (context, content_type, record_headers)
+        elif headers or context or content_type is not None:
+            record_headers = build_headers(headers, context, content_type)
+        else:
+            record_headers = None
         return (topic, key_bytes, value_bytes, record_headers, partition, timestamp)
 
     async def publish(
@@ -406,6 +429,8 @@ class Publisher:
         in the buffer. Delivery is confirmed by `flush` (or `stop`); retriable failures are
         retried in the background, and a record that fails for good is logged and makes the
         next `flush` raise `PublishError`. Use `publish` to get each record's metadata.
+        Records without a key or partition fill one partition's batch (``batch_size`` bytes),
+        then the next (sticky partitioning, as the Java client): fuller batches, less work.
         Arguments as for `publish`; a non-retriable error of the first attempt (record too
         large...) raises here.
         """
@@ -418,9 +443,17 @@ class Publisher:
             and not headers
             and not get_context()
         ):  # the common case of a stream of raw records, inlined
+            target = partition
+            if target is None:
+                sticky = self._sticky.get(topic)
+                if sticky is None or sticky[1] <= 0:
+                    sticky = self._stick(producer, topic)
+                if sticky is not None:
+                    sticky[1] -= len(value)
+                    target = sticky[0]
             self._pending += 1
             try:
-                future = await producer.send(topic, value, None, partition, timestamp, None)
+                future = await producer.send(topic, value, None, target, timestamp, None)
             except Exception:  # noqa: BLE001 - the general path classifies it
                 self._pending -= 1
                 await self._enqueue_first((topic, None, value, None, partition, timestamp))
@@ -433,6 +466,31 @@ class Publisher:
                 self._reaper = asyncio.ensure_future(self._reap_loop())
             return
         await self._enqueue_first(self._record(topic, value, key, headers, partition, timestamp))
+
+    def _stick(self, producer: AIOKafkaProducer, topic: str) -> list[int] | None:
+        """Pick the partition the next keyless ``send`` records of ``topic`` go to.
+
+        Moves on (round robin over the partitions that have a leader) after a batch worth of
+        bytes; None while the topic's metadata is unknown (aiokafka then waits for it and
+        picks a partition itself).
+        """
+        try:
+            available = producer.client.cluster.available_partitions_for_topic(topic)
+        except AttributeError:  # pragma: no cover - aiokafka changed: let it choose
+            available = None
+        if not available:
+            self._sticky.pop(topic, None)
+            return None
+        ordered = sorted(available)
+        sticky = self._sticky.get(topic)
+        if sticky is None:
+            start = random.randrange(len(ordered))  # noqa: S311 - load spreading
+            sticky = self._sticky[topic] = [ordered[start], 0]
+        else:
+            later = [p for p in ordered if p > sticky[0]]
+            sticky[0] = later[0] if later else ordered[0]
+        sticky[1] = self._sticky_bytes
+        return sticky
 
     async def _enqueue_first(self, record: _Record) -> None:
         self._pending += 1
@@ -454,12 +512,20 @@ class Publisher:
                 ),
             )
             return
+        target = record[4]
+        if target is None and record[1] is None:  # keyless: sticky, as the fast path
+            sticky = self._sticky.get(record[0])
+            if sticky is None or sticky[1] <= 0:
+                sticky = self._stick(producer, record[0])
+            if sticky is not None:
+                sticky[1] -= len(record[2] or b"")
+                target = sticky[0]
         try:
             future = await producer.send(
                 record[0],
                 record[2],
                 record[1],
-                partition=record[4],
+                partition=target,
                 timestamp_ms=record[5],
                 headers=record[3],
             )
@@ -695,26 +761,36 @@ class Publisher:
                 topic=topic,
                 attempts=1,
             ) from exc
-        items = self._prepare_many(topic, records, headers)
+        items, shared, all_keyless = self._prepare_many(topic, records, headers)
         if not items:
             return []
         n_partitions = len(partitions)
         by_partition: dict[int, list[int]] = {}
-        keyless: list[int] = []
-        for index, item in enumerate(items):
-            if item[3] is not None:
-                target = item[3]
-            elif item[0] is not None:
-                target = partitions[(murmur2(item[0]) & 0x7FFFFFFF) % n_partitions]
-            else:
-                keyless.append(index)
-                continue
-            by_partition.setdefault(target, []).append(index)
-        batches = self._build_batches(items, by_partition, keyless, partitions)
+        keyless: Sequence[int]
+        if all_keyless:
+            keyless = range(len(items))
+        else:
+            keyless = []
+            for index, item in enumerate(items):
+                if item.__class__ is bytes:
+                    keyless.append(index)
+                    continue
+                if item[3] is not None:
+                    target = item[3]
+                elif item[0] is not None:
+                    target = partitions[(murmur2(item[0]) & 0x7FFFFFFF) % n_partitions]
+                else:
+                    keyless.append(index)
+                    continue
+                by_partition.setdefault(target, []).append(index)
+        now_ms = int(time.time() * 1000)
+        batches = self._build_batches(
+            items, shared, now_ms, by_partition=by_partition, keyless=keyless, partitions=partitions
+        )
         self._pending += 1
         self._idle.clear()
         try:
-            return await self._send_batches(topic, items, batches)
+            return await self._send_batches(topic, items, shared, now_ms, batches)
         finally:
             self._settle()
 
@@ -723,21 +799,21 @@ class Publisher:
         topic: str,
         records: Iterable[ProducerRecord | Any],
         headers: Headers | None,
-    ) -> list[
-        tuple[bytes | None, bytes | None, list[tuple[str, bytes]] | None, int | None, int | None]
-    ]:
+    ) -> tuple[list[Any], list[tuple[str, bytes]], bool]:
+        """Encode the records: (items, shared headers, whether no record has a key/partition).
+
+        An item is the value itself for a plain ``bytes`` record (key-less, the shared headers),
+        else ``(key, value, headers, partition, timestamp)``.
+        """
         context = get_context()
-        shared = build_headers(headers, context, None)
+        shared = build_headers(headers, context, None) or []
         codec_value = self._codec.value
-        items: list[
-            tuple[
-                bytes | None, bytes | None, list[tuple[str, bytes]] | None, int | None, int | None
-            ]
-        ] = []
+        items: list[Any] = []
         append = items.append
+        all_keyless = True
         for record in records:
             if record.__class__ is bytes:
-                append((None, record, shared, None, None))
+                append(record)
                 continue
             if isinstance(record, ProducerRecord):
                 value_bytes, content_type = codec_value(record.value, topic)
@@ -752,6 +828,8 @@ class Publisher:
                     if shared:
                         names = {name for name, _ in record_headers}
                         record_headers += [h for h in shared if h[0] not in names]
+                if key_bytes is not None or record.partition is not None:
+                    all_keyless = False
                 append((key_bytes, value_bytes, record_headers, record.partition, record.timestamp))
                 continue
             value_bytes, content_type = codec_value(record, topic)
@@ -760,17 +838,17 @@ class Publisher:
                     f"a tombstone (value None) for topic {topic!r} needs a key; "
                     "pass ProducerRecord(value=None, key=...)"
                 )
-            record_headers = shared
-            if content_type is not None:
-                record_headers = [*(shared or ()), ("content-type", content_type)]
-            append((None, value_bytes, record_headers, None, None))
-        return items
+            if content_type is None:
+                append(value_bytes)
+            else:
+                append((None, value_bytes, [*shared, ("content-type", content_type)], None, None))
+        return items, shared, all_keyless
 
     def _new_builder(self) -> Any:
         from aiokafka.producer.message_accumulator import BatchBuilder
 
         cfg = self._settings.producer
-        size = max(cfg.batch_size, cfg.max_request_size - _BATCH_OVERHEAD)
+        size = max(cfg.batch_size, min(cfg.max_request_size - _BATCH_OVERHEAD, _MANY_BATCH))
         compression = 0
         if cfg.compression != "none":
             from aiokafka import AIOKafkaProducer
@@ -781,79 +859,96 @@ class Publisher:
     def _build_batches(
         self,
         items: list[Any],
+        shared: list[tuple[str, bytes]],
+        now_ms: int,
+        *,
         by_partition: dict[int, list[int]],
-        keyless: list[int],
+        keyless: Sequence[int],
         partitions: list[int],
-    ) -> list[tuple[int, list[int], Any, list[int]]]:
-        """Pack records into batches: (partition, indexes, builder, timestamps)."""
-        batches: list[tuple[int, list[int], Any, list[int]]] = []
+    ) -> Iterator[_Batch]:
+        """Pack records into batches, lazily: each is sent before the next is built."""
         for partition, indexes in by_partition.items():
-            batches.extend(self._fill(items, indexes, lambda p=partition: p))
+            same = itertools.repeat(partition).__next__
+            yield from self._fill(items, shared, now_ms, indexes, same)
         if keyless:
             start = random.randrange(len(partitions))  # noqa: S311 - load spreading
             cycle = iter(range(start, start + 10**12))
-            batches.extend(
-                self._fill(items, keyless, lambda: partitions[next(cycle) % len(partitions)])
+            yield from self._fill(
+                items,
+                shared,
+                now_ms,
+                keyless,
+                lambda: partitions[next(cycle) % len(partitions)],
             )
-        return batches
 
     def _fill(
-        self, items: list[Any], indexes: list[int], next_partition: Any
-    ) -> list[tuple[int, list[int], Any, list[int]]]:
-        """Append records to batch builders, starting a new one (and partition) when full.
+        self,
+        items: list[Any],
+        shared: list[tuple[str, bytes]],
+        now_ms: int,
+        indexes: Sequence[int],
+        next_partition: Callable[[], int],
+    ) -> Iterator[_Batch]:
+        """Append records to batch builders; yield each full one (and its partition).
 
         The records go straight into aiokafka's C record builder (the ``BatchBuilder``
         wrapper's per-record Python frame is a third of the cost), with the wrapper's
-        record count kept in step so ``send_batch`` sees a normal batch.
+        record count kept in step so ``send_batch`` sees a normal batch. A batch is
+        ``(partition, indexes, builder, timestamps)``; ``indexes`` is a slice of ``indexes``.
         """
-        out: list[tuple[int, list[int], Any, list[int]]] = []
         builder = self._new_builder()
         raw_append: Any = getattr(getattr(builder, "_builder", None), "append", None)
         direct = raw_append is not None and hasattr(builder, "_relative_offset")
-        batch_indexes: list[int] = []
         stamps: list[int] = []
-        empty: list[tuple[str, bytes]] = []
+        first = 0  # position in indexes of the batch's first record
         n = 0
         for index in indexes:
-            key, value, headers, _, timestamp = items[index]
-            if direct:
-                meta = raw_append(n, timestamp, key, value, headers or empty)
+            item = items[index]
+            if item.__class__ is bytes:
+                key, value, headers, timestamp = None, item, shared, now_ms
             else:
-                meta = builder.append(
-                    timestamp=timestamp, key=key, value=value, headers=headers or []
-                )
+                key, value, headers, _, timestamp = item
+                if timestamp is None:
+                    timestamp = now_ms
+            if direct:
+                meta = raw_append(n, timestamp, key, value, headers)
+            else:
+                meta = builder.append(timestamp=timestamp, key=key, value=value, headers=headers)
             if meta is None:
                 if direct:
                     builder._relative_offset = n
-                out.append((next_partition(), batch_indexes, builder, stamps))
+                builder.close()  # closed: aiokafka sends it at once (no linger_ms)
+                yield (next_partition(), indexes[first : first + n], builder, stamps)
+                first += n
                 builder = self._new_builder()
                 raw_append = builder._builder.append if direct else None
-                batch_indexes, stamps, n = [], [], 0
+                stamps, n = [], 0
                 if direct:
-                    meta = raw_append(n, timestamp, key, value, headers or empty)
+                    meta = raw_append(n, timestamp, key, value, headers)
                 else:
                     meta = builder.append(
-                        timestamp=timestamp, key=key, value=value, headers=headers or []
+                        timestamp=timestamp, key=key, value=value, headers=headers
                     )
             n += 1
-            batch_indexes.append(index)
-            stamps.append(meta.timestamp)
-        if batch_indexes:
+            stamps.append(timestamp)
+        if n:
             if direct:
                 builder._relative_offset = n
-            out.append((next_partition(), batch_indexes, builder, stamps))
-        return out
+            builder.close()
+            yield (next_partition(), indexes[first : first + n], builder, stamps)
 
     async def _send_batches(  # noqa: PLR0912 - one loop: send, classify, retry
         self,
         topic: str,
         items: list[Any],
-        batches: list[tuple[int, list[int], Any, list[int]]],
+        shared: list[tuple[str, bytes]],
+        now_ms: int,
+        batches: Iterator[_Batch],
     ) -> list[RecordMetadata]:
         results: list[RecordMetadata | None] = [None] * len(items)
         attempts = 0
-        todo = batches
-        while todo:
+        todo: Iterable[_Batch] = batches
+        while True:
             attempts += 1
             producer = self._producer
             if producer is None:
@@ -862,36 +957,37 @@ class Publisher:
                     topic=topic,
                     attempts=attempts,
                 )
-            sent: list[tuple[tuple[int, list[int], Any, list[int]], asyncio.Future[Any]]] = []
-            failed: list[tuple[tuple[int, list[int], Any, list[int]], BaseException]] = []
-            for batch in todo:
+            sent: list[tuple[_Batch, asyncio.Future[Any]]] = []
+            failed: list[tuple[_Batch, BaseException]] = []
+            delivered = 0
+            for batch in todo:  # the first round builds each batch right before sending it
                 try:
                     future = await producer.send_batch(batch[2], topic, partition=batch[0])
                 except Exception as exc:  # noqa: BLE001 - classified below
                     failed.append((batch, exc))
-                else:
-                    sent.append((batch, future))
+                    continue
+                sent.append((batch, future))
+                if sent[0][1].done():  # settle acknowledged batches while the broker works
+                    waiting = []
+                    for done_batch, done in sent:
+                        if done.done():
+                            delivered += _settle_batch(topic, done_batch, done, results, failed)
+                        else:
+                            waiting.append((done_batch, done))
+                    sent = waiting
             if sent:
                 await asyncio.wait([f for _, f in sent], timeout=self._attempt_bound)
             for batch, future in sent:
                 if not future.done():
                     future.cancel()
                     failed.append((batch, TimeoutError("no acknowledgement in time")))
-                elif future.cancelled():
-                    failed.append((batch, TimeoutError("batch cancelled")))
-                elif (problem := future.exception()) is not None:
-                    failed.append((batch, problem))
                 else:
-                    base = future.result().offset
-                    partition, indexes, _, stamps = batch
-                    for i, index in enumerate(indexes):
-                        results[index] = RecordMetadata(topic, partition, base + i, stamps[i])
-            if self._metrics is not None:
-                delivered = sum(len(b[1]) for b, f in sent if f.done() and not f.cancelled())
-                delivered -= sum(len(b[1]) for b, _ in failed if any(b is s for s, _ in sent))
-                if delivered > 0:
-                    self._metrics.published(topic, delivered)
-            todo = []
+                    delivered += _settle_batch(topic, batch, future, results, failed)
+            if delivered and self._metrics is not None:
+                self._metrics.published(topic, delivered)
+            if not failed:
+                return results  # type: ignore[return-value]
+            retry: list[_Batch] = []
             for batch, problem in failed:
                 if not is_retriable(problem) or attempts >= self._policy.attempts:
                     if self._metrics is not None:
@@ -914,10 +1010,40 @@ class Publisher:
                     error=f"{type(problem).__name__}: {problem}",
                 )
                 partition, indexes, _, _ = batch
-                todo.extend(self._fill(items, indexes, lambda p=partition: p))
-            if todo:
-                await asyncio.sleep(self._policy.delay(attempts))
-        return results  # type: ignore[return-value]
+                retry.extend(
+                    self._fill(items, shared, now_ms, indexes, itertools.repeat(partition).__next__)
+                )
+            todo = retry
+            await asyncio.sleep(self._policy.delay(attempts))
+
+
+def _settle_batch(
+    topic: str,
+    batch: _Batch,
+    future: asyncio.Future[Any],
+    results: list[RecordMetadata | None],
+    failed: list[tuple[_Batch, BaseException]],
+) -> int:
+    """Record a finished batch: its records' metadata, or its error; return records delivered."""
+    if future.cancelled():
+        failed.append((batch, TimeoutError("batch cancelled")))
+        return 0
+    problem = future.exception()
+    if problem is not None:
+        failed.append((batch, problem))
+        return 0
+    base = future.result().offset
+    partition, indexes, _, stamps = batch
+    n = len(indexes)
+    if isinstance(indexes, range) and indexes.step == 1:
+        results[indexes.start : indexes.stop] = [
+            RecordMetadata(topic, partition, offset, stamp)
+            for offset, stamp in zip(range(base, base + n), stamps, strict=True)
+        ]
+    else:
+        for index, offset, stamp in zip(indexes, itertools.count(base), stamps, strict=False):
+            results[index] = RecordMetadata(topic, partition, offset, stamp)
+    return n
 
 
 def _show_key(key: bytes | None) -> str | None:

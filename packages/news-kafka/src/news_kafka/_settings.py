@@ -251,10 +251,13 @@ class ConsumerSettings(msgspec.Struct, frozen=True, kw_only=True):
     concurrency: Annotated[
         int, Meta(ge=1, le=1024, description="Partitions whose records are handled at once")
     ] = 8
+    # Large enough for one fetch response of small records (max_partition_fetch_bytes of
+    # 200-byte records): aiokafka fetches a partition again only once its previous records
+    # were taken, so a smaller queue leaves the handlers idle during every fetch round trip.
     max_buffered_records: Annotated[
         int,
         Meta(ge=1, description="Records queued per partition before fetching it is held back"),
-    ] = 1_000
+    ] = 5_000
     handler_timeout_ms: (
         Annotated[
             int,

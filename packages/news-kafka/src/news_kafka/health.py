@@ -50,6 +50,8 @@ if TYPE_CHECKING:
 
 __all__ = ["BrokerCheck", "broker_check", "consumer_check", "register_health"]
 
+_CLOSING: set[asyncio.Task[Any]] = set()  # clients of abandoned checks being closed
+
 BROKER_CHECK: Final = "kafka"
 """The name `register_health` gives the broker check."""
 
@@ -96,6 +98,9 @@ class BrokerCheck:
             except TimeoutError:
                 await self._drop()
                 return self._fail(f"no metadata from Kafka within {self.timeout:g}s")
+            except asyncio.CancelledError:  # the probe gave up: reconnect next time
+                self._abandon()
+                raise
             except Exception as exc:  # noqa: BLE001 - any failure is the check's verdict
                 await self._drop()
                 return self._fail(f"Kafka metadata request failed: {type(exc).__name__}: {exc}")
@@ -133,6 +138,14 @@ class BrokerCheck:
                     await client.close()
             except Exception:  # noqa: BLE001, S110 - a broken connection may not close cleanly
                 pass
+
+    def _abandon(self) -> None:
+        """Forget the client without waiting; close it in the background."""
+        client, self._client = self._client, None
+        if client is not None:
+            task = asyncio.get_running_loop().create_task(client.close())
+            _CLOSING.add(task)
+            task.add_done_callback(_CLOSING.discard)
 
     async def aclose(self) -> None:
         """Close the check's Kafka connection (it reconnects if called again)."""
