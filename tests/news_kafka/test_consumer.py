@@ -389,18 +389,22 @@ class TestDeadLetters:
                 bootstrap, topic, b"{not json", key=b"bad", headers={"x-request-id": "r-poison"}
             )
             await publisher.publish(topic, Article(2, "after"))
-        async with Consumer(
-            kafka_settings,
-            topics=topic,
-            group_id=group_id,
-            handler=handle,
-            value_type=Article,
-            metrics=metrics,
-        ):
-            await eventually(lambda: len(seen) >= 2, what="records around the poison")
-            async with KafkaCapture(bootstrap, f"{topic}.dlq") as dlq:
-                [dead] = await dlq.wait_for(1)
+        with capture_logs() as lines:
+            async with Consumer(
+                kafka_settings,
+                topics=topic,
+                group_id=group_id,
+                handler=handle,
+                value_type=Article,
+                metrics=metrics,
+            ):
+                await eventually(lambda: len(seen) >= 2, what="records around the poison")
+                async with KafkaCapture(bootstrap, f"{topic}.dlq") as dlq:
+                    [dead] = await dlq.wait_for(1)
         assert seen == [1, 2]
+        [logged] = [x for x in lines if x["msg"] == "record dead-lettered"]
+        assert logged["request_id"] == "r-poison"
+        assert logged["error_type"] == "msgspec.DecodeError"
         assert dead.raw_value == b"{not json"
         assert dead.key == b"bad"
         assert dead.headers["x-request-id"] == "r-poison"

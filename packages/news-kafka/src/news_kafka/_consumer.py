@@ -70,6 +70,18 @@ _CONTEXT_FIELDS: Final = {
 }
 
 
+def _context_fields(headers: Any) -> dict[str, str] | None:
+    """The news-log context fields (request id, trace) carried by a record's headers, if any."""
+    fields: dict[str, str] | None = None
+    for name, value in headers:
+        field = _CONTEXT_FIELDS.get(name)
+        if field is not None and value is not None:
+            if fields is None:
+                fields = {}
+            fields[field] = value.decode("utf-8", "replace")
+    return fields
+
+
 class _Abandoned(Exception):  # noqa: N818 - internal control flow, never escapes
     """The record's partition was revoked or the consumer is stopping: leave it uncommitted."""
 
@@ -672,7 +684,12 @@ class Consumer(Generic[T]):
         try:
             value = self._decode(record)
         except (msgspec.DecodeError, msgspec.ValidationError) as exc:
-            await self._dead_letter(state, record, exc, 0)
+            undecodable = _context_fields(record.headers) if record.headers else None
+            if undecodable is None:
+                await self._dead_letter(state, record, exc, 0)
+            else:  # its dead-letter log line carries the record's request id too
+                with bind(**undecodable):
+                    await self._dead_letter(state, record, exc, 0)
             return
         message: Message[Any] = Message(
             record.topic,
@@ -684,14 +701,7 @@ class Consumer(Generic[T]):
             record.timestamp,
             record.value,
         )
-        fields: dict[str, str] | None = None
-        if record.headers:
-            for name, hvalue in record.headers:
-                field = _CONTEXT_FIELDS.get(name)
-                if field is not None and hvalue is not None:
-                    if fields is None:
-                        fields = {}
-                    fields[field] = hvalue.decode("utf-8", "replace")
+        fields = _context_fields(record.headers) if record.headers else None
         if fields is None:
             await self._attempts(state, record, message)
         else:
