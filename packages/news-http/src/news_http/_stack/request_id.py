@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections import deque
 from typing import TYPE_CHECKING, Final
 
 import news_log
@@ -32,10 +33,30 @@ _ZERO_PARENT: Final = "0" * 16
 _VARIANT: Final = {c: "89ab"[int(c, 16) & 3] for c in "0123456789abcdef"}
 
 
+#: Ids made ahead from one ``os.urandom`` call (one system call per ``_BATCH`` ids instead of one
+#: per request). ``deque.pop`` is atomic, so Robyn's threads never share an id; a forked worker
+#: starts empty (it must not hand out its parent's ids).
+_POOL: Final[deque[str]] = deque()
+_BATCH: Final = 64
+
+
+def _refill() -> str:
+    h = os.urandom(16 * _BATCH).hex()
+    ids = [
+        f"{h[i : i + 8]}-{h[i + 8 : i + 12]}-4{h[i + 13 : i + 16]}-"
+        f"{_VARIANT[h[i + 16]]}{h[i + 17 : i + 20]}-{h[i + 20 : i + 32]}"
+        for i in range(0, 32 * _BATCH, 32)
+    ]
+    _POOL.extend(ids[1:])
+    return ids[0]
+
+
 def new_request_id() -> str:
-    """Return a random UUID version 4 string (a quarter of the cost of ``str(uuid4())``)."""
-    h = os.urandom(16).hex()
-    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{_VARIANT[h[16]]}{h[17:20]}-{h[20:]}"
+    """Return a random UUID version 4 string (a fraction of the cost of ``str(uuid4())``)."""
+    try:
+        return _POOL.pop()
+    except IndexError:
+        return _refill()
 
 
 def is_valid_request_id(value: str) -> bool:
@@ -85,3 +106,7 @@ def context_fields(headers: Headers, header: str) -> dict[str, str]:
             if tracestate is not None and _TRACESTATE_RE.fullmatch(tracestate):
                 fields["tracestate"] = tracestate
     return fields
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_POOL.clear)
