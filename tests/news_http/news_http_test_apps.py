@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import os
+import threading
 import time
 from typing import Any
 
@@ -129,6 +130,13 @@ def standard() -> news_http.NewsApp:
     @app.get("/files/:name")
     def file_name(name: str) -> str:
         return name
+
+    thread_data = threading.local()
+
+    @app.get("/thread-calls")
+    def thread_calls() -> dict[str, int]:
+        thread_data.calls = getattr(thread_data, "calls", 0) + 1
+        return {"calls": thread_data.calls}
 
     @app.get("/boom")
     def boom() -> None:

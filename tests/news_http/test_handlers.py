@@ -160,6 +160,16 @@ class TestReturnValues:
         missing = standard_server.client().head("/articles/8")
         assert missing.status_code == 404
 
+    def test_sync_handler_threads_keep_their_python_state(
+        self, standard_server: ServerProcess
+    ) -> None:
+        """Robyn's threads keep their Python thread state (and thread-locals) between requests."""
+        client = standard_server.client()
+        calls = [client.get("/thread-calls").json()["calls"] for _ in range(40)]
+        # A handful of Robyn threads serve 40 requests: a thread state made afresh for every
+        # call (Robyn's own behaviour) would start every count at 1.
+        assert max(calls) > 1, calls
+
 
 class TestMiddlewares:
     def test_app_middleware_wraps_sync_and_async_routes(
