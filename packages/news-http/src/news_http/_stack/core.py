@@ -28,7 +28,6 @@ The sync variant also keeps the Python thread state of the Robyn thread that cal
 from __future__ import annotations
 
 import asyncio
-import ctypes
 import functools
 import os
 from threading import get_ident
@@ -98,6 +97,8 @@ def _keep_thread_state() -> None:
     keeps the thread's state (the GIL is still released between requests, as for any Python
     thread); it costs one thread state per Robyn worker thread, for the process's lifetime.
     """
+    import ctypes  # once per Robyn thread, lazily: keeps `import news_http` cheap
+
     ctypes.pythonapi.PyGILState_Ensure()
     _KEPT_THREADS.add(get_ident())
 
