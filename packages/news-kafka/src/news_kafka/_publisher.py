@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import functools
 import itertools
 import random
 import time
@@ -208,8 +209,10 @@ class Publisher:
             task.cancel()
         if self._retries:
             await asyncio.gather(*self._retries, return_exceptions=True)
-        await _bounded_stop(producer, max(1.0, deadline - time.monotonic()))
+        # No retries from here on: a record that aiokafka fails while it stops (the reaper
+        # settles it meanwhile) is given up and reported now, not retried after stop() returned.
         self._producer = None
+        await _bounded_stop(producer, max(1.0, deadline - time.monotonic()))
         self._reap(scan_all=True)
         while self._queued:
             entry = self._queued.popleft()
@@ -610,28 +613,33 @@ class Publisher:
             delay = self._retry_delay(record, attempt, exc)
             task = asyncio.ensure_future(self._retry(record, attempt + 1, delay))
             self._retries.add(task)
-            task.add_done_callback(self._retries.discard)
+            task.add_done_callback(functools.partial(self._retry_done, record, attempt))
             return
         self._give_up(record, attempt, self._error(record, attempt, exc))
 
     async def _retry(self, record: _Record, attempt: int, delay: float) -> None:
-        try:
-            await asyncio.sleep(delay)
-        except asyncio.CancelledError:
-            self._give_up(
-                record,
-                attempt - 1,
-                PublisherClosedError(
-                    f"publisher closed while a record for topic {record[0]!r} (key "
-                    f"{_show_key(record[1])!r}) waited to be retried after {attempt - 1} "
-                    "attempt(s)",
-                    topic=record[0],
-                    key=record[1],
-                    attempts=attempt - 1,
-                ),
-            )
-            raise
+        await asyncio.sleep(delay)
         await self._enqueue(record, attempt)
+
+    def _retry_done(self, record: _Record, attempts: int, task: asyncio.Task[None]) -> None:
+        """Settle a record whose retry task ended without handing it on (cancelled by stop()).
+
+        The task may be cancelled before its first step (then no code of ``_retry`` runs) or
+        while aiokafka waits for buffer space: either way the record is reported, never dropped.
+        """
+        self._retries.discard(task)
+        if not task.cancelled() and task.exception() is None:
+            return  # _enqueue settled it: queued again, or given up with a log line
+        cause = task.exception() if not task.cancelled() else None
+        error = PublisherClosedError(
+            f"publisher closed while a record for topic {record[0]!r} (key "
+            f"{_show_key(record[1])!r}) waited to be retried after {attempts} attempt(s)",
+            topic=record[0],
+            key=record[1],
+            attempts=attempts,
+        )
+        error.__cause__ = cause
+        self._give_up(record, attempts, error)
 
     def _retry_delay(self, record: _Record, attempt: int, exc: BaseException) -> float:
         delay = self._policy.delay(attempt)
