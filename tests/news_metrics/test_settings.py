@@ -11,9 +11,8 @@ import news_metrics
 
 class TestMetricsSettings:
     def test_defaults(self):
-        """Defaults: on, /metrics, port 9464, SLO bucket 0.5 present, caps set, no _created."""
+        """Defaults: /metrics, port 9464, SLO bucket 0.5 present, caps set, no _created."""
         s = news_metrics.MetricsSettings()
-        assert s.enabled is True
         assert s.path == "/metrics"
         assert (s.host, s.port) == ("0.0.0.0", 9464)
         assert s.multiprocess_dir == ""

@@ -76,12 +76,6 @@ def _check_buckets(field: str, buckets: tuple[float, ...]) -> None:
 class MetricsSettings(msgspec.Struct, frozen=True, kw_only=True):
     """How a service exposes metrics: endpoint, standalone server, buckets and cardinality caps."""
 
-    enabled: Annotated[
-        bool,
-        msgspec.Meta(
-            description="Record HTTP/Kafka metrics and serve them; false turns the hooks off."
-        ),
-    ] = True
     path: Annotated[
         str,
         msgspec.Meta(
