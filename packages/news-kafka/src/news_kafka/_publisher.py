@@ -71,6 +71,17 @@ def _record_of(entry: _Queued) -> _Record:
     return entry[3:]
 
 
+def _closed_error(record: _Record, attempts: int, waited: str) -> PublisherClosedError:
+    """The error of a record the publisher was closed on before it was ``waited`` (for)."""
+    return PublisherClosedError(
+        f"publisher closed while a record for topic {record[0]!r} (key "
+        f"{_show_key(record[1])!r}) waited to be {waited}, after {attempts} attempt(s)",
+        topic=record[0],
+        key=record[1],
+        attempts=attempts,
+    )
+
+
 class Publisher:
     """Publishes records to Kafka: typed values, retries, request-id headers, bounded close.
 
@@ -217,17 +228,7 @@ class Publisher:
         while self._queued:
             entry = self._queued.popleft()
             record, attempt = _record_of(entry), entry[2]
-            self._give_up(
-                record,
-                attempt,
-                PublisherClosedError(
-                    f"publisher closed before the record for topic {record[0]!r} (key "
-                    f"{_show_key(record[1])!r}) was delivered, after {attempt} attempt(s)",
-                    topic=record[0],
-                    key=record[1],
-                    attempts=attempt,
-                ),
-            )
+            self._give_up(record, attempt, _closed_error(record, attempt, "delivered"))
         self._failures.clear()
         if self._reaper is not None:
             self._reaper.cancel()
@@ -504,16 +505,7 @@ class Publisher:
         """Hand a record to aiokafka (one attempt); failures go to the retry logic."""
         producer = self._producer
         if producer is None:
-            self._give_up(
-                record,
-                attempt - 1,
-                PublisherClosedError(
-                    f"publisher stopped while a record for {record[0]!r} waited to be retried",
-                    topic=record[0],
-                    key=record[1],
-                    attempts=attempt - 1,
-                ),
-            )
+            self._give_up(record, attempt - 1, _closed_error(record, attempt - 1, "retried"))
             return
         target = record[4]
         if target is None and record[1] is None:  # keyless: sticky, as the fast path
@@ -630,15 +622,8 @@ class Publisher:
         self._retries.discard(task)
         if not task.cancelled() and task.exception() is None:
             return  # _enqueue settled it: queued again, or given up with a log line
-        cause = task.exception() if not task.cancelled() else None
-        error = PublisherClosedError(
-            f"publisher closed while a record for topic {record[0]!r} (key "
-            f"{_show_key(record[1])!r}) waited to be retried after {attempts} attempt(s)",
-            topic=record[0],
-            key=record[1],
-            attempts=attempts,
-        )
-        error.__cause__ = cause
+        error = _closed_error(record, attempts, "retried")
+        error.__cause__ = task.exception() if not task.cancelled() else None
         self._give_up(record, attempts, error)
 
     def _retry_delay(self, record: _Record, attempt: int, exc: BaseException) -> float:
