@@ -499,17 +499,38 @@ class NewsApp(Robyn):
         self._install_fallbacks()
 
     def _install(self, item: _Pending) -> None:
-        chain = self._chain(item)
+        self._add_route(
+            item.method,
+            item.route,
+            self._chain(item),
+            item.metadata,
+            auth_required=item.auth_required,
+            openapi_name=item.openapi_name,
+            openapi_tags=item.openapi_tags,
+        )
+
+    def _add_route(
+        self,
+        method: str,
+        route: str,
+        chain: Handler,
+        metadata: Any,
+        *,
+        auth_required: bool = False,
+        openapi_name: str = "",
+        openapi_tags: list[str] | None = None,
+    ) -> None:
+        """Register a composed chain with Robyn's router (one argument: the request)."""
         self.router.routes.append(
             Route(
-                _ROBYN_METHODS[item.method],
-                item.route,
+                _ROBYN_METHODS[method],
+                route,
                 FunctionInfo(chain, is_async(chain), 1, dict(_REQUEST_PARAM), {}),
                 False,
-                item.auth_required,
-                item.openapi_name,
-                item.openapi_tags,
-                item.metadata,
+                auth_required,
+                openapi_name,
+                openapi_tags if openapi_tags is not None else [],
+                metadata,
             )
         )
 
@@ -561,18 +582,7 @@ class NewsApp(Robyn):
                         f"clashes with a route of the app ({exc}); choose another "
                         f"HTTPSettings.{field} or rename the route"
                     ) from exc
-                self.router.routes.append(
-                    Route(
-                        _ROBYN_METHODS[method],
-                        route,
-                        FunctionInfo(chain, is_async(chain), 1, dict(_REQUEST_PARAM), {}),
-                        False,
-                        False,
-                        "",
-                        [],
-                        meta,
-                    )
-                )
+                self._add_route(method, route, chain, meta)
 
     def _install_fallbacks(self) -> None:
         table = self._table
@@ -592,22 +602,10 @@ class NewsApp(Robyn):
             )
 
         chain = compose(unmatched, [self._standard_layer(UNMATCHED_ROUTE, limits=False)])
-        function = FunctionInfo(chain, False, 1, dict(_REQUEST_PARAM), {})
         meta = RouteOpenAPIMeta(include_in_schema=False)
         for method in METHODS:
             for route in table.fallbacks(method):
-                self.router.routes.append(
-                    Route(
-                        _ROBYN_METHODS[method],
-                        route,
-                        function,
-                        False,
-                        False,
-                        "",
-                        [],
-                        meta,
-                    )
-                )
+                self._add_route(method, route, chain, meta)
 
     def _standard_layer(self, route: str, *, limits: bool = True) -> Middleware:
         settings = self.settings
