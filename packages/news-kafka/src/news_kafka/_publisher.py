@@ -447,14 +447,7 @@ class Publisher:
             and not headers
             and not get_context()
         ):  # the common case of a stream of raw records, inlined
-            target = partition
-            if target is None:
-                sticky = self._sticky.get(topic)
-                if sticky is None or sticky[1] <= 0:
-                    sticky = self._stick(producer, topic)
-                if sticky is not None:
-                    sticky[1] -= len(value)
-                    target = sticky[0]
+            target = partition if partition is not None else self._place(producer, topic, value)
             self._pending += 1
             try:
                 future = await producer.send(topic, value, None, target, timestamp, None)
@@ -470,6 +463,16 @@ class Publisher:
                 self._reaper = asyncio.ensure_future(self._reap_loop())
             return
         await self._enqueue_first(self._record(topic, value, key, headers, partition, timestamp))
+
+    def _place(self, producer: AIOKafkaProducer, topic: str, value: bytes | None) -> int | None:
+        """The partition of a keyless record without one: the topic's sticky partition."""
+        sticky = self._sticky.get(topic)
+        if sticky is None or sticky[1] <= 0:
+            sticky = self._stick(producer, topic)
+            if sticky is None:
+                return None
+        sticky[1] -= len(value or b"")
+        return sticky[0]
 
     def _stick(self, producer: AIOKafkaProducer, topic: str) -> list[int] | None:
         """Pick the partition the next keyless ``send`` records of ``topic`` go to.
@@ -509,12 +512,7 @@ class Publisher:
             return
         target = record[4]
         if target is None and record[1] is None:  # keyless: sticky, as the fast path
-            sticky = self._sticky.get(record[0])
-            if sticky is None or sticky[1] <= 0:
-                sticky = self._stick(producer, record[0])
-            if sticky is not None:
-                sticky[1] -= len(record[2] or b"")
-                target = sticky[0]
+            target = self._place(producer, record[0], record[2])
         try:
             future = await producer.send(
                 record[0],
