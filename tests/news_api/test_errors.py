@@ -89,7 +89,7 @@ class TestErrorCatalogue:
     )
     def test_class_attributes_and_rendering(self, cls, status, code, title):
         """Each class has its status, code, title and a type URI derived from the code."""
-        assert issubclass(cls, news_api.ApiError)
+        assert issubclass(cls, news_api.APIError)
         assert (cls.status, cls.code, cls.title) == (status, code, title)
         assert cls.type == BASE + code
         body = cls("what happened").to_response(request_id="r-9", instance="/x").json()
@@ -222,7 +222,7 @@ class TestServiceSubclasses:
     def test_new_status_gets_its_phrase_as_title(self):
         """A subclass that only sets status gets the status phrase as its title."""
 
-        class Gone(news_api.ApiError):
+        class Gone(news_api.APIError):
             status = 410
             code = "gone"
 
@@ -246,14 +246,14 @@ class TestServiceSubclasses:
         """A subclass with a non-error status fails when the class is defined."""
         with pytest.raises(TypeError, match="400-599"):
 
-            class Fine(news_api.ApiError):
+            class Fine(news_api.APIError):
                 status = 200
 
     def test_empty_code_is_refused(self):
         """A subclass with an empty code fails when the class is defined."""
         with pytest.raises(TypeError, match="code"):
 
-            class Nameless(news_api.ApiError):
+            class Nameless(news_api.APIError):
                 code = ""
 
     def test_pickle_round_trip(self):
@@ -272,7 +272,7 @@ class TestProblemTypeBase:
         news_api.set_problem_type_base("https://api.newsroom.example/problems/")
         assert news_api.problem_type_base() == "https://api.newsroom.example/problems/"
         assert news_api.NotFound.type == "https://api.newsroom.example/problems/not_found"
-        assert news_api.ApiError.type == "https://api.newsroom.example/problems/internal_error"
+        assert news_api.APIError.type == "https://api.newsroom.example/problems/internal_error"
 
         class Embargoed(news_api.Forbidden):
             code = "embargoed"
@@ -288,7 +288,7 @@ class TestProblemTypeBase:
 
 class TestFromException:
     def test_api_error_maps_to_its_problem(self):
-        """An ApiError becomes its own problem, with request id and instance."""
+        """An APIError becomes its own problem, with request id and instance."""
         response = news_api.from_exception(
             news_api.NotFound("no article 7"), request_id="r-1", instance="/v1/articles/7"
         )
@@ -331,7 +331,7 @@ class TestFromException:
         assert "abc123" not in text
 
     def test_api_error_that_cannot_render_becomes_generic_500(self):
-        """An ApiError whose extension cannot be encoded still yields a 500 problem."""
+        """An APIError whose extension cannot be encoded still yields a 500 problem."""
         response = news_api.from_exception(news_api.Conflict("x", thing=object()))
         assert response.status == 500
         assert response.json()["detail"] == "internal error"

@@ -91,7 +91,7 @@ class TestRegistration:
             _registry().add(" ", Counter())
         with pytest.raises(news_health.CheckConfigError, match="not callable"):
             _registry().add("x", 42)  # type: ignore[arg-type]
-        assert issubclass(news_health.CheckConfigError, news_health.HealthError)
+        assert issubclass(news_health.CheckConfigError, news_health.NewsHealthError)
 
     async def test_remove(self):
         """remove() takes a check out of every probe."""

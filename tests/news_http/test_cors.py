@@ -212,14 +212,14 @@ class TestCredentials:
         settings = news_http.HTTPSettings(
             cors=news_http.CORSSettings(origins=("*",), credentials=True)
         )
-        with pytest.raises(news_http.HttpConfigError, match="credentials"):
+        with pytest.raises(news_http.HTTPConfigError, match="credentials"):
             news_http.create_app(settings, name="bad-cors")
 
     @pytest.mark.parametrize("origin", ["https://news.example/", "news.example"])
     def test_malformed_origins_are_refused_at_creation(self, origin: str) -> None:
         """An origin with a path/trailing slash or without scheme is a configuration error."""
         settings = news_http.HTTPSettings(cors=news_http.CORSSettings(origins=(origin,)))
-        with pytest.raises(news_http.HttpConfigError, match="origin"):
+        with pytest.raises(news_http.HTTPConfigError, match="origin"):
             news_http.create_app(settings, name="bad-origin")
 
 

@@ -291,5 +291,5 @@ class TestBusyPort:
     def test_a_host_name_is_refused(self, local: Any) -> None:
         """Host must be an IP address (Robyn's socket cannot resolve names)."""
         app = news_http.create_app(local(host="localhost", port=8999), name="named")
-        with pytest.raises(news_http.HttpConfigError, match="IP address"):
+        with pytest.raises(news_http.HTTPConfigError, match="IP address"):
             news_http.run(app)

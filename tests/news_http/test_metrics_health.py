@@ -313,7 +313,7 @@ class TestSettings:
     )
     def test_bad_paths_are_refused(self, fields: dict[str, str], message: str) -> None:
         """Paths must start with '/', be plain, fixed, and differ from each other."""
-        with pytest.raises(news_http.HttpConfigError, match=message.replace("?", r"\?")):
+        with pytest.raises(news_http.HTTPConfigError, match=message.replace("?", r"\?")):
             news_http.HTTPSettings(**fields)
 
     def test_bad_path_from_the_environment_names_the_field(self) -> None:
@@ -334,7 +334,7 @@ class TestSettings:
         def mine() -> dict[str, bool]:
             return {"mine": True}
 
-        with pytest.raises(news_http.HttpConfigError, match=r"HTTPSettings\.metrics_path"):
+        with pytest.raises(news_http.HTTPConfigError, match=r"HTTPSettings\.metrics_path"):
             app.finalize()
 
     @pytest.mark.parametrize(
@@ -343,9 +343,9 @@ class TestSettings:
     def test_on_without_the_extra_says_what_to_install(
         self, monkeypatch: pytest.MonkeyPatch, module: str, field: str
     ) -> None:
-        """'on' without the package: HttpConfigError with the pip line; 'auto': simply off."""
+        """'on' without the package: HTTPConfigError with the pip line; 'auto': simply off."""
         monkeypatch.setitem(sys.modules, module, None)  # import and find_spec see it missing
-        with pytest.raises(news_http.HttpConfigError, match=rf"news-http\[{field}\]"):
+        with pytest.raises(news_http.HTTPConfigError, match=rf"news-http\[{field}\]"):
             news_http.create_app(news_http.HTTPSettings(**{field: "on"}), name="x")
         app = news_http.create_app(news_http.HTTPSettings(), name="x")
         if field == "metrics":
@@ -355,12 +355,12 @@ class TestSettings:
             assert app.health is None
 
     def test_defaults_use_news_metrics_and_news_health(self) -> None:
-        """Auto with both installed: HttpMetrics records requests, app.health is a registry."""
+        """Auto with both installed: HTTPMetrics records requests, app.health is a registry."""
         import news_health
         import news_metrics
 
         app = news_http.create_app(name="defaults")
-        assert isinstance(app.metrics, news_metrics.HttpMetrics)
+        assert isinstance(app.metrics, news_metrics.HTTPMetrics)
         assert isinstance(app.health, news_health.HealthRegistry)
         assert app.serves_metrics
         off = news_http.create_app(news_http.HTTPSettings(metrics="off", health="off"), name="x")

@@ -55,11 +55,11 @@ class TestUnhandledExceptions:
         assert "cannot send" in line["exception"]["message"]
 
 
-class TestApiErrors:
+class TestAPIErrors:
     def test_an_api_error_keeps_its_status_and_members(
         self, standard_server: ServerProcess
     ) -> None:
-        """An ApiError renders as its own problem, with its extension members."""
+        """An APIError renders as its own problem, with its extension members."""
         response = standard_server.client().get("/conflict")
         assert response.status_code == 409
         body = response.json()

@@ -36,12 +36,12 @@ class TestRegistration:
         def handler() -> None: ...
 
         app.get(first)(handler)
-        with pytest.raises(news_http.HttpConfigError, match=message):
+        with pytest.raises(news_http.HTTPConfigError, match=message):
             app.get(second)(handler)
 
     def test_a_catch_all_must_end_the_route(self) -> None:
         """A catch-all in the middle of a route is refused."""
-        with pytest.raises(news_http.HttpConfigError, match="must be the last segment"):
+        with pytest.raises(news_http.HTTPConfigError, match="must be the last segment"):
             _app().get("/a/*rest/b")(lambda: None)
 
     def test_create_app_leaves_the_root_logger_alone(self) -> None:
@@ -64,23 +64,23 @@ class TestRegistration:
         """Registering one method and path twice is an error (trailing slash ignored)."""
         app = _app()
         app.get("/x")(lambda: None)
-        with pytest.raises(news_http.HttpConfigError, match="twice"):
+        with pytest.raises(news_http.HTTPConfigError, match="twice"):
             app.get("/x/")(lambda: None)
 
     def test_const_routes_are_refused(self) -> None:
         """const=True routes bypass every middleware in Rust: refused."""
-        with pytest.raises(news_http.HttpConfigError, match="const"):
+        with pytest.raises(news_http.HTTPConfigError, match="const"):
             _app().get("/c", const=True)(lambda: "x")
 
     @pytest.mark.parametrize("method", ["before_request", "after_request"])
     def test_robyn_middlewares_are_refused(self, method: str) -> None:
         """before_request/after_request point to news-http's middlewares instead."""
-        with pytest.raises(news_http.HttpConfigError, match="with_middleware"):
+        with pytest.raises(news_http.HTTPConfigError, match="with_middleware"):
             getattr(_app(), method)()
 
     def test_robyn_exception_handler_is_refused(self) -> None:
-        """@app.exception points to ApiError instead."""
-        with pytest.raises(news_http.HttpConfigError, match="ApiError"):
+        """@app.exception points to APIError instead."""
+        with pytest.raises(news_http.HTTPConfigError, match="APIError"):
             _app().exception(lambda exc: None)
 
     def test_handlers_with_var_args_are_refused(self) -> None:
@@ -90,14 +90,14 @@ class TestRegistration:
         @app.get("/v")
         def handler(*args: Any) -> None: ...
 
-        with pytest.raises(news_http.HttpConfigError, match=r"\*args"):
+        with pytest.raises(news_http.HTTPConfigError, match=r"\*args"):
             app.finalize()
 
     def test_routes_cannot_be_added_after_finalize(self) -> None:
         """Once composed, the route table is frozen."""
         app = _app()
         app.finalize()
-        with pytest.raises(news_http.HttpConfigError, match="serving"):
+        with pytest.raises(news_http.HTTPConfigError, match="serving"):
             app.get("/late")(lambda: None)
 
     def test_decorators_return_the_handler(self) -> None:
@@ -124,12 +124,12 @@ class TestRegistration:
         @app.get("/a")
         async def handler() -> None: ...
 
-        with pytest.raises(news_http.HttpConfigError, match="other kind"):
+        with pytest.raises(news_http.HTTPConfigError, match="other kind"):
             app.finalize()
 
     def test_lifecycle_hooks_must_take_no_arguments(self) -> None:
         """A hook that needs arguments is refused at registration."""
-        with pytest.raises(news_http.HttpConfigError, match="no arguments"):
+        with pytest.raises(news_http.HTTPConfigError, match="no arguments"):
             _app().on_startup(lambda app: None)
 
     def test_hooks_accumulate_in_order(self) -> None:

@@ -84,5 +84,5 @@ class TestConfigured:
     def test_crlf_in_a_value_is_refused(self) -> None:
         """A header value with CR/LF is a configuration error (no response splitting)."""
         security = news_http.SecurityHeaders(extra={"X-Test": "a\r\nSet-Cookie: x=1"})
-        with pytest.raises(news_http.HttpConfigError, match="CR or LF"):
+        with pytest.raises(news_http.HTTPConfigError, match="CR or LF"):
             news_http.create_app(news_http.HTTPSettings(security_headers=security), name="crlf")

@@ -1,7 +1,7 @@
 """The scrape target of test_prometheus.py: a real news-http service that serves /metrics itself.
 
 ``http_target:app`` is served by news-testing's HTTP helpers in its own process (metrics and
-health on: news-metrics records every request with ``HttpMetrics``). test_prometheus.py drives it
+health on: news-metrics records every request with ``HTTPMetrics``). test_prometheus.py drives it
 over real HTTP, shaped so that every dashboard panel has data and every
 shipped alert's condition holds: about 10 % of requests answer 500 and 10 % 404, 20 % take longer
 than 0.5 s, and a few requests are always in flight.

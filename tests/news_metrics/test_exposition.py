@@ -22,7 +22,7 @@ def names(body: bytes, *, openmetrics: bool = False) -> set[str]:
 class TestRender:
     def test_plain_scrapes_get_the_text_format(self, registry):
         """Without an OpenMetrics Accept header the body is text format 0.0.4."""
-        news_metrics.HttpMetrics(registry=registry).request_started("GET", "/a")
+        news_metrics.HTTPMetrics(registry=registry).request_started("GET", "/a")
         body, content_type = news_metrics.render("text/plain", registry=registry)
         assert content_type == "text/plain; version=0.0.4; charset=utf-8"
         assert "http_requests_in_flight" in names(body)
@@ -30,7 +30,7 @@ class TestRender:
 
     def test_prometheus_accept_header_gets_openmetrics(self, registry):
         """Prometheus' Accept header negotiates OpenMetrics 1.0 (ends with # EOF)."""
-        hook = news_metrics.HttpMetrics(registry=registry)
+        hook = news_metrics.HTTPMetrics(registry=registry)
         hook.request_started("GET", "/a")
         hook.request_finished("GET", "/a", 200, 0.01, 10)
         exposition = news_metrics.render(PROMETHEUS_ACCEPT, registry=registry)
@@ -45,7 +45,7 @@ class TestRender:
     def test_created_series_are_off_by_default(self, registry, settings):
         """*_created samples are not exposed unless MetricsSettings.created_series is set."""
         news_metrics.setup(news_metrics.MetricsSettings())
-        hook = news_metrics.HttpMetrics(registry=registry)
+        hook = news_metrics.HTTPMetrics(registry=registry)
         hook.request_started("GET", "/a")
         hook.request_finished("GET", "/a", 200, 0.01, 10)
         assert not any(

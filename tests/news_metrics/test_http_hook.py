@@ -1,4 +1,4 @@
-"""HttpMetrics: the news-http hook records the RED families with cached children."""
+"""HTTPMetrics: the news-http hook records the RED families with cached children."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ ROUTE = "/v1/articles/:id"
 
 
 @runtime_checkable
-class HttpMetricsHook(Protocol):
+class HTTPMetricsHook(Protocol):
     """news-http's hook protocol, as agreed in the team brief."""
 
     def request_started(self, method: str, route: str) -> None:
@@ -26,7 +26,7 @@ class HttpMetricsHook(Protocol):
         """A request ended."""
 
 
-def served(hook: news_metrics.HttpMetrics, method: str, route: str, *result: float) -> None:
+def served(hook: news_metrics.HTTPMetrics, method: str, route: str, *result: float) -> None:
     """One request through the hook: started, then finished with (status, duration, bytes)."""
     status, d, n = result
     hook.request_started(method, route)
@@ -45,15 +45,15 @@ def all_samples(registry: CollectorRegistry) -> Samples:
     }
 
 
-class TestHttpMetrics:
+class TestHTTPMetrics:
     def test_satisfies_the_news_http_hook_protocol(self, registry):
-        """An HttpMetrics instance is structurally a news-http HttpMetricsHook."""
-        hook: HttpMetricsHook = news_metrics.HttpMetrics(registry=registry)
-        assert isinstance(hook, HttpMetricsHook)
+        """An HTTPMetrics instance is structurally a news-http HTTPMetricsHook."""
+        hook: HTTPMetricsHook = news_metrics.HTTPMetrics(registry=registry)
+        assert isinstance(hook, HTTPMetricsHook)
 
     def test_counts_requests_by_method_route_and_status(self, registry, recorder_path):
         """http_requests_total counts each (method, route, status) separately."""
-        hook = news_metrics.HttpMetrics(registry=registry)
+        hook = news_metrics.HTTPMetrics(registry=registry)
         for _ in range(3):
             served(hook, "GET", ROUTE, 200, 0.01, 100)
         served(hook, "GET", ROUTE, 404, 0.01, 50)
@@ -69,7 +69,7 @@ class TestHttpMetrics:
 
     def test_durations_land_in_the_right_buckets(self, registry, recorder_path):
         """Each duration counts in the first bucket whose bound is >= it, cumulatively exposed."""
-        hook = news_metrics.HttpMetrics(registry=registry)
+        hook = news_metrics.HTTPMetrics(registry=registry)
         for d in (0.0005, 0.001, 0.003, 0.3, 0.5, 0.7, 42.0):
             served(hook, "GET", ROUTE, 200, d, 1)
 
@@ -92,7 +92,7 @@ class TestHttpMetrics:
 
     def test_response_sizes_are_a_histogram(self, registry, recorder_path):
         """http_response_size_bytes observes the body size of each response."""
-        hook = news_metrics.HttpMetrics(registry=registry)
+        hook = news_metrics.HTTPMetrics(registry=registry)
         served(hook, "GET", ROUTE, 200, 0.01, 512)
         served(hook, "GET", ROUTE, 200, 0.01, 5_000_000)
         labels = {"method": "GET", "route": ROUTE}
@@ -104,7 +104,7 @@ class TestHttpMetrics:
 
     def test_in_flight_rises_while_served_and_returns_to_zero(self, registry, recorder_path):
         """http_requests_in_flight counts started, not yet finished requests per route."""
-        hook = news_metrics.HttpMetrics(registry=registry)
+        hook = news_metrics.HTTPMetrics(registry=registry)
         labels = {"method": "GET", "route": ROUTE}
         hook.request_started("GET", ROUTE)
         hook.request_started("GET", ROUTE)
@@ -123,7 +123,7 @@ class TestHttpMetrics:
             old = _fast.use_fast_path(fast)
             try:
                 registry = CollectorRegistry()
-                hook = news_metrics.HttpMetrics(registry=registry)
+                hook = news_metrics.HTTPMetrics(registry=registry)
                 for i in range(200):
                     served(hook, "GET", f"/r/{i % 7}", 200 + i % 3, (i % 13) * 0.07, i * 97)
                 hook.request_started("PUT", "/r/x")
@@ -135,7 +135,7 @@ class TestHttpMetrics:
 
     def test_made_up_methods_are_recorded_as_other(self, registry):
         """A method outside the HTTP standard set is labelled method="other"."""
-        hook = news_metrics.HttpMetrics(registry=registry)
+        hook = news_metrics.HTTPMetrics(registry=registry)
         served(hook, "BREW", ROUTE, 405, 0.001, 0)
         labels = {"method": "other", "route": ROUTE, "status": "405"}
         assert registry.get_sample_value("http_requests_total", labels) == 1
@@ -143,7 +143,7 @@ class TestHttpMetrics:
     def test_routes_past_the_cap_become_other_with_one_warning(self, registry, settings, logged):
         """Past max_routes distinct pairs, new routes count as route="other", warned once."""
         news_metrics.setup(news_metrics.MetricsSettings(max_routes=3))
-        hook = news_metrics.HttpMetrics(registry=registry)
+        hook = news_metrics.HTTPMetrics(registry=registry)
         for i in range(10):
             served(hook, "GET", f"/raw/path/{i}", 200, 0.01, 1)
         labels = {"method": "GET", "route": "other", "status": "200"}
@@ -157,7 +157,7 @@ class TestHttpMetrics:
     def test_a_metric_name_clash_is_logged_and_the_request_goes_on(self, registry, logged):
         """If the registry already has http_requests_total, recording logs, never raises."""
         Counter("http_requests_total", "someone else's", registry=registry)
-        hook = news_metrics.HttpMetrics(registry=registry)
+        hook = news_metrics.HTTPMetrics(registry=registry)
         for _ in range(3):
             served(hook, "GET", ROUTE, 200, 0.01, 1)
         errors = [m for m in logged.messages() if "cannot record HTTP metrics" in m]
@@ -165,7 +165,7 @@ class TestHttpMetrics:
 
     def test_threads_recording_at_once_lose_no_counts(self, registry, recorder_path):
         """Concurrent requests on many threads are all counted."""
-        hook = news_metrics.HttpMetrics(registry=registry)
+        hook = news_metrics.HTTPMetrics(registry=registry)
 
         def work(n: int) -> None:
             for i in range(2000):
@@ -187,7 +187,7 @@ class TestHttpMetrics:
 
     def test_nan_duration_is_counted_without_raising(self, registry, recorder_path):
         """A NaN duration (a clock bug) does not break the request: it lands in +Inf."""
-        hook = news_metrics.HttpMetrics(registry=registry)
+        hook = news_metrics.HTTPMetrics(registry=registry)
         served(hook, "GET", ROUTE, 200, float("nan"), 1)
         labels = {"method": "GET", "route": ROUTE, "status": "200"}
         assert registry.get_sample_value("http_requests_total", labels) == 1

@@ -18,7 +18,7 @@ from news_metrics.testing import samples
 EVENT = news_metrics.declare_business_event(
     "article_published", labels=("section",), description="Articles published."
 )
-HTTP = news_metrics.HttpMetrics()    # built with the app, before the runner prepares
+HTTP = news_metrics.HTTPMetrics()    # built with the app, before the runner prepares
 KAFKA = news_metrics.KafkaMetrics()
 
 directory = multiprocess.prepare(sys.argv[1])
@@ -140,7 +140,7 @@ class TestForkedWorkers:
         from news_metrics import multiprocess
         from news_metrics.testing import sample_value
         directory = multiprocess.prepare(sys.argv[1])
-        hook = news_metrics.HttpMetrics()
+        hook = news_metrics.HTTPMetrics()
         def worker():
             hook.request_started("GET", "/a")
         ctx = multiprocessing.get_context("fork")
@@ -162,7 +162,7 @@ class TestBuffering:
         from news_metrics import multiprocess
         from news_metrics.testing import sample_value
         multiprocess.prepare(sys.argv[1])
-        hook = news_metrics.HttpMetrics()
+        hook = news_metrics.HTTPMetrics()
         def worker():
             for _ in range(50):
                 hook.request_started("GET", "/a")
@@ -185,7 +185,7 @@ class TestBuffering:
         from news_metrics.testing import sample_value
         news_metrics.setup(news_metrics.MetricsSettings(multiprocess_flush_interval=0))
         multiprocess.prepare(sys.argv[1])
-        hook = news_metrics.HttpMetrics()
+        hook = news_metrics.HTTPMetrics()
         def worker(done, release):
             hook.request_started("GET", "/a")
             done.set()
@@ -208,7 +208,7 @@ class TestPrepare:
         import sys
         import news_metrics
         from news_metrics import multiprocess
-        news_metrics.HttpMetrics().request_started("GET", "/a")
+        news_metrics.HTTPMetrics().request_started("GET", "/a")
         try:
             multiprocess.prepare(sys.argv[1])
         except news_metrics.MultiprocessError as exc:
@@ -224,7 +224,7 @@ class TestPrepare:
         import news_metrics
         from news_metrics import multiprocess
         d = multiprocess.prepare()
-        news_metrics.HttpMetrics().request_started("GET", "/a")
+        news_metrics.HTTPMetrics().request_started("GET", "/a")
         print(os.environ["PROMETHEUS_MULTIPROC_DIR"] == str(d), oct(d.stat().st_mode & 0o777))
         print(len(list(d.glob("*.db"))) > 0)
         multiprocess.cleanup()

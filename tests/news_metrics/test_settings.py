@@ -73,7 +73,7 @@ class TestSetup:
             import news_metrics
             from news_metrics.testing import sample_value
             news_metrics.setup(news_metrics.MetricsSettings(http_duration_buckets=(0.2, 0.7)))
-            hook = news_metrics.HttpMetrics()
+            hook = news_metrics.HTTPMetrics()
             hook.request_started("GET", "/a")
             hook.request_finished("GET", "/a", 200, 0.3, 1)
             labels = {"method": "GET", "route": "/a"}
@@ -88,7 +88,7 @@ class TestSetup:
         proc = run_python(
             """
             import news_metrics
-            news_metrics.HttpMetrics().request_started("GET", "/a")
+            news_metrics.HTTPMetrics().request_started("GET", "/a")
             news_metrics.setup(news_metrics.MetricsSettings(max_routes=5))  # buckets unchanged: ok
             try:
                 news_metrics.setup(news_metrics.MetricsSettings(http_size_buckets=(1.0, 2.0)))

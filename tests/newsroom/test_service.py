@@ -88,7 +88,7 @@ class TestConfiguration:
     def test_several_processes_are_refused(self, settings):
         """The store is in memory: more than one HTTP process would split it, so it is refused."""
         http = msgspec.structs.replace(settings.http, processes=2)
-        with pytest.raises(news_http.HttpConfigError, match="NEWSROOM_HTTP__PROCESSES=1"):
+        with pytest.raises(news_http.HTTPConfigError, match="NEWSROOM_HTTP__PROCESSES=1"):
             Newsroom(msgspec.structs.replace(settings, http=http))
 
     async def test_submitting_before_start_is_503(self, settings):

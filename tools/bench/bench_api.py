@@ -42,7 +42,7 @@ CURSOR = CODEC.encode({"after": 123456, "published": "2026-11-24T05:00:00Z"})
 def _validation_failure() -> Any:
     try:
         news_api.decode(BAD_BODY, ArticleIn)
-    except news_api.ApiError as exc:
+    except news_api.APIError as exc:
         return exc.to_response(request_id="r-1")
     return None
 

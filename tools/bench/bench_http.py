@@ -7,7 +7,7 @@ process pinned to one core while wrk runs pinned to another (``taskset``), on lo
 - **news-http**: ``create_app`` with its full default stack (request id, access log, recovery,
   compression, body limit, timeout, security headers) plus CORS for one origin, the access log
   written as JSON to a file by news-log; ``metrics="off"``;
-- **news-http + metrics**: the same with ``metrics="on"``: news-metrics' ``HttpMetrics`` records
+- **news-http + metrics**: the same with ``metrics="on"``: news-metrics' ``HTTPMetrics`` records
   every request (counter, duration and size histograms, in-flight gauge); after the run its own
   ``/metrics`` must count every request wrk completed;
 - **FastAPI** on uvicorn (httptools, uvloop, one worker, no uvicorn access log) with an

@@ -7,9 +7,9 @@ share of a request budget at a given rate (--rps, default 14,000: bare Robyn her
 
     naive        what a middleware usually does: .labels(...) on every call for the in-flight
                  gauge (inc and dec), the counter and both histograms
-    hook         news_metrics.HttpMetrics (cached children, direct value recorders)
-    hook-public  HttpMetrics with the public prometheus-client methods (the fallback path)
-    hook-mp      HttpMetrics in multi-process mode (values in mmap files, as forked workers do)
+    hook         news_metrics.HTTPMetrics (cached children, direct value recorders)
+    hook-public  HTTPMetrics with the public prometheus-client methods (the fallback path)
+    hook-mp      HTTPMetrics in multi-process mode (values in mmap files, as forked workers do)
     kafka        KafkaMetrics: consumed + handler_duration per message
     kafka-mp     the same in multi-process mode
 
@@ -54,7 +54,7 @@ def run():
 """,
     "hook": """
 import news_metrics
-hook = news_metrics.HttpMetrics()
+hook = news_metrics.HTTPMetrics()
 def run():
     for i in range(N):
         route = ROUTES[i % 3]
@@ -65,7 +65,7 @@ def run():
 import news_metrics
 from news_metrics import _fast
 _fast.use_fast_path(False)
-hook = news_metrics.HttpMetrics()
+hook = news_metrics.HTTPMetrics()
 def run():
     for i in range(N):
         route = ROUTES[i % 3]
@@ -75,7 +75,7 @@ def run():
     "hook-mp": """
 import news_metrics
 news_metrics.multiprocess.prepare(MPDIR)
-hook = news_metrics.HttpMetrics()
+hook = news_metrics.HTTPMetrics()
 def run():
     for i in range(N):
         route = ROUTES[i % 3]

@@ -114,9 +114,9 @@ def _metrics(data: dict[str, Any]) -> Panel:
     naive = float(results["naive"]["median_us"])
     labels = {
         "naive": "naive prometheus-client\n.labels() each call\n(the peer)",
-        "hook": "HttpMetrics",
-        "hook-public": "HttpMetrics on\npublic API (fallback)",
-        "hook-mp": "HttpMetrics\nmulti-process",
+        "hook": "HTTPMetrics",
+        "hook-public": "HTTPMetrics on\npublic API (fallback)",
+        "hook-mp": "HTTPMetrics\nmulti-process",
     }
     bars = [
         Bar(

@@ -27,7 +27,7 @@ them into Robyn responses, and Kafka workers or other frameworks can use them as
 Success bodies are ``{"data": ..., "meta": ..., "links": ...}`` (``application/json``; meta and
 links only when given). Errors are RFC 9457 problems (``application/problem+json``) with
 ``type``, ``title``, ``status``, ``detail``, ``instance``, ``code``, ``request_id`` and, for 422,
-``errors``. Raise an `ApiError` subclass (`NotFound`, `Conflict`, `TooManyRequests`...) or
+``errors``. Raise an `APIError` subclass (`NotFound`, `Conflict`, `TooManyRequests`...) or
 subclass one with your own ``code``. Pagination: `offset_page` / `page_params` and
 `cursor_page` / `cursor_params` with a signed `CursorCodec`.
 """
@@ -39,6 +39,7 @@ from news_api._cursor import CursorCodec, SupportsReveal
 from news_api._decode import decode
 from news_api._errors import (
     DEFAULT_PROBLEM_TYPE_BASE,
+    APIError,
     ApiError,
     BadRequest,
     Conflict,
@@ -88,6 +89,7 @@ __all__ = [
     "DEFAULT_PROBLEM_TYPE_BASE",
     "JSON_MEDIA_TYPE",
     "PROBLEM_MEDIA_TYPE",
+    "APIError",
     "ApiError",
     "BadRequest",
     "Conflict",

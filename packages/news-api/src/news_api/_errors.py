@@ -3,7 +3,7 @@
 The tree::
 
     Exception
-     └── ApiError                       500  internal_error      root: renders as a problem
+     └── APIError                       500  internal_error      root: renders as a problem
           ├── BadRequest                400  bad_request
           │    ├── MalformedJSON        400  malformed_json      `decode`: not JSON / not UTF-8
           │    ├── MissingBody          400  body_required       `decode`: empty body, one required
@@ -53,7 +53,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_PROBLEM_TYPE_BASE",
-    "ApiError",
+    "APIError",
     "BadRequest",
     "Conflict",
     "Forbidden",
@@ -85,7 +85,7 @@ third party. Point the base at real documentation when you have it.
 _type_base: str = DEFAULT_PROBLEM_TYPE_BASE
 
 
-class ApiError(Exception):
+class APIError(Exception):
     """Root of the API errors: an exception that renders as an RFC 9457 problem response.
 
     Class attributes (set them in subclasses):
@@ -177,7 +177,7 @@ class ApiError(Exception):
 
 
 def set_problem_type_base(base: str) -> None:
-    """Set the URI prefix of derived problem types, for every `ApiError` class (also existing ones).
+    """Set the URI prefix of derived problem types, for every `APIError` class (also existing ones).
 
     Classes that set ``type`` themselves keep it. Call once at startup::
 
@@ -190,10 +190,10 @@ def set_problem_type_base(base: str) -> None:
     if not base:
         raise ValueError("the problem type base must be a non-empty URI prefix")
     _type_base = base
-    stack: list[type[ApiError]] = [ApiError]
+    stack: list[type[APIError]] = [APIError]
     while stack:
         cls = stack.pop()
-        if cls.__dict__.get("_auto_type", cls is ApiError):
+        if cls.__dict__.get("_auto_type", cls is APIError):
             cls.type = base + cls.code
         stack.extend(cls.__subclasses__())
 
@@ -203,7 +203,11 @@ def problem_type_base() -> str:
     return _type_base
 
 
-class BadRequest(ApiError):  # noqa: N818 - HTTP status names, per the cross-package contract
+ApiError = APIError
+"""The spelling of ``APIError`` that ARCHITECTURE.md's public surface uses (same class)."""
+
+
+class BadRequest(APIError):  # noqa: N818 - HTTP status names, per the cross-package contract
     """400: the request is malformed (syntax, missing body, bad cursor, bad query value)."""
 
     status = 400
@@ -232,7 +236,7 @@ class InvalidCursor(BadRequest):
     code = "invalid_cursor"
 
 
-class Unauthorized(ApiError):  # noqa: N818 - HTTP status names, per the cross-package contract
+class Unauthorized(APIError):  # noqa: N818 - HTTP status names, per the cross-package contract
     """401: missing or invalid credentials; sends a ``WWW-Authenticate`` challenge.
 
     Args:
@@ -262,7 +266,7 @@ class Unauthorized(ApiError):  # noqa: N818 - HTTP status names, per the cross-p
             self.headers.setdefault("www-authenticate", value)
 
 
-class Forbidden(ApiError):  # noqa: N818 - HTTP status names, per the cross-package contract
+class Forbidden(APIError):  # noqa: N818 - HTTP status names, per the cross-package contract
     """403: authenticated, but not allowed to do this."""
 
     status = 403
@@ -270,7 +274,7 @@ class Forbidden(ApiError):  # noqa: N818 - HTTP status names, per the cross-pack
     code = "forbidden"
 
 
-class NotFound(ApiError):  # noqa: N818 - HTTP status names, per the cross-package contract
+class NotFound(APIError):  # noqa: N818 - HTTP status names, per the cross-package contract
     """404: no such resource (or route)."""
 
     status = 404
@@ -278,7 +282,7 @@ class NotFound(ApiError):  # noqa: N818 - HTTP status names, per the cross-packa
     code = "not_found"
 
 
-class MethodNotAllowed(ApiError):  # noqa: N818 - HTTP status names, per the cross-package contract
+class MethodNotAllowed(APIError):  # noqa: N818 - HTTP status names, per the cross-package contract
     """405: the resource exists but not with this method; sends the ``Allow`` header.
 
     Args:
@@ -306,7 +310,7 @@ class MethodNotAllowed(ApiError):  # noqa: N818 - HTTP status names, per the cro
         self.headers.setdefault("allow", ", ".join(methods))
 
 
-class Conflict(ApiError):  # noqa: N818 - HTTP status names, per the cross-package contract
+class Conflict(APIError):  # noqa: N818 - HTTP status names, per the cross-package contract
     """409: the request conflicts with the resource's current state (version, uniqueness)."""
 
     status = 409
@@ -314,7 +318,7 @@ class Conflict(ApiError):  # noqa: N818 - HTTP status names, per the cross-packa
     code = "conflict"
 
 
-class PayloadTooLarge(ApiError):  # noqa: N818 - HTTP status names, per the cross-package contract
+class PayloadTooLarge(APIError):  # noqa: N818 - HTTP status names, per the cross-package contract
     """413: the request body exceeds the accepted size."""
 
     status = 413
@@ -322,7 +326,7 @@ class PayloadTooLarge(ApiError):  # noqa: N818 - HTTP status names, per the cros
     code = "payload_too_large"
 
 
-class UnsupportedMediaType(ApiError):  # noqa: N818 - HTTP status names, per the cross-package contract
+class UnsupportedMediaType(APIError):  # noqa: N818 - HTTP status names, per the cross-package contract
     """415: the body's content type is not one the endpoint accepts."""
 
     status = 415
@@ -330,7 +334,7 @@ class UnsupportedMediaType(ApiError):  # noqa: N818 - HTTP status names, per the
     code = "unsupported_media_type"
 
 
-class ValidationFailed(ApiError):  # noqa: N818 - HTTP status names, per the cross-package contract
+class ValidationFailed(APIError):  # noqa: N818 - HTTP status names, per the cross-package contract
     """422: the body is well-formed JSON but fails the schema; ``errors`` names each field.
 
     Args:
@@ -404,7 +408,7 @@ def _retry_after_value(retry_after: float | _dt.datetime) -> str:
     return str(math.ceil(retry_after))
 
 
-class TooManyRequests(ApiError):  # noqa: N818 - HTTP status names, per the cross-package contract
+class TooManyRequests(APIError):  # noqa: N818 - HTTP status names, per the cross-package contract
     """429: rate limited; ``retry_after`` becomes the ``Retry-After`` header.
 
     Args:
@@ -435,7 +439,7 @@ class TooManyRequests(ApiError):  # noqa: N818 - HTTP status names, per the cros
             self.headers["retry-after"] = _retry_after_value(retry_after)
 
 
-class InternalServerError(ApiError):
+class InternalServerError(APIError):
     """500: the service failed; ``detail`` must not carry internal exception text."""
 
     status = 500
@@ -443,7 +447,7 @@ class InternalServerError(ApiError):
     code = "internal_error"
 
 
-class ServiceUnavailable(ApiError):  # noqa: N818 - HTTP status names, per the cross-package contract
+class ServiceUnavailable(APIError):  # noqa: N818 - HTTP status names, per the cross-package contract
     """503: temporarily unable to serve (dependency down, shutting down); optional Retry-After.
 
     Args:
@@ -474,7 +478,7 @@ class ServiceUnavailable(ApiError):  # noqa: N818 - HTTP status names, per the c
             self.headers["retry-after"] = _retry_after_value(retry_after)
 
 
-class GatewayTimeout(ApiError):  # noqa: N818 - HTTP status names, per the cross-package contract
+class GatewayTimeout(APIError):  # noqa: N818 - HTTP status names, per the cross-package contract
     """504: the request took longer than the service allows (or an upstream did)."""
 
     status = 504
@@ -487,12 +491,12 @@ def from_exception(
 ) -> Response:
     """Turn any exception into a problem response without leaking internals.
 
-    An `ApiError` renders as its own problem. Anything else becomes a generic 500
+    An `APIError` renders as its own problem. Anything else becomes a generic 500
     (``detail: "internal error"``, code ``internal_error``): its type, message and traceback
-    are for the log line, never for the client. If an `ApiError`'s own rendering fails (an
+    are for the log line, never for the client. If an `APIError`'s own rendering fails (an
     extension that cannot be encoded), the generic 500 is returned as well.
     """
-    if isinstance(exc, ApiError):
+    if isinstance(exc, APIError):
         try:
             return exc.to_response(request_id=request_id, instance=instance)
         except (TypeError, ValueError):

@@ -62,7 +62,7 @@ def problem(
 ) -> Response:
     """Build an ``application/problem+json`` response (RFC 9457).
 
-    Prefer raising an `ApiError` subclass in handlers; use this for one-off problems.
+    Prefer raising an `APIError` subclass in handlers; use this for one-off problems.
 
     Args:
         status: The HTTP status code, also written as the ``status`` member.

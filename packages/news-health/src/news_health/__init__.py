@@ -36,7 +36,7 @@ from __future__ import annotations
 from news_health.__about__ import __version__
 from news_health._check import CheckFunction, CheckReturn, RegisteredCheck
 from news_health._checks import heartbeat_check, tcp_check
-from news_health._errors import CheckConfigError, HealthError, LoopError
+from news_health._errors import CheckConfigError, LoopError, NewsHealthError
 from news_health._loop import LoopMonitor
 from news_health._registry import LIFECYCLE_CHECK, LOOP_CHECK, HealthRegistry, Probe
 from news_health._report import (
@@ -58,11 +58,11 @@ __all__ = [
     "CheckOutcome",
     "CheckResult",
     "CheckReturn",
-    "HealthError",
     "HealthRegistry",
     "HealthReport",
     "LoopError",
     "LoopMonitor",
+    "NewsHealthError",
     "Probe",
     "RegisteredCheck",
     "Status",

@@ -3,7 +3,7 @@
 The tree::
 
     Exception
-     └── HealthError                       every error news-health raises
+     └── NewsHealthError                       every error news-health raises
           ├── CheckConfigError (ValueError)  a check registered with a bad name or option
           └── LoopError (RuntimeError)       a sync entry point called where it would deadlock
 
@@ -13,16 +13,16 @@ entries in the report.
 
 from __future__ import annotations
 
-__all__ = ["CheckConfigError", "HealthError", "LoopError"]
+__all__ = ["CheckConfigError", "LoopError", "NewsHealthError"]
 
 
-class HealthError(Exception):
+class NewsHealthError(Exception):
     """Root of every error news-health raises."""
 
 
-class CheckConfigError(HealthError, ValueError):
+class CheckConfigError(NewsHealthError, ValueError):
     """A check was registered with a bad or duplicate name, or an invalid timeout or TTL."""
 
 
-class LoopError(HealthError, RuntimeError):
+class LoopError(NewsHealthError, RuntimeError):
     """A synchronous entry point was called from the event loop it would have to wait for."""

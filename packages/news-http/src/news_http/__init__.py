@@ -25,7 +25,7 @@ A complete service::
 Every route runs inside one composed chain (request id, access log, metrics, CORS,
 compression, recovery, body limit, timeout, your middlewares): a request crosses from Rust into
 Python once. Handlers return dicts, msgspec Structs, ``news_api`` responses or raise
-``news_api.ApiError``; unmatched paths get a problem+json 404/405 like everything else.
+``news_api.APIError``; unmatched paths get a problem+json 404/405 like everything else.
 
 ``import news_http`` is cheap (settings, errors and types); Robyn is imported by `create_app`.
 """
@@ -35,9 +35,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from news_http.__about__ import __version__
-from news_http._errors import HttpConfigError, NewsHttpError, PortInUseError, ServerStartError
+from news_http._errors import HTTPConfigError, NewsHTTPError, PortInUseError, ServerStartError
 from news_http._settings import CORSSettings, HTTPSettings, SecurityHeaders
-from news_http._types import AsyncHandler, Handler, HttpMetricsHook, Middleware, SyncHandler
+from news_http._types import AsyncHandler, Handler, HTTPMetricsHook, Middleware, SyncHandler
 
 if TYPE_CHECKING:
     from news_http._app import UNMATCHED_ROUTE, NewsApp, create_app
@@ -50,13 +50,13 @@ __all__ = [
     "UNMATCHED_ROUTE",
     "AsyncHandler",
     "CORSSettings",
+    "HTTPConfigError",
+    "HTTPMetricsHook",
     "HTTPSettings",
     "Handler",
-    "HttpConfigError",
-    "HttpMetricsHook",
     "Middleware",
     "NewsApp",
-    "NewsHttpError",
+    "NewsHTTPError",
     "PortInUseError",
     "SecurityHeaders",
     "ServerStartError",

@@ -37,7 +37,7 @@ from news_http._endpoints import (
     metrics_handler,
     metrics_hook,
 )
-from news_http._errors import HttpConfigError
+from news_http._errors import HTTPConfigError
 from news_http._handler import adapt_handler
 from news_http._routing import METHODS, RouteTable, normalize_route
 from news_http._settings import HTTPSettings
@@ -45,7 +45,7 @@ from news_http._stack.access_log import AccessLog, ClientAddress
 from news_http._stack.auth import auth_middleware
 from news_http._stack.compression import Compressor
 from news_http._stack.core import standard_stack
-from news_http._stack.cors import CorsPolicy
+from news_http._stack.cors import CORSPolicy
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Sequence
@@ -53,7 +53,7 @@ if TYPE_CHECKING:
     from robyn import Request, Response, SubRouter
 
     from news_health import HealthRegistry
-    from news_http._types import Handler, HttpMetricsHook, Middleware
+    from news_http._types import Handler, HTTPMetricsHook, Middleware
 
 __all__ = ["UNMATCHED_ROUTE", "Hook", "NewsApp", "create_app"]
 
@@ -131,7 +131,7 @@ class NewsApp(Robyn):
     hooks; serve with `news_http.run`. Robyn's ``before_request``/``after_request`` and
     ``exception`` are refused with a pointer to the news-http way.
 
-    With ``HTTPSettings.metrics`` on, requests are recorded by news-metrics' ``HttpMetrics``
+    With ``HTTPSettings.metrics`` on, requests are recorded by news-metrics' ``HTTPMetrics``
     (unless a hook was passed) and ``metrics_path`` serves the exposition; with
     ``HTTPSettings.health`` on, ``liveness_path`` and ``readiness_path`` answer from `health`.
 
@@ -146,13 +146,13 @@ class NewsApp(Robyn):
         *,
         name: str,
         middleware: Sequence[Middleware] = (),
-        metrics: HttpMetricsHook | None = None,
+        metrics: HTTPMetricsHook | None = None,
     ) -> None:
         if not name:
-            raise HttpConfigError("create_app needs the service's name: name='articles'")
+            raise HTTPConfigError("create_app needs the service's name: name='articles'")
         self.name = name
         self._explicit_metrics = metrics
-        self._metrics: HttpMetricsHook | None = None
+        self._metrics: HTTPMetricsHook | None = None
         self._metrics_endpoint = False
         self._health: HealthRegistry | None = None
         self._apply(settings)
@@ -180,11 +180,11 @@ class NewsApp(Robyn):
 
     def _apply(self, settings: HTTPSettings) -> None:
         """Check ``settings`` and build what the chain needs from them."""
-        cors = CorsPolicy(settings.cors)
+        cors = CORSPolicy(settings.cors)
         try:
             client_address = ClientAddress(settings.trusted_proxies)
         except ValueError as exc:
-            raise HttpConfigError(f"trusted_proxies: {exc}") from exc
+            raise HTTPConfigError(f"trusted_proxies: {exc}") from exc
         compressor = self._make_compressor(settings)
         metrics_on = enabled(settings.metrics, "news_metrics")
         health_on = enabled(settings.health, "news_health")
@@ -226,20 +226,20 @@ class NewsApp(Robyn):
         return self._metrics_endpoint
 
     @property
-    def metrics(self) -> HttpMetricsHook | None:
-        """The hook recording every request (news-metrics' ``HttpMetrics`` by default)."""
+    def metrics(self) -> HTTPMetricsHook | None:
+        """The hook recording every request (news-metrics' ``HTTPMetrics`` by default)."""
         return self._metrics
 
     def use_settings(self, settings: HTTPSettings) -> None:
         """Replace the app's settings before it serves (`news_http.run` does this).
 
         Raises:
-            HttpConfigError: The app is already serving, or the settings cannot work.
+            HTTPConfigError: The app is already serving, or the settings cannot work.
         """
         if settings is self.settings:
             return
         if self._finalized:
-            raise HttpConfigError("settings cannot change once the app is serving")
+            raise HTTPConfigError("settings cannot change once the app is serving")
         self._apply(settings)
         self.config.processes = settings.processes
         self.config.workers = settings.workers
@@ -281,7 +281,7 @@ class NewsApp(Robyn):
         for name, value in headers.items():
             if value:
                 if "\r" in value or "\n" in value or "\r" in name or "\n" in name:
-                    raise HttpConfigError(f"security header {name!r} contains CR or LF")
+                    raise HTTPConfigError(f"security header {name!r} contains CR or LF")
                 self.set_response_header(name, value)
 
     # -- routes ------------------------------------------------------------------------------
@@ -306,19 +306,19 @@ class NewsApp(Robyn):
         Returns the handler unchanged, so it stays callable (and testable) on its own.
 
         Raises:
-            HttpConfigError: The app is already serving, the route is a const route (Robyn
+            HTTPConfigError: The app is already serving, the route is a const route (Robyn
                 caches those in Rust, outside any middleware), it is registered twice, or it
                 conflicts with another route in Robyn's router.
         """
         if self._finalized:
-            raise HttpConfigError("routes cannot be added once the app is serving")
+            raise HTTPConfigError("routes cannot be added once the app is serving")
         if is_const:
-            raise HttpConfigError(
+            raise HTTPConfigError(
                 f"{endpoint}: const routes are cached by Robyn's Rust side and skip the "
                 "middleware chain (no request id, no log line); drop const=True"
             )
         if not callable(handler):
-            raise HttpConfigError(f"{endpoint}: the handler {handler!r} is not callable")
+            raise HTTPConfigError(f"{endpoint}: the handler {handler!r} is not callable")
         method = _method_name(route_type)
         route = normalize_route(endpoint)
         self._table.add(method, route)
@@ -346,11 +346,11 @@ class NewsApp(Robyn):
         """Add a `robyn.SubRouter`'s routes (with their prefix) through news-http's chain.
 
         Raises:
-            HttpConfigError: The sub-router has Robyn before/after middlewares.
+            HTTPConfigError: The sub-router has Robyn before/after middlewares.
         """
         middlewares = router.middleware_router
         if middlewares.global_middlewares or middlewares.route_middlewares:
-            raise HttpConfigError(
+            raise HTTPConfigError(
                 "the sub-router uses Robyn before/after middlewares, which news-http does not "
                 "run; use news_http.with_middleware on its handlers instead"
             )
@@ -378,7 +378,7 @@ class NewsApp(Robyn):
 
     def before_request(self, endpoint: str | None = None) -> Callable[..., None]:
         """Refused: use news-http middlewares (one crossing into Python, every method)."""
-        raise HttpConfigError(
+        raise HTTPConfigError(
             "news-http does not use Robyn's before_request/after_request: each is an extra "
             "Rust-to-Python crossing, route-scoped ones only apply to GET, and an exception in "
             "one answers a bare 500 without request id or log line. Pass middleware to "
@@ -393,10 +393,10 @@ class NewsApp(Robyn):
 
     def exception(self, exception_handler: Callable[..., Any]) -> None:
         """Refused: news-http's recovery layer already turns exceptions into problems."""
-        raise HttpConfigError(
+        raise HTTPConfigError(
             "news-http's recovery layer turns every exception into an application/problem+json "
             "response with the request id (Robyn's @app.exception never sees the request). "
-            "Raise news_api.ApiError subclasses, or translate your own exceptions in a middleware"
+            "Raise news_api.APIError subclasses, or translate your own exceptions in a middleware"
         )
 
     # -- lifecycle hooks -----------------------------------------------------------------------
@@ -434,11 +434,11 @@ class NewsApp(Robyn):
     @staticmethod
     def _check_hook(hook: Hook) -> None:
         if not callable(hook):
-            raise HttpConfigError(f"a lifecycle hook must be callable, got {hook!r}")
+            raise HTTPConfigError(f"a lifecycle hook must be callable, got {hook!r}")
         try:
             inspect.signature(hook).bind()
         except TypeError as exc:
-            raise HttpConfigError(
+            raise HTTPConfigError(
                 f"lifecycle hook {getattr(hook, '__qualname__', hook)!r} must take no "
                 f"arguments: {exc}"
             ) from exc
@@ -576,8 +576,8 @@ class NewsApp(Robyn):
             for method in ("GET", "HEAD"):
                 try:
                     self._table.add(method, route)
-                except HttpConfigError as exc:
-                    raise HttpConfigError(
+                except HTTPConfigError as exc:
+                    raise HTTPConfigError(
                         f"{method} {route} is news-http's HTTPSettings.{field} endpoint and "
                         f"clashes with a route of the app ({exc}); choose another "
                         f"HTTPSettings.{field} or rename the route"
@@ -630,7 +630,7 @@ class NewsApp(Robyn):
         layers = [self._standard_layer(item.route)]
         if item.auth_required:
             if self.authentication_handler is None:
-                raise HttpConfigError(
+                raise HTTPConfigError(
                     f"{item.method} {item.route} has auth_required=True but no authentication "
                     "handler is configured (app.configure_authentication(...))"
                 )
@@ -654,7 +654,7 @@ def create_app(
     *,
     name: str,
     middleware: Iterable[Middleware] = (),
-    metrics: HttpMetricsHook | None = None,
+    metrics: HTTPMetricsHook | None = None,
 ) -> NewsApp:
     """Make a Robyn app with news-http's middleware chain, security headers and lifecycle.
 
@@ -664,10 +664,10 @@ def create_app(
         middleware: The service's own middlewares, for every route (outermost first); they run
             inside the standard stack, right around the handlers.
         metrics: Receives request counts, durations and sizes. None: news-metrics'
-            ``HttpMetrics`` when ``settings.metrics`` is on, else nothing (no cost per request).
+            ``HTTPMetrics`` when ``settings.metrics`` is on, else nothing (no cost per request).
 
     Raises:
-        HttpConfigError: Settings that cannot work (``*`` origins with credentials, a bad
+        HTTPConfigError: Settings that cannot work (``*`` origins with credentials, a bad
             trusted proxy network, a CR/LF in a header value), ``metrics='on'`` or
             ``health='on'`` without the extra installed.
         ModuleNotFoundError: ``brotli=True`` without the ``brotli`` extra installed.

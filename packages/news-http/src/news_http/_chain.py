@@ -13,7 +13,7 @@ import functools
 import inspect
 from typing import TYPE_CHECKING, Any
 
-from news_http._errors import HttpConfigError
+from news_http._errors import HTTPConfigError
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
@@ -38,20 +38,20 @@ def compose(handler: Handler, middlewares: Iterable[Middleware]) -> Handler:
     """Wrap ``handler`` in ``middlewares``, the first one outermost.
 
     Raises:
-        HttpConfigError: A middleware returned a handler of the other kind (sync vs async),
+        HTTPConfigError: A middleware returned a handler of the other kind (sync vs async),
             or something that is not callable.
     """
     chain = handler
     for middleware in reversed(list(middlewares)):
         wrapped = middleware(chain)
         if not callable(wrapped):
-            raise HttpConfigError(
+            raise HTTPConfigError(
                 f"middleware {_name(middleware)} returned {wrapped!r}, not a handler; "
                 "a middleware takes the next handler and returns a handler"
             )
         if is_async(wrapped) != is_async(chain):
             kind = "an async" if is_async(chain) else "a sync"
-            raise HttpConfigError(
+            raise HTTPConfigError(
                 f"middleware {_name(middleware)} was given {kind} handler and returned the "
                 "other kind; return a coroutine function for async handlers and a plain "
                 "function for sync ones (news_http.make_middleware does both)"
@@ -73,7 +73,7 @@ def make_middleware(
 
     Args:
         before: Called with the request before the handler; returning a `Response`
-            short-circuits (the handler is not called). Raising a `news_api.ApiError`
+            short-circuits (the handler is not called). Raising a `news_api.APIError`
             (``Unauthorized``...) answers with that problem.
         after: Called with the request and the handler's response; returning a `Response`
             replaces it, returning None keeps it (mutate ``response.headers`` in place).
@@ -85,7 +85,7 @@ def make_middleware(
         >>> app_middleware = make_middleware(before=require_key)
     """
     if before is None and after is None:
-        raise HttpConfigError("make_middleware needs before=, after= or both")
+        raise HTTPConfigError("make_middleware needs before=, after= or both")
 
     def middleware(next_handler: Handler) -> Handler:
         if is_async(next_handler):

@@ -14,13 +14,13 @@ from __future__ import annotations
 import importlib.util
 from typing import TYPE_CHECKING, Literal
 
-from news_http._errors import HttpConfigError
+from news_http._errors import HTTPConfigError
 
 if TYPE_CHECKING:
     from robyn import Request, Response
 
     from news_health import HealthRegistry
-    from news_http._types import AsyncHandler, HttpMetricsHook, SyncHandler
+    from news_http._types import AsyncHandler, HTTPMetricsHook, SyncHandler
 
 __all__ = ["enabled", "health_handlers", "health_registry", "metrics_handler", "metrics_hook"]
 
@@ -35,24 +35,24 @@ def enabled(mode: Literal["auto", "on", "off"], module: str) -> bool:
     """Whether an optional feature is on: ``auto`` when ``module`` is importable.
 
     Raises:
-        HttpConfigError: ``mode`` is ``on`` and ``module`` is not installed.
+        HTTPConfigError: ``mode`` is ``on`` and ``module`` is not installed.
     """
     if mode == "off":
         return False
     available = importlib.util.find_spec(module) is not None
     if mode == "on" and not available:
-        raise HttpConfigError(
+        raise HTTPConfigError(
             f"HTTPSettings.{_FIELD[module]}='on' needs {module}: {_INSTALL[module]} "
             f"(or set {_FIELD[module]}='auto' to serve without it)"
         )
     return available
 
 
-def metrics_hook() -> HttpMetricsHook:
+def metrics_hook() -> HTTPMetricsHook:
     """news-metrics' HTTP hook (the families are created on the first request)."""
     import news_metrics
 
-    return news_metrics.HttpMetrics()
+    return news_metrics.HTTPMetrics()
 
 
 def metrics_handler() -> SyncHandler:

@@ -42,7 +42,7 @@ from robyn import Request, Response
 
 import news_api
 from news_http._chain import is_async
-from news_http._errors import HttpConfigError
+from news_http._errors import HTTPConfigError
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -138,7 +138,7 @@ def _converter(annotation: Any, field: str, where: str) -> Callable[[str], Any]:
     try:
         msgspec.inspect.type_info(annotation)
     except TypeError as exc:
-        raise HttpConfigError(
+        raise HTTPConfigError(
             f"parameter {field!r}: msgspec cannot convert text to {annotation!r}: {exc}"
         ) from exc
     return convert
@@ -231,7 +231,7 @@ def adapt_handler(
     """Return ``handler`` as a chain `Handler`: request in, Robyn `Response` out.
 
     Raises:
-        HttpConfigError: A parameter cannot be resolved (``*args``, positional-only...).
+        HTTPConfigError: A parameter cannot be resolved (``*args``, positional-only...).
     """
     try:
         hints = typing.get_type_hints(handler)
@@ -243,12 +243,12 @@ def adapt_handler(
     only_request = False
     for param in signature.parameters.values():
         if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
-            raise HttpConfigError(
+            raise HTTPConfigError(
                 f"handler {handler.__qualname__} for {route}: *args/**kwargs cannot be "
                 "resolved; name the parameters you need"
             )
         if param.kind is param.POSITIONAL_ONLY:
-            raise HttpConfigError(
+            raise HTTPConfigError(
                 f"handler {handler.__qualname__} for {route}: positional-only parameter "
                 f"{param.name!r} cannot be passed by name"
             )

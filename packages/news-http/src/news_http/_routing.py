@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from typing import Final
 
-from news_http._errors import HttpConfigError
+from news_http._errors import HTTPConfigError
 
 __all__ = ["FALLBACK_PARAM", "METHODS", "RouteTable", "normalize_route"]
 
@@ -59,15 +59,15 @@ class _Tree:
         for index, segment in enumerate(segments):
             if segment.startswith("*"):
                 if index != len(segments) - 1:
-                    raise HttpConfigError(f"route {route}: a catch-all must be the last segment")
+                    raise HTTPConfigError(f"route {route}: a catch-all must be the last segment")
                 name = segment[1:]
                 if node.param is not None:
-                    raise HttpConfigError(
+                    raise HTTPConfigError(
                         f"route {route}: a catch-all cannot sit next to the parameter "
                         f":{node.param} (Robyn's router would silently drop one of them)"
                     )
                 if node.catch_all is not None and node.catch_all != name:
-                    raise HttpConfigError(
+                    raise HTTPConfigError(
                         f"route {route}: conflicts with the catch-all *{node.catch_all}"
                     )
                 node.catch_all = name
@@ -75,14 +75,14 @@ class _Tree:
             if segment.startswith(":"):
                 name = segment[1:]
                 if not name:
-                    raise HttpConfigError(f"route {route}: a parameter needs a name")
+                    raise HTTPConfigError(f"route {route}: a parameter needs a name")
                 if node.catch_all is not None:
-                    raise HttpConfigError(
+                    raise HTTPConfigError(
                         f"route {route}: the parameter :{name} cannot sit next to the "
                         f"catch-all *{node.catch_all} (Robyn's router would drop one)"
                     )
                 if node.param is not None and node.param != name:
-                    raise HttpConfigError(
+                    raise HTTPConfigError(
                         f"route {route}: parameter :{name} conflicts with :{node.param} at the "
                         "same position; use the same name in both routes"
                     )
@@ -134,12 +134,12 @@ class RouteTable:
         self._registered: set[tuple[str, str]] = set()
 
     def add(self, method: str, route: str) -> None:
-        """Record a route; raise `HttpConfigError` on a duplicate or a router conflict."""
+        """Record a route; raise `HTTPConfigError` on a duplicate or a router conflict."""
         method = method.upper()
         if method not in self._trees:
-            raise HttpConfigError(f"Robyn cannot route {method} requests")
+            raise HTTPConfigError(f"Robyn cannot route {method} requests")
         if (method, route) in self._registered:
-            raise HttpConfigError(f"route {method} {route} is registered twice")
+            raise HTTPConfigError(f"route {method} {route} is registered twice")
         self._trees[method].insert(route)
         self._registered.add((method, route))
         self._routes[method].append((route, _pattern(route)))

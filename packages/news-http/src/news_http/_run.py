@@ -44,7 +44,7 @@ import time
 from typing import TYPE_CHECKING, Any, NoReturn
 
 import news_log
-from news_http._errors import HttpConfigError, PortInUseError, ServerStartError
+from news_http._errors import HTTPConfigError, PortInUseError, ServerStartError
 from news_http._stack.access_log import IN_FLIGHT
 
 if TYPE_CHECKING:
@@ -77,14 +77,14 @@ def check_port(host: str, port: int) -> None:
     share the traffic; the probe here does not set it, so any listener makes it fail.
 
     Raises:
-        HttpConfigError: ``host`` is not an IP address.
+        HTTPConfigError: ``host`` is not an IP address.
         PortInUseError: Another process listens on the address.
         ServerStartError: The address cannot be bound for another reason.
     """
     try:
         ip = ipaddress.ip_address(host)
     except ValueError as exc:
-        raise HttpConfigError(
+        raise HTTPConfigError(
             f"host {host!r} must be an IP address (0.0.0.0, 127.0.0.1, ::), not a name"
         ) from exc
     family = socket.AF_INET6 if ip.version == 6 else socket.AF_INET
@@ -122,7 +122,7 @@ def run(app: NewsApp, settings: HTTPSettings | None = None) -> NoReturn:
 
     Raises:
         PortInUseError: The port is taken (raised before anything is started).
-        HttpConfigError: The host is not an IP address, or a route cannot be composed.
+        HTTPConfigError: The host is not an IP address, or a route cannot be composed.
     """
     try:
         if settings is not None:

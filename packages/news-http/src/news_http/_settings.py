@@ -10,7 +10,7 @@ from typing import Annotated, Literal
 
 import msgspec
 
-from news_http._errors import HttpConfigError
+from news_http._errors import HTTPConfigError
 
 __all__ = ["CORSSettings", "HTTPSettings", "SecurityHeaders"]
 
@@ -219,7 +219,7 @@ class HTTPSettings(msgspec.Struct, frozen=True, kw_only=True):
         Literal["auto", "on", "off"],
         msgspec.Meta(
             description="Prometheus metrics (needs: pip install 'news-http[metrics]'): record "
-            "every request with news-metrics' HttpMetrics and serve metrics_path. auto: on when "
+            "every request with news-metrics' HTTPMetrics and serve metrics_path. auto: on when "
             "news-metrics is installed; on: fail at start-up without it; off: neither (a hook "
             "passed to create_app is still called)."
         ),
@@ -260,24 +260,24 @@ class HTTPSettings(msgspec.Struct, frozen=True, kw_only=True):
     ] = 0.0
 
     def __post_init__(self) -> None:
-        """Check the endpoint paths (HttpConfigError, a ValueError, names the field)."""
+        """Check the endpoint paths (HTTPConfigError, a ValueError, names the field)."""
         seen: dict[str, str] = {}
         for field in ("metrics_path", "liveness_path", "readiness_path"):
             path: str = getattr(self, field)
             if not path.startswith("/"):
-                raise HttpConfigError(f"{field} must start with '/', e.g. '/metrics'; got {path!r}")
+                raise HTTPConfigError(f"{field} must start with '/', e.g. '/metrics'; got {path!r}")
             if any(ch in path for ch in "?# \t\r\n") or (path != "/" and path.endswith("/")):
-                raise HttpConfigError(
+                raise HTTPConfigError(
                     f"{field} must be a plain path without query, fragment, whitespace or "
                     f"trailing slash; got {path!r}"
                 )
             if ":" in path or "*" in path:
-                raise HttpConfigError(
+                raise HTTPConfigError(
                     f"{field} must be a fixed path without ':param' or '*catch-all' segments; "
                     f"got {path!r}"
                 )
             if path in seen:
-                raise HttpConfigError(
+                raise HTTPConfigError(
                     f"{field} and {seen[path]} are both {path!r}; give each endpoint its own path"
                 )
             seen[path] = field

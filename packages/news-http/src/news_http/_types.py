@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 
     from robyn import Request, Response
 
-__all__ = ["AsyncHandler", "Handler", "HttpMetricsHook", "Middleware", "SyncHandler"]
+__all__ = ["AsyncHandler", "HTTPMetricsHook", "Handler", "Middleware", "SyncHandler"]
 
 SyncHandler: TypeAlias = "Callable[[Request], Response]"
 AsyncHandler: TypeAlias = "Callable[[Request], Awaitable[Response]]"
@@ -24,7 +24,7 @@ Middleware: TypeAlias = "Callable[[Handler], Handler]"
 
 
 @runtime_checkable
-class HttpMetricsHook(Protocol):
+class HTTPMetricsHook(Protocol):
     """What news-http reports per request; news-metrics implements it (structurally).
 
     Both methods run on the request path: keep them cheap and never raise (an exception is

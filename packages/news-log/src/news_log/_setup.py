@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from news_log._core import LEVELS, STATE, refresh_levels
 from news_log._render import Redactor
 from news_log._settings import LogSettings
-from news_log._sinks import ConsoleSink, JsonSink, Output
+from news_log._sinks import ConsoleSink, JSONSink, Output
 from news_log._stdlib import StdlibHandler
 
 if TYPE_CHECKING:
@@ -28,7 +28,7 @@ def _make_sink(settings: LogSettings) -> Sink:
         fmt = "console" if output.isatty() else "json"
     if fmt == "console":
         return ConsoleSink(output, flush_interval=settings.flush_interval)
-    return JsonSink(
+    return JSONSink(
         output, flush_interval=settings.flush_interval, max_buffer_bytes=settings.max_buffer_bytes
     )
 

@@ -28,7 +28,7 @@ from news_log._render import enc_hook, json_safe
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-__all__ = ["CaptureSink", "ConsoleSink", "JsonSink", "Output", "Sink", "close_all"]
+__all__ = ["CaptureSink", "ConsoleSink", "JSONSink", "Output", "Sink", "close_all"]
 
 
 class Sink(Protocol):
@@ -274,7 +274,7 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_reinit_after_fork)
 
 
-class JsonSink(_Threaded):
+class JSONSink(_Threaded):
     """Encode events as JSON lines with msgspec and write them in batches from a thread."""
 
     def __init__(

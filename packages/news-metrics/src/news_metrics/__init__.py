@@ -13,7 +13,7 @@ own business events and configures the package once::
     ARTICLE_PUBLISHED.inc(section="world")  # or, by name:
     news_metrics.business_event("article_published", section="world")
 
-    http = news_metrics.HttpMetrics()  # news-http's HttpMetricsHook
+    http = news_metrics.HTTPMetrics()  # news-http's HTTPMetricsHook
     http.request_started("GET", "/v1/articles/:id")
     http.request_finished("GET", "/v1/articles/:id", 200, 0.004, 512)
 
@@ -34,8 +34,8 @@ from news_metrics._errors import (
     EventDeclarationError,
     EventRecordError,
     MetricsConfigError,
-    MetricsError,
     MultiprocessError,
+    NewsMetricsError,
     ServerError,
     UnknownEventError,
 )
@@ -47,7 +47,7 @@ from news_metrics._events import (
 )
 from news_metrics._exposition import Exposition, render
 from news_metrics._families import setup
-from news_metrics._http import HttpMetrics
+from news_metrics._http import HTTPMetrics
 from news_metrics._kafka import KafkaMetrics
 from news_metrics._settings import (
     DEFAULT_HTTP_DURATION_BUCKETS,
@@ -67,13 +67,13 @@ __all__ = [
     "EventDeclarationError",
     "EventRecordError",
     "Exposition",
-    "HttpMetrics",
+    "HTTPMetrics",
     "KafkaMetrics",
     "MetricsConfigError",
-    "MetricsError",
     "MetricsServer",
     "MetricsSettings",
     "MultiprocessError",
+    "NewsMetricsError",
     "ServerError",
     "UnknownEventError",
     "__version__",

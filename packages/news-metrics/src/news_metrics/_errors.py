@@ -1,8 +1,8 @@
-"""The errors news-metrics raises; every one derives from `MetricsError`.
+"""The errors news-metrics raises; every one derives from `NewsMetricsError`.
 
 The tree::
 
-    MetricsError (Exception)
+    NewsMetricsError (Exception)
      ├── MetricsConfigError (ValueError)     bad settings, or settings changed after first use
      ├── EventDeclarationError (ValueError)  bad business-event name or label names, or a
      │                                       second declaration that disagrees with the first
@@ -11,7 +11,7 @@ The tree::
      ├── MultiprocessError (RuntimeError)    multiprocess.prepare() too late, or an unusable dir
      └── ServerError (OSError)               the standalone exposition server cannot listen
 
-The hooks news-http and news-kafka call on their hot paths (`HttpMetrics`, `KafkaMetrics`) never
+The hooks news-http and news-kafka call on their hot paths (`HTTPMetrics`, `KafkaMetrics`) never
 raise: recording a metric must not fail a request or a message.
 """
 
@@ -21,36 +21,36 @@ __all__ = [
     "EventDeclarationError",
     "EventRecordError",
     "MetricsConfigError",
-    "MetricsError",
     "MultiprocessError",
+    "NewsMetricsError",
     "ServerError",
     "UnknownEventError",
 ]
 
 
-class MetricsError(Exception):
+class NewsMetricsError(Exception):
     """Root of every error news-metrics raises."""
 
 
-class MetricsConfigError(MetricsError, ValueError):
+class MetricsConfigError(NewsMetricsError, ValueError):
     """Settings that cannot work (bad buckets), or settings changed after metrics were created."""
 
 
-class EventDeclarationError(MetricsError, ValueError):
+class EventDeclarationError(NewsMetricsError, ValueError):
     """A business event declared with a bad name or labels, or re-declared differently."""
 
 
-class UnknownEventError(MetricsError, LookupError):
+class UnknownEventError(NewsMetricsError, LookupError):
     """A business event recorded under a name that was never declared."""
 
 
-class EventRecordError(MetricsError, ValueError):
+class EventRecordError(NewsMetricsError, ValueError):
     """A business event recorded with missing or unexpected labels, or a negative amount."""
 
 
-class MultiprocessError(MetricsError, RuntimeError):
+class MultiprocessError(NewsMetricsError, RuntimeError):
     """Multi-process mode prepared too late (metrics already recorded) or on an unusable folder."""
 
 
-class ServerError(MetricsError, OSError):
+class ServerError(NewsMetricsError, OSError):
     """The standalone exposition server could not start listening."""

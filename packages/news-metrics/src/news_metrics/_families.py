@@ -22,7 +22,7 @@ __all__ = [
     "HTTP_FAMILIES",
     "KAFKA_FAMILIES",
     "FamilySpec",
-    "HttpFamilies",
+    "HTTPFamilies",
     "KafkaFamilies",
     "current_settings",
     "http_families",
@@ -150,7 +150,7 @@ _settings = MetricsSettings()
 _frozen_buckets: dict[str, tuple[float, ...]] | None = None
 # True once a family was created with in-memory values (single-process mode).
 _created_in_memory = False
-_http: dict[int, tuple[CollectorRegistry, HttpFamilies]] = {}
+_http: dict[int, tuple[CollectorRegistry, HTTPFamilies]] = {}
 _kafka: dict[int, tuple[CollectorRegistry, KafkaFamilies]] = {}
 
 
@@ -245,7 +245,7 @@ def _make(spec: FamilySpec, registry: CollectorRegistry, settings: MetricsSettin
     )
 
 
-class HttpFamilies:
+class HTTPFamilies:
     """The four HTTP RED families of one registry."""
 
     __slots__ = ("duration", "in_flight", "requests", "size")
@@ -288,7 +288,7 @@ def _registry(registry: CollectorRegistry | None) -> CollectorRegistry:
     return REGISTRY
 
 
-def http_families(registry: CollectorRegistry | None = None) -> HttpFamilies:
+def http_families(registry: CollectorRegistry | None = None) -> HTTPFamilies:
     """The HTTP families of *registry* (default: prometheus-client's), created on first use."""
     reg = _registry(registry)
     found = _http.get(id(reg))
@@ -297,7 +297,7 @@ def http_families(registry: CollectorRegistry | None = None) -> HttpFamilies:
     with _lock:
         found = _http.get(id(reg))
         if found is None:
-            found = _http[id(reg)] = (reg, HttpFamilies(reg, _freeze()))
+            found = _http[id(reg)] = (reg, HTTPFamilies(reg, _freeze()))
         return found[1]
 
 

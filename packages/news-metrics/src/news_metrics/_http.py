@@ -1,4 +1,4 @@
-"""`HttpMetrics`: the news-http metrics hook (HTTP RED families)."""
+"""`HTTPMetrics`: the news-http metrics hook (HTTP RED families)."""
 
 from __future__ import annotations
 
@@ -8,14 +8,14 @@ from bisect import bisect_left
 from typing import TYPE_CHECKING, Any
 
 from news_metrics import _fast
-from news_metrics._families import OTHER, HttpFamilies, current_settings, http_families
+from news_metrics._families import OTHER, HTTPFamilies, current_settings, http_families
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
     from prometheus_client import CollectorRegistry
 
-__all__ = ["HttpMetrics"]
+__all__ = ["HTTPMetrics"]
 
 log = logging.getLogger("news_metrics")
 
@@ -83,8 +83,8 @@ def _noop_finish(_status: int, _seconds: float, _size: float) -> None:
 _DISABLED = _Route(("", ""), _noop, _noop, _noop)
 
 
-class HttpMetrics:
-    """Records HTTP RED metrics; satisfies news-http's ``HttpMetricsHook`` protocol.
+class HTTPMetrics:
+    """Records HTTP RED metrics; satisfies news-http's ``HTTPMetricsHook`` protocol.
 
     One instance serves every request of a process. Each (method, route) pair and status is
     resolved to its metric children once and cached, so a request costs a few dictionary lookups
@@ -107,7 +107,7 @@ class HttpMetrics:
     def __init__(self, *, registry: CollectorRegistry | None = None) -> None:
         self._registry = registry
         self._routes: dict[tuple[str, str], _Route] = {}
-        self._families: HttpFamilies | None = None
+        self._families: HTTPFamilies | None = None
         self._lock = threading.Lock()
         self._warned = False
 
@@ -153,7 +153,7 @@ class HttpMetrics:
                 self._routes[method, route] = _DISABLED  # log once per route, not per request
             return _DISABLED
 
-    def _make_route(self, families: HttpFamilies, labels: tuple[str, str]) -> _Route:
+    def _make_route(self, families: HTTPFamilies, labels: tuple[str, str]) -> _Route:
         in_flight_child = families.in_flight.labels(*labels)
         duration_child = families.duration.labels(*labels)
         size_child = families.size.labels(*labels)

@@ -107,7 +107,7 @@ def serve(settings: Settings) -> NoReturn:
     except BaseException as exc:
         if broker is not None:
             broker.stop()
-        if isinstance(exc, news_http.NewsHttpError):
+        if isinstance(exc, news_http.NewsHTTPError):
             news_log.shutdown()
             sys.exit(1)  # run() logged why
         raise

@@ -75,7 +75,7 @@ class Newsroom:
         broker: EmbeddedBroker | None = None,
     ) -> None:
         if settings.http.processes != 1:
-            raise news_http.HttpConfigError(
+            raise news_http.HTTPConfigError(
                 "the newsroom keeps its articles in this process's memory: it needs "
                 f"NEWSROOM_HTTP__PROCESSES=1 (got {settings.http.processes})"
             )

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import news_api
 from news_http._chain import is_async
-from news_http._errors import HttpConfigError
+from news_http._errors import HTTPConfigError
 
 if TYPE_CHECKING:
     from robyn import AuthenticationHandler, Request, Response
@@ -29,7 +29,7 @@ def auth_middleware(authentication: AuthenticationHandler, route: str) -> Middle
     scheme = getattr(getattr(authentication, "token_getter", None), "scheme", None) or "Bearer"
     async_authenticate = inspect.iscoroutinefunction(authenticate)
 
-    def refuse() -> news_api.ApiError:
+    def refuse() -> news_api.APIError:
         return news_api.Unauthorized("authentication required", challenge=scheme)
 
     def middleware(next_handler: Handler) -> Handler:
@@ -50,7 +50,7 @@ def auth_middleware(authentication: AuthenticationHandler, route: str) -> Middle
             return async_handler
 
         if async_authenticate:
-            raise HttpConfigError(
+            raise HTTPConfigError(
                 f"route {route}: the authentication handler is async but the route's handler "
                 "is sync; make the handler async (a sync handler cannot await authenticate)"
             )

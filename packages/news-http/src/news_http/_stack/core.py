@@ -46,8 +46,8 @@ if TYPE_CHECKING:
 
     from news_http._stack.access_log import AccessLog
     from news_http._stack.compression import Compressor
-    from news_http._stack.cors import CorsPolicy
-    from news_http._types import Handler, HttpMetricsHook, Middleware
+    from news_http._stack.cors import CORSPolicy
+    from news_http._types import Handler, HTTPMetricsHook, Middleware
 
 __all__ = ["standard_stack"]
 
@@ -60,7 +60,7 @@ class _Metrics:
 
     __slots__ = ("_hook", "_reported", "_route")
 
-    def __init__(self, hook: HttpMetricsHook, route: str) -> None:
+    def __init__(self, hook: HTTPMetricsHook, route: str) -> None:
         self._hook = hook
         self._route = route
         self._reported: set[str] = set()
@@ -117,8 +117,8 @@ def standard_stack(  # noqa: PLR0915 - one fused layer, see the module docstring
     route: str,
     request_id_header: str,
     access_log: AccessLog | None,
-    metrics: HttpMetricsHook | None,
-    cors: CorsPolicy | None,
+    metrics: HTTPMetricsHook | None,
+    cors: CORSPolicy | None,
     compressor: Compressor | None,
     max_body_bytes: int | None,
     timeout: float | None,

@@ -18,7 +18,7 @@ import re
 from typing import TYPE_CHECKING
 
 import news_api
-from news_http._errors import HttpConfigError
+from news_http._errors import HTTPConfigError
 from news_http._stack.recovery import error_response
 
 if TYPE_CHECKING:
@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
     from news_http._settings import CORSSettings
 
-__all__ = ["CorsPolicy"]
+__all__ = ["CORSPolicy"]
 
 # Sent by browsers without being listed in Access-Control-Allow-Headers being required
 # (CORS-safelisted request headers); browsers do not put them in Access-Control-Request-Headers
@@ -34,7 +34,7 @@ __all__ = ["CorsPolicy"]
 _TOKEN_RE = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 
 
-class CorsPolicy:
+class CORSPolicy:
     """A compiled `CORSSettings`: which origins, methods and headers are allowed."""
 
     __slots__ = (
@@ -56,13 +56,13 @@ class CorsPolicy:
         self.allow_any_origin = "*" in settings.origins
         self.credentials = settings.credentials
         if self.allow_any_origin and self.credentials:
-            raise HttpConfigError(
+            raise HTTPConfigError(
                 "CORS: origins '*' together with credentials=true would let every site act "
                 "with your users' cookies; list the allowed origins explicitly"
             )
         for origin in settings.origins:
             if origin != "*" and (origin.endswith("/") or "://" not in origin):
-                raise HttpConfigError(
+                raise HTTPConfigError(
                     f"CORS: origin {origin!r} must look like 'https://news.example' "
                     "(scheme://host[:port], no path, no trailing slash)"
                 )
@@ -70,18 +70,18 @@ class CorsPolicy:
         try:
             self.patterns = tuple(re.compile(p) for p in settings.origin_patterns)
         except re.error as exc:
-            raise HttpConfigError(f"CORS: bad origin pattern: {exc}") from exc
+            raise HTTPConfigError(f"CORS: bad origin pattern: {exc}") from exc
         methods = [m.strip().upper() for m in settings.methods if m.strip()]
         for method in methods:
             if _TOKEN_RE.fullmatch(method) is None:
-                raise HttpConfigError(f"CORS: {method!r} is not an HTTP method name")
+                raise HTTPConfigError(f"CORS: {method!r} is not an HTTP method name")
         self.methods = frozenset(methods)
         self.methods_value = ", ".join(methods)
         headers = [h.strip() for h in settings.headers if h.strip()]
         self.allow_any_header = "*" in headers
         for header in headers:
             if header != "*" and _TOKEN_RE.fullmatch(header) is None:
-                raise HttpConfigError(f"CORS: {header!r} is not a header name")
+                raise HTTPConfigError(f"CORS: {header!r} is not a header name")
         self.headers = frozenset(h.lower() for h in headers if h != "*")
         self.headers_value = ", ".join(h for h in headers if h != "*")
         self.expose = ", ".join(h.strip() for h in settings.expose_headers if h.strip())

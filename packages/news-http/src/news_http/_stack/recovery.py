@@ -1,6 +1,6 @@
 """Recovery: any exception becomes an RFC 9457 problem; internals stay in the log.
 
-`news_api.ApiError` renders as its own problem (status, title, code, detail, headers). Anything
+`news_api.APIError` renders as its own problem (status, title, code, detail, headers). Anything
 else becomes a generic 500 whose body says "internal error" and nothing more; the log line (at
 error level, logger ``news_http``) carries the exception type, message and full traceback, with
 the request id bound by the outer layer.
@@ -44,7 +44,7 @@ def error_response(request: Request, exc: Exception, route: str = "") -> Respons
     ApiErrors below 500 are the client's fault and are not logged here (the access log has
     them); 5xx ApiErrors are logged at error level without traceback, other exceptions with it.
     """
-    if isinstance(exc, news_api.ApiError):
+    if isinstance(exc, news_api.APIError):
         try:
             rendered = exc.to_response(request_id=current_request_id(), instance=request.url.path)
         except Exception as render_exc:  # noqa: BLE001 - an unencodable extension member
