@@ -7,7 +7,6 @@ import re
 import threading
 from typing import TYPE_CHECKING, Final
 
-from news_metrics import _fast
 from news_metrics._errors import EventDeclarationError, EventRecordError, UnknownEventError
 from news_metrics._families import OTHER, LabelGuard, current_settings
 
@@ -118,6 +117,7 @@ class BusinessEvent:
     def _resolve(self, key: tuple[str, ...]) -> Callable[[float], None]:
         from prometheus_client import Counter
 
+        from news_metrics import _prometheus
         from news_metrics._families import _freeze
 
         with self._lock:
@@ -142,7 +142,7 @@ class BusinessEvent:
                     guard = self._guards[name] = LabelGuard(self.metric_name, name, cap)
                 values.append(guard.admit(str(raw)))
             assert isinstance(counter, Counter)
-            inc = _fast.counter_inc(counter.labels(self.name, *values))
+            inc = _prometheus.counter_inc(counter.labels(self.name, *values))
             if tuple(values) == key:
                 self._children[key] = inc  # values past the cap are not cached: bounded memory
             return inc
