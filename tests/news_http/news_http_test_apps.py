@@ -483,3 +483,35 @@ def keep_alive_app() -> news_http.NewsApp:
         return {"after_hooks": HOOKS_STARTED.is_set(), "pid": os.getpid()}
 
     return app
+
+
+def signals_app() -> news_http.NewsApp:
+    """Reports whether SIGTERM/SIGINT are handled by Python's C handler (or actix's)."""
+    import ctypes
+    import signal
+
+    app = news_http.create_app(name="signals")
+    libc = ctypes.CDLL(None, use_errno=True)
+
+    def handler_address(signum: int) -> bytes:
+        buffer = ctypes.create_string_buffer(512)
+        assert libc.sigaction(signum, None, buffer) == 0
+        return buffer.raw[: ctypes.sizeof(ctypes.c_void_p)]
+
+    signal.signal(signal.SIGUSR2, lambda *_: None)  # Python's C handler, for reference
+    python = handler_address(signal.SIGUSR2)
+
+    @app.get("/sigaction")
+    def sigaction() -> dict[str, bool]:
+        return {
+            "SIGTERM": handler_address(signal.SIGTERM) == python,
+            "SIGINT": handler_address(signal.SIGINT) == python,
+        }
+
+    @app.get("/slow")
+    async def slow(seconds: float = 1.0) -> dict[str, float]:
+        news_log.get_logger("signals").info("slow request started")
+        await asyncio.sleep(seconds)
+        return {"slept": seconds}
+
+    return app

@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Any, Final
 import news_log
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Callable
+    from collections.abc import Awaitable, Callable, Mapping
 
     from robyn.robyn import SocketHeld
 
@@ -52,7 +52,9 @@ __all__ = [
     "fast_paths",
     "installed_version",
     "keep_thread_state",
+    "off_reason",
     "open_socket",
+    "report_fast_paths",
     "serve_forever",
 ]
 
@@ -79,10 +81,14 @@ def installed_version() -> tuple[int, ...]:
     return tuple(numbers)
 
 
-def _off_reason() -> str | None:
-    if os.environ.get(NO_FAST_PATHS_ENV, "").strip().lower() in {"1", "true", "yes", "on"}:
+def off_reason(
+    environ: Mapping[str, str] | None = None, version: tuple[int, ...] | None = None
+) -> str | None:
+    """Why the fast paths are off (None: they are on), from the environment and Robyn's version."""
+    environ = os.environ if environ is None else environ
+    if environ.get(NO_FAST_PATHS_ENV, "").strip().lower() in {"1", "true", "yes", "on"}:
         return f"{NO_FAST_PATHS_ENV} is set"
-    version = installed_version()
+    version = installed_version() if version is None else version
     low, high = TESTED
     if not low <= version[:2] < high:
         shown = ".".join(map(str, version)) or "unknown"
@@ -90,7 +96,7 @@ def _off_reason() -> str | None:
     return None
 
 
-_OFF_REASON: str | None = _off_reason()
+_OFF_REASON: str | None = off_reason()
 _reported = False
 
 

@@ -223,6 +223,8 @@ class Worker:
             grace_s=grace,
             listeners_closed=self.sockets_shut,
             connections_closing=connections,
+            shutdown_hooks=len(self.app.shutdown_hooks),
+            hook_timeout_s=self.settings.hook_timeout,
             pid=os.getpid(),
         )
         last_busy = last_sweep = began
