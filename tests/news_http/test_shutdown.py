@@ -146,8 +146,6 @@ class TestDrainClosesConnections:
         assert result.duration_s < grace
         assert all(client.failures for client in clients)  # every connection was closed
         assert not [a for a in answers if a.status_code < 300 and a.json()["after_hooks"]]
-        drain = server.find_logs(msg="shutting down: draining in-flight requests")[0]
-        assert drain["connections_closing"] >= 1
         assert server.find_logs(logger="news_http.server", msg="stopped")[-1]["requests_reset"] == 0
 
     @pytest.mark.parametrize("path", ["/work?seconds=1.0", "/work-sync?seconds=1.0"])

@@ -45,7 +45,7 @@ from news_http._shutdown import (
     run_hook,
 )
 from news_http._sockets import close_connections, stop_accepting
-from news_http._stack.access_log import IN_FLIGHT, REFUSING
+from news_http._stack.access_log import DRAINING, IN_FLIGHT, REFUSING
 
 if TYPE_CHECKING:
     from types import FrameType
@@ -64,9 +64,6 @@ _log = news_log.get_logger("news_http.server")
 # Python cannot observe.
 SETTLE_S = 0.25
 _POLL_S = 0.01
-# Keep-alive connections are closed again this often during the drain (a connection accepted
-# just before the listener was shut, a client that ignored the first close).
-_SWEEP_S = 0.25
 
 
 class Worker:
@@ -215,6 +212,7 @@ class Worker:
         port = self.settings.port
         grace = self.settings.shutdown_grace
         began = time.monotonic()
+        DRAINING.append(None)  # a request whose body was cut short gets 503
         connections = close_connections(port)
         _log.info(
             "shutting down: draining in-flight requests",
@@ -222,12 +220,12 @@ class Worker:
             in_flight=len(IN_FLIGHT),
             grace_s=grace,
             listeners_closed=self.sockets_shut,
-            connections_closing=connections,
+            idle_connections_closed=connections,
             shutdown_hooks=len(self.app.shutdown_hooks),
             hook_timeout_s=self.settings.hook_timeout,
             pid=os.getpid(),
         )
-        last_busy = last_sweep = began
+        last_busy = began
         while True:
             now = time.monotonic()
             if IN_FLIGHT:
@@ -242,9 +240,7 @@ class Worker:
                     return
             elif now - last_busy >= SETTLE_S:
                 return
-            if now - last_sweep >= _SWEEP_S:
-                last_sweep = now
-                close_connections(port)
+            close_connections(port)  # each connection as soon as its response is out
             await asyncio.sleep(_POLL_S)
 
     def _close_for_hooks(self) -> int:

@@ -41,7 +41,7 @@ import news_api
 import news_log
 from news_http._chain import is_async
 from news_http._robyn import KEPT_THREADS, keep_thread_state
-from news_http._stack.access_log import IN_FLIGHT, REFUSING
+from news_http._stack.access_log import DRAINING, IN_FLIGHT, REFUSING
 from news_http._stack.recovery import error_response, internal_error_response, to_robyn
 from news_http._stack.request_id import context_fields
 
@@ -94,6 +94,16 @@ def _refused(request: Request) -> Response:
 
     problem = news_api.ServiceUnavailable("the server is shutting down; try again", retry_after=1)
     return to_robyn(problem.to_response(request_id=current_request_id(), instance=request.url.path))
+
+
+def _cut_short(request: Request, headers: Headers) -> bool:
+    """Whether the request's body is shorter than its Content-Length (checked while draining)."""
+    declared = headers.get("content-length")
+    if declared is None or not declared.isdigit() or declared == "0":
+        return False
+    body = request.body
+    size = len(body) if isinstance(body, bytes) else len(body.encode())
+    return size < int(declared)
 
 
 def _body_size(response: Response) -> int:
@@ -232,7 +242,7 @@ def standard_stack(  # noqa: PLR0915 - one fused layer, see the module docstring
                             )
                             if early is not None:
                                 response = early
-                            elif REFUSING:
+                            elif REFUSING or (DRAINING and _cut_short(request, headers)):
                                 response = _refused(request)
                             else:
                                 response = outgoing(
@@ -291,7 +301,7 @@ def standard_stack(  # noqa: PLR0915 - one fused layer, see the module docstring
                         )
                         if early is not None:
                             response = early
-                        elif REFUSING:
+                        elif REFUSING or (DRAINING and _cut_short(request, headers)):
                             response = _refused(request)
                         else:
                             response = outgoing(request, run_sync(request, headers, method), origin)
