@@ -1,4 +1,4 @@
-"""news_http._robyn: Robyn's internals are version-checked, and each fast path equals the slow one."""
+"""news_http._robyn: Robyn's internals are version-checked; each fast path equals the slow one."""
 
 from __future__ import annotations
 
@@ -25,7 +25,8 @@ VOLATILE = {"date"}
 
 
 def _serve(app: str, settings: news_http.HTTPSettings, env: dict[str, str]) -> ServerProcess:
-    return start_app(f"news_http_test_apps:{app}", settings=settings, pythonpath=[APPS_DIR], env=env)
+    target = f"news_http_test_apps:{app}"
+    return start_app(target, settings=settings, pythonpath=[APPS_DIR], env=env)
 
 
 class TestVersionCheck:
@@ -67,7 +68,8 @@ class TestFastEqualsSlow:
             finally:
                 server.kill()
             off = server.find_logs(msg="news-http fast paths off; using Robyn's public behaviour")
-            assert [line["reason"] for line in off] == (["NEWS_HTTP_NO_FAST_PATHS is set"] if env else [])
+            expected = ["NEWS_HTTP_NO_FAST_PATHS is set"] if env else []
+            assert [line["reason"] for line in off] == expected
         assert answers[0] == answers[1]
 
     def test_kept_thread_state_is_the_only_difference(self, local: Any) -> None:

@@ -1,4 +1,4 @@
-"""Shutdown in real processes: always bounded, every hook runs, nothing answered once hooks start."""
+"""Shutdown in real processes: bounded, every hook runs, no success once the hooks start."""
 
 from __future__ import annotations
 
@@ -85,7 +85,9 @@ class TestShutdownIsBounded:
             server.kill()
         assert result.exit_code == 1
         assert result.duration_s < bound
-        line = server.wait_for_log(msg="shutdown deadline passed; exiting without finishing the shutdown")
+        line = server.wait_for_log(
+            msg="shutdown deadline passed; exiting without finishing the shutdown"
+        )
         assert line["level"] == "critical"
         assert line["phase"].endswith("blocks_loop")
         assert " in blocks_loop" in line["main_thread"]
