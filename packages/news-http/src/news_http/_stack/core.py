@@ -131,10 +131,15 @@ def standard_stack(  # noqa: PLR0915 - one fused layer, see the module docstring
     apply_compression = compressor.apply if compressor is not None else None
     gateway_detail = f"the request took longer than {timeout:g} s" if timeout else ""
     too_large_detail = f"the request body must not exceed {max_body_bytes} bytes"
+    both_lengths_detail = (
+        "the request has both Content-Length and Transfer-Encoding; send one (RFC 9112 6.3)"
+    )
 
     def check_body(request: Request, headers: Headers, method: str) -> None:
         declared = headers.get("content-length")
         if declared is not None:
+            if headers.get("transfer-encoding") is not None:
+                raise news_api.BadRequest(both_lengths_detail)
             # actix has already rejected malformed lengths; be defensive all the same.
             if not declared.isdigit() or int(declared) > max_body_bytes:  # type: ignore[operator]
                 raise news_api.PayloadTooLarge(too_large_detail)
