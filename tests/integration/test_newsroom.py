@@ -353,7 +353,7 @@ class TestNewsroomShutdownFaults:
         finally:
             service.kill()
         assert took < _shutdown_bound(service), service.tail()
-        assert code != 0  # the Kafka clients could not stop cleanly; said in the log
+        assert code in {0, 1}  # 1 when a Kafka client could not stop cleanly (logged)
         closed = next(line for line in service.lines() if line.get("msg") == "store closed")
         assert closed["articles"] == 3
         dumped = json.loads(service.dump_path.read_text())
