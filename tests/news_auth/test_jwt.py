@@ -391,7 +391,7 @@ class TestKeyRotationAndOutages:
 
     async def test_rotation_is_picked_up(self, oidc_private_provider, clock):
         """After the IdP rotates its keys, its new tokens verify without a restart."""
-        settings = oidc_private_provider.jwt_settings(min_refresh_interval=5.0)
+        settings = oidc_private_provider.jwt_settings(min_refresh_interval=5.0, cache_size=0)
         verifier = JWTVerifier(settings, keys=KeyCache(settings, clock=clock))
         old_token = oidc_private_provider.token()
         await verifier.verify(old_token)
@@ -419,7 +419,9 @@ class TestKeyRotationAndOutages:
 
     async def test_stale_keys_refresh_in_the_background(self, oidc_private_provider, clock):
         """After jwks_ttl the cached keys keep serving while one refresh runs."""
-        settings = oidc_private_provider.jwt_settings(jwks_ttl=60.0, min_refresh_interval=5.0)
+        settings = oidc_private_provider.jwt_settings(
+            jwks_ttl=60.0, min_refresh_interval=5.0, cache_size=0
+        )
         verifier = JWTVerifier(settings, keys=KeyCache(settings, clock=clock))
         token = oidc_private_provider.token()
         await verifier.verify(token)
@@ -434,7 +436,9 @@ class TestKeyRotationAndOutages:
 
     async def test_idp_down_cached_keys_keep_working(self, oidc_private_provider, clock):
         """With the IdP stopped, cached keys verify; the failure is logged once per interval."""
-        settings = oidc_private_provider.jwt_settings(jwks_ttl=60.0, min_refresh_interval=10.0)
+        settings = oidc_private_provider.jwt_settings(
+            jwks_ttl=60.0, min_refresh_interval=10.0, cache_size=0
+        )
         cache = KeyCache(settings, clock=clock)
         verifier = JWTVerifier(settings, keys=cache)
         token = oidc_private_provider.token()
@@ -531,3 +535,58 @@ class TestHMAC:
         """Another secret: bad_signature."""
         verifier = JWTVerifier(self._settings(secrets.token_urlsafe(48)))
         assert reason_of(verifier, self._token(secrets.token_urlsafe(48))) == "bad_signature"
+
+
+class TestVerifiedTokenCache:
+    """A token verified once is answered from memory until it expires, within bounds."""
+
+    def test_cached_token_outlives_its_withdrawn_key(self, oidc_private_provider, clock):
+        """A remembered token is not checked again; with cache_size=0 it is."""
+        for size, accepted in ((16, True), (0, False)):
+            settings = oidc_private_provider.jwt_settings(min_refresh_interval=1.0, cache_size=size)
+            verifier = JWTVerifier(settings, keys=KeyCache(settings, clock=clock))
+            token = oidc_private_provider.token()
+            verifier.verify_sync(token)
+            oidc_private_provider.rotate_keys()
+            clock.advance(2)
+            verifier.keys.refresh(force=True)
+            if accepted:
+                assert verifier.verify_sync(token).subject == "news-test-client"
+                verifier.clear_cache()
+            assert reason_of(verifier, token) == "unknown_kid"
+
+    def test_cache_is_bounded(self, oidc_private_provider, clock):
+        """Past cache_size the oldest token is forgotten first."""
+        settings = oidc_private_provider.jwt_settings(min_refresh_interval=1.0, cache_size=1)
+        verifier = JWTVerifier(settings, keys=KeyCache(settings, clock=clock))
+        first, second = oidc_private_provider.token(), oidc_private_provider.token()
+        verifier.verify_sync(first)
+        verifier.verify_sync(second)  # evicts first
+        oidc_private_provider.rotate_keys()
+        clock.advance(2)
+        verifier.keys.refresh(force=True)
+        assert verifier.verify_sync(second).subject == "news-test-client"
+        assert reason_of(verifier, first) == "unknown_kid"
+
+    async def test_expired_token_leaves_the_cache(self, oidc_provider, forge_token):
+        """A remembered token stops working when it expires."""
+        verifier = JWTVerifier(oidc_provider.jwt_settings(leeway=0.0))
+        token = forge_token(oidc_provider, exp=int(time.time()) + 2)
+        await verifier.verify(token)
+        await verifier.verify(token)
+        await asyncio.sleep(
+            max(
+                0.0,
+                json.loads(base64.urlsafe_b64decode(token.split(".")[1] + "=="))["exp"]
+                - time.time(),
+            )
+            + 0.1
+        )
+        with pytest.raises(InvalidTokenError) as info:
+            await verifier.verify(token)
+        assert info.value.reason == "expired"
+
+    def test_rejections_are_not_cached(self, oidc_provider, verifier):
+        """A refused token is refused again (and checked again) every time."""
+        for _ in range(3):
+            assert reason_of(verifier, "x.y.z") == "malformed"

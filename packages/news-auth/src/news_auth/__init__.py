@@ -23,6 +23,11 @@ API keys (HMAC-SHA256 under a pepper at rest; shown once)::
     issued = await api_keys.issue(name="ingest", subject="svc:ingest", scopes={"articles:write"})
     print(issued.key.reveal())  # give it to its owner now: it is not stored
 
+Tokens for calls to other services (OAuth2 client credentials; refreshed before expiry)::
+
+    source = news_auth.ClientCredentials(settings.client_credentials)
+    headers = {"authorization": await source.authorization()}
+
 Errors derive from `NewsAuthError`; see ``news_auth._errors`` for the tree.
 """
 
@@ -36,6 +41,7 @@ from news_auth._apikeys import (
     IssuedAPIKey,
     MemoryAPIKeyStore,
 )
+from news_auth._client_credentials import ClientCredentials, TokenSource
 from news_auth._errors import (
     APIKeyStoreError,
     AuthConfigError,
@@ -66,6 +72,7 @@ __all__ = [
     "AuthConfigError",
     "AuthSettings",
     "AuthenticationError",
+    "ClientCredentials",
     "ClientCredentialsSettings",
     "InsufficientScopeError",
     "InvalidAPIKeyError",
@@ -79,6 +86,7 @@ __all__ = [
     "NewsAuthError",
     "Principal",
     "TokenRequestError",
+    "TokenSource",
     "__version__",
     "current_principal",
 ]

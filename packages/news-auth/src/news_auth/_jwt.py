@@ -116,6 +116,7 @@ class JWTVerifier:
     __slots__ = (
         "_alg_models",
         "_algorithms",
+        "_cache",
         "_hmac_key",
         "_keys",
         "_leeway",
@@ -146,6 +147,7 @@ class JWTVerifier:
             options["iss"] = {"essential": True, "value": settings.issuer}
         options["aud"] = {"essential": True, "values": list(settings.audiences)}
         self._registry_options = options
+        self._cache: dict[str | bytes, tuple[Principal, float]] = {}
 
     @property
     def keys(self) -> KeyCache:
@@ -193,18 +195,22 @@ class JWTVerifier:
         """Verify ``token`` and return its `Principal`.
 
         The keys are fetched on a worker thread when they must be (first use, unknown kid);
-        with cached keys the check runs inline (tens of microseconds).
+        with cached keys the check runs inline (tens of microseconds). A token verified before
+        (``cache_size``) is answered from memory until it expires.
 
         Raises:
             InvalidTokenError: The token is refused; ``reason`` says why.
             KeySetError: No keys could be fetched yet.
         """
+        entry = self._cache.get(token)
+        if entry is not None and time.time() < entry[1]:
+            return entry[0]
         parsed = self._parse(token)
         key = self._select(parsed)
         if key is None:
             snapshot = await asyncio.to_thread(self._keys.refresh, force=True)
             key = self._select(parsed, snapshot=snapshot)
-        return self._check(parsed, key)
+        return self._remember(token, self._check(parsed, key))
 
     def verify_sync(self, token: str | bytes) -> Principal:
         """`verify` for sync code (a sync handler's thread): a needed fetch blocks this thread.
@@ -213,14 +219,36 @@ class JWTVerifier:
             InvalidTokenError: The token is refused; ``reason`` says why.
             KeySetError: No keys could be fetched yet.
         """
+        entry = self._cache.get(token)
+        if entry is not None and time.time() < entry[1]:
+            return entry[0]
         parsed = self._parse(token)
         key = self._select(parsed)
         if key is None:
             snapshot = self._keys.refresh(force=True)
             key = self._select(parsed, snapshot=snapshot)
-        return self._check(parsed, key)
+        return self._remember(token, self._check(parsed, key))
+
+    def clear_cache(self) -> None:
+        """Forget every remembered token (the next use of each is verified again)."""
+        self._cache.clear()
 
     # -- steps -----------------------------------------------------------------------------
+
+    def _remember(self, token: str | bytes, principal: Principal) -> Principal:
+        size = self.settings.cache_size
+        if size:
+            cache = self._cache
+            until = time.time() + self.settings.jwks_ttl
+            if principal.expires_at is not None:
+                until = min(until, principal.expires_at + self._leeway)
+            if len(cache) >= size:
+                try:  # drop the oldest; another thread may have dropped it first
+                    del cache[next(iter(cache))]
+                except (KeyError, RuntimeError, StopIteration):
+                    cache.clear()
+            cache[token] = (principal, until)
+        return principal
 
     def _needs_keys(self) -> bool:
         return bool(self._algorithms - HMAC_ALGORITHMS)

@@ -110,6 +110,16 @@ class JWTSettings(msgspec.Struct, frozen=True, kw_only=True):
     fetch_timeout: Annotated[
         float, Meta(gt=0, description="Seconds one JWKS or discovery request may take")
     ] = 5.0
+    cache_size: Annotated[
+        int,
+        Meta(
+            ge=0,
+            description=(
+                "Verified tokens remembered by their full text, each until it expires (at most "
+                "jwks_ttl): a client reusing its token is not verified again; 0: verify every time"
+            ),
+        ),
+    ] = 4_096
     scope_claim: Annotated[
         str,
         Meta(description="Claim with the scopes: a space-separated string or a list ('scp')"),

@@ -64,13 +64,24 @@ class OIDCProviderError(RuntimeError):
 class OIDCClient:
     """A client registered at the provider (client-credentials grant)."""
 
-    __slots__ = ("client_id", "client_secret", "scope")
+    __slots__ = ("auth_method", "client_id", "client_secret", "scope")
 
-    def __init__(self, client_id: str, client_secret: str, scope: str) -> None:
-        """A client ``client_id`` allowed ``scope`` (space-separated)."""
+    def __init__(
+        self,
+        client_id: str,
+        client_secret: str,
+        scope: str,
+        auth_method: str = "client_secret_basic",
+    ) -> None:
+        """A client ``client_id`` allowed ``scope`` (space-separated).
+
+        ``auth_method`` is how it sends its secret: ``client_secret_basic`` or
+        ``client_secret_post``.
+        """
         self.client_id = client_id
         self.client_secret = client_secret
         self.scope = scope
+        self.auth_method = auth_method
 
 
 def cache_dir() -> Path:
@@ -189,7 +200,12 @@ class OIDCProvider:
         config = {
             "port": self.port,
             "clients": [
-                {"client_id": c.client_id, "client_secret": c.client_secret, "scope": c.scope}
+                {
+                    "client_id": c.client_id,
+                    "client_secret": c.client_secret,
+                    "scope": c.scope,
+                    "auth_method": c.auth_method,
+                }
                 for c in self.clients
             ],
             "resources": self.resources,

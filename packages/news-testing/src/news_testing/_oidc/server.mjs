@@ -11,7 +11,7 @@
 import crypto from 'node:crypto';
 import http from 'node:http';
 
-import Provider from 'oidc-provider';
+import Provider, { errors } from 'oidc-provider';
 
 const config = JSON.parse(process.env.NEWS_OIDC_CONFIG || '{}');
 const counts = {};
@@ -52,7 +52,7 @@ function makeProvider() {
         useGrantedResource: () => true,
         getResourceServerInfo: (ctx, indicator) => {
           const r = resources[indicator];
-          if (!r) throw new Provider.errors.InvalidTarget();
+          if (!r) throw new errors.InvalidTarget();
           return {
             scope: r.scope,
             audience: indicator,
