@@ -153,12 +153,17 @@ class CircuitBreaker:
 
     __slots__ = (
         "_clock",
+        "_failure_threshold",
         "_generation",
         "_half_open",
+        "_minimum_calls",
         "_listeners",
         "_open_until",
         "_settings",
+        "_slow_duration",
+        "_slow_threshold",
         "_state",
+        "_timed",
         "_trials_done",
         "_trials_failed",
         "_trials_slow",
@@ -186,6 +191,11 @@ class CircuitBreaker:
         self._generation = 0
         self._open_until = 0.0
         self._half_open = settings.half_open_calls
+        self._slow_duration = settings.slow_call_duration
+        self._minimum_calls = settings.minimum_calls
+        self._failure_threshold = settings.failure_rate_threshold
+        self._slow_threshold = settings.slow_call_rate_threshold
+        self._timed = settings.window == "time"
         self._trials_taken = 0
         self._trials_done = 0
         self._trials_failed = 0
@@ -267,13 +277,13 @@ class CircuitBreaker:
         """Record a call that worked, and how long it took (slow calls count as slow)."""
         if permit != self._generation:
             return
-        self._record(_SLOW if seconds >= self._settings.slow_call_duration else 0)
+        self._record(_SLOW if seconds >= self._slow_duration else 0)
 
     def failure(self, permit: int, seconds: float) -> None:
         """Record a call that failed, and how long it took."""
         if permit != self._generation:
             return
-        outcome = _FAILED | (_SLOW if seconds >= self._settings.slow_call_duration else 0)
+        outcome = _FAILED | (_SLOW if seconds >= self._slow_duration else 0)
         self._record(outcome)
 
     def release(self, permit: int) -> None:
@@ -320,15 +330,14 @@ class CircuitBreaker:
         return _CountWindow(s.window_size) if s.window == "count" else _TimeWindow(s.window_size)
 
     def _record(self, outcome: int) -> None:
-        s = self._settings
         if self._state == CLOSED:
             window = self._window
-            now = self._clock()
+            now = self._clock() if self._timed else 0.0
             window.add(outcome, now)
             calls, failures, slow = window.totals(now)
-            if calls >= s.minimum_calls and (
-                failures * 100.0 >= s.failure_rate_threshold * calls
-                or slow * 100.0 >= s.slow_call_rate_threshold * calls
+            if calls >= self._minimum_calls and (
+                failures * 100.0 >= self._failure_threshold * calls
+                or slow * 100.0 >= self._slow_threshold * calls
             ):
                 self._transition(OPEN, reason=(calls, failures, slow))
         elif self._state == HALF_OPEN:
@@ -339,8 +348,8 @@ class CircuitBreaker:
             if done >= self._half_open:
                 failed, slow = self._trials_failed, self._trials_slow
                 if (
-                    failed * 100.0 >= s.failure_rate_threshold * done
-                    or slow * 100.0 >= s.slow_call_rate_threshold * done
+                    failed * 100.0 >= self._failure_threshold * done
+                    or slow * 100.0 >= self._slow_threshold * done
                 ):
                     self._transition(OPEN, reason=(done, failed, slow))
                 else:
