@@ -29,6 +29,22 @@ free port, call it with httpx, read its JSON log lines, stop it with a chosen si
         assert server.result.exit_code == 0  # SIGTERM: drained, hooks ran, exit 0
 
 Fixture: ``http_server`` (starts apps like `start_app`; stops them after the test).
+
+PostgreSQL (``pip install 'news-testing[db]'``): a fresh database per test, cloned from a
+template that holds the service's migrations (override ``postgres_migrations``)::
+
+    @pytest.fixture
+    def postgres_migrations():
+        return "newsroom:migrations"
+
+
+    async def test_stores_article(postgres):
+        postgres.load("tests/fixtures/sections.json")  # or .sql files
+        async with news_db.Database(postgres.settings()) as db:
+            ...
+
+Fixtures: ``postgres``, ``postgres_server``, ``postgres_migrations``, ``postgres_private``
+(a cluster of the test's own for fault tests); `PgBouncer` runs pgbouncer in front of one.
 """
 
 from __future__ import annotations
@@ -53,16 +69,30 @@ from news_testing.kafka import (
     kafka_test_settings,
     publish_raw,
 )
+from news_testing.postgres import (
+    POSTGRES_DSN_ENV,
+    PgBouncer,
+    PostgresServer,
+    PostgresStartError,
+    PrivatePostgres,
+    TestDatabase,
+)
 
 __all__ = [
     "BOOTSTRAP_ENV",
+    "POSTGRES_DSN_ENV",
     "CapturedRecord",
     "KafkaBroker",
     "KafkaCapture",
     "KafkaMockCluster",
+    "PgBouncer",
+    "PostgresServer",
+    "PostgresStartError",
+    "PrivatePostgres",
     "ServerProcess",
     "ServerStartError",
     "StopResult",
+    "TestDatabase",
     "__version__",
     "free_port",
     "kafka_test_settings",
