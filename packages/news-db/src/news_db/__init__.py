@@ -26,6 +26,7 @@ migrate``, or ``migrate_on_start``. Errors derive from `NewsDBError` (tree in
 from __future__ import annotations
 
 from news_db.__about__ import __version__
+from news_db._codecs import decode_rows
 from news_db._database import Connection, Database, IsolationLevel
 from news_db._errors import (
     CheckViolationError,
@@ -114,4 +115,5 @@ __all__ = [
     "TLSSettings",
     "UniqueViolationError",
     "__version__",
+    "decode_rows",
 ]

@@ -173,7 +173,15 @@ def _check_first(struct: type[Any], row: asyncpg.Record) -> None:
 
 
 def decode_rows(struct: type[T], rows: Sequence[asyncpg.Record]) -> list[T]:
-    """Decode ``rows`` into ``struct`` instances (`ResultDecodeError` when they do not fit)."""
+    """Decode Records (from ``fetch``, ``Connection.raw``...) into ``struct`` instances.
+
+    What ``into=struct`` does: columns by name (extra columns are ignored), positional
+    construction for plain-scalar Structs, ``msgspec.convert`` otherwise, the first row always
+    validated.
+
+    Raises:
+        ResultDecodeError: A row does not fit ``struct`` (missing or mistyped column).
+    """
     if not rows:
         return []
     first = rows[0]

@@ -251,7 +251,10 @@ def translate(  # noqa: PLR0911 - one verdict per error kind
             return RetryableTransactionError(message, **fields)
         if sqlstate == "57014":
             return QueryTimeoutError(f"statement cancelled on the server: {exc}{where}", **fields)
-        if sqlstate in _CACHE_SQLSTATES and "prepared statement" in str(exc):
+        text = str(exc)
+        if (sqlstate in _CACHE_SQLSTATES and "prepared statement" in text) or (
+            sqlstate == "08P01" and "bind message" in text  # a name reused for another statement
+        ):
             return StatementCacheError(f"{exc}{where}{_CACHE_HINT}", **fields)
         if sqlstate.startswith("08") or sqlstate in _CONNECTION_SQLSTATES:
             return DBConnectionError(f"PostgreSQL connection lost: {exc}{where}", sqlstate=sqlstate)
