@@ -26,17 +26,14 @@ log = news_log.get_logger("newsroom")
 MIGRATIONS: Final = "newsroom:migrations"
 """The newsroom's schema, as a news-db migrations source."""
 
-_COLUMNS: Final = (
-    "id, title, slug, body, section, author, tags, words, submitted_at, published_at"
-)
+_COLUMNS: Final = "id, title, slug, body, section, author, tags, words, submitted_at, published_at"
 _INSERT: Final = (
     f"INSERT INTO articles ({_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) "
     "ON CONFLICT (id) DO NOTHING RETURNING seq"
 )
 _PAGE_ALL: Final = f"SELECT seq, {_COLUMNS} FROM articles WHERE seq > $1 ORDER BY seq LIMIT $2"
 _PAGE_SECTION: Final = (
-    f"SELECT seq, {_COLUMNS} FROM articles WHERE section = $1 AND seq > $2 "
-    "ORDER BY seq LIMIT $3"
+    f"SELECT seq, {_COLUMNS} FROM articles WHERE section = $1 AND seq > $2 ORDER BY seq LIMIT $3"
 )
 
 
@@ -138,4 +135,3 @@ class PostgresStore:
                 "SELECT count(*) FROM articles WHERE section = $1", section
             )
         return int(total)
-
