@@ -114,7 +114,9 @@ class TestHealth:
 
     async def test_register_health_adds_readiness_postgres(self, postgres):
         """register_health adds a critical readiness check named postgres."""
-        registry = news_health.HealthRegistry(loop_lag_threshold=None, default_cache_ttl=0.0)
+        registry = news_health.HealthRegistry(
+            news_health.HealthSettings(loop_lag_threshold=None, default_cache_ttl=0.0)
+        )
         registry.mark_started()
         async with news_db.Database(postgres.settings(metrics="off")) as db:
             register_health(registry, db)
