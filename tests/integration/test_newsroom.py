@@ -353,7 +353,7 @@ class TestNewsroomShutdownFaults:
         try:
             service.start()
             broker_pid = service.lines()[0]["broker_pid"]
-            created = asyncio.run(create_articles(service.url, 3))
+            created = asyncio.run(create_articles(service.url, 3, service.auth))
             asyncio.run(wait_until_readable(service.url, list(created)))
             os.kill(broker_pid, signal.SIGKILL)
             time.sleep(3)
@@ -373,7 +373,7 @@ class TestNewsroomShutdownFaults:
 
 
 async def _post_until_stopped(
-    url: str, clients: int, stop: asyncio.Event, accepted: set[str]
+    url: str, clients: int, stop: asyncio.Event, accepted: set[str], auth: dict[str, str]
 ) -> dict[int, int]:
     """``clients`` keep-alive connections POSTing articles until told to stop or refused.
 
@@ -384,7 +384,9 @@ async def _post_until_stopped(
 
     async def one(n: int) -> None:
         limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
-        async with httpx.AsyncClient(base_url=url, timeout=60, limits=limits) as client:
+        async with httpx.AsyncClient(
+            base_url=url, timeout=60, limits=limits, headers=auth
+        ) as client:
             sent = 0
             while not stop.is_set():
                 sent += 1
@@ -414,7 +416,9 @@ class TestNewsroomShutdownUnderLoad:
 
             async def scenario() -> tuple[dict[int, int], int]:
                 stop = asyncio.Event()
-                load = asyncio.create_task(_post_until_stopped(service.url, 50, stop, accepted))
+                load = asyncio.create_task(
+                    _post_until_stopped(service.url, 50, stop, accepted, service.auth)
+                )
                 deadline = time.monotonic() + 60
                 while len(accepted) < 100 and time.monotonic() < deadline:  # all 50 are busy
                     await asyncio.sleep(0.05)
