@@ -2,7 +2,9 @@
 
 Each test starts ``python -m newsroom`` as a child process (no Kafka bootstrap set: it starts
 Tansu itself), talks to it over HTTP and through its CLI, reads its JSON log lines, and stops
-it with SIGTERM as an orchestrator would.
+it with SIGTERM as an orchestrator would. The flow and shutdown tests run twice: with the
+in-memory store (no ``NEWSROOM_DB__*``) and with PostgreSQL (``NEWSROOM_DB__DSN`` of a fresh
+database, which the service migrates at start).
 """
 
 from __future__ import annotations
@@ -33,7 +35,8 @@ STOP_TIMEOUT = 60.0  # bound for the whole shutdown (grace period, hooks, broker
 class Newsroom:
     """A ``python -m newsroom`` child process, its log lines and an HTTP client for it."""
 
-    def __init__(self, workdir: Path) -> None:
+    def __init__(self, workdir: Path, *, dsn: str | None = None) -> None:
+        self.dsn = dsn
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.workdir = workdir
@@ -45,6 +48,8 @@ class Newsroom:
             NEWSROOM_LOG__FORMAT="json",
             NEWSROOM_NEWSROOM__STORE_DUMP=str(self.dump_path),
         )
+        if dsn is not None:
+            self.env["NEWSROOM_DB__DSN"] = dsn
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout: float = 90.0) -> Newsroom:
@@ -129,6 +134,17 @@ def newsroom(tmp_path):
         service.kill()
 
 
+@pytest.fixture(params=["memory", "postgres"])
+def any_newsroom(request, tmp_path):
+    """A started newsroom with each store: in memory, then PostgreSQL (a fresh database)."""
+    dsn = request.getfixturevalue("postgres").dsn if request.param == "postgres" else None
+    service = Newsroom(tmp_path, dsn=dsn)
+    try:
+        yield service.start()
+    finally:
+        service.kill()
+
+
 def article_body(n: int) -> dict[str, Any]:
     """The JSON body of article ``n`` (three sections in turn, tags to normalise)."""
     return {
@@ -206,8 +222,9 @@ def metric(text: str, name: str, **labels: str) -> float:
 
 
 class TestNewsroomEndToEnd:
-    def test_two_hundred_articles_through_http_and_kafka(self, newsroom):
+    def test_two_hundred_articles_through_http_and_kafka(self, any_newsroom, request):
         """200 concurrent POSTs are all processed once, traced, counted, and kept across SIGTERM."""
+        newsroom = any_newsroom
         lines = newsroom.lines()
         assert lines[0]["msg"].startswith("embedded Kafka broker (Tansu) started"), lines[0]
         broker_pid = lines[0]["broker_pid"]
@@ -231,6 +248,8 @@ class TestNewsroomEndToEnd:
             assert (live.status_code, ready.status_code) == (200, 200)
             assert live.json()["checks"]["kafka-consumer:newsroom-processor"][0]["status"] == "pass"
             assert ready.json()["checks"]["kafka"][0]["status"] == "pass"
+            if newsroom.dsn is not None:  # the PostgreSQL store's readiness check
+                assert ready.json()["checks"]["store"][0]["status"] == "pass"
             metrics = client.get("/metrics").text
 
         # One request id across the access line, the publish line and the consumer's line.
@@ -266,11 +285,18 @@ class TestNewsroomEndToEnd:
         assert sorted(article["id"] for article in dumped) == sorted(created)
         assert not Path(f"/proc/{broker_pid}").exists()
         assert not any(line.get("msg") == "record dead-lettered" for line in lines)
+        if newsroom.dsn is not None:  # stored in PostgreSQL, each once, after the process ended
+            database = request.getfixturevalue("postgres")
+            rows = database.fetch("SELECT id FROM articles")
+            assert sorted(r["id"] for r in rows) == sorted(created)
+            applied = database.fetch("SELECT count(*) AS n FROM news_db_migrations")
+            assert applied == [{"n": 2}]
 
 
 class TestNewsroomShutdown:
-    def test_sigterm_right_after_accepting_loses_nothing(self, newsroom):
+    def test_sigterm_right_after_accepting_loses_nothing(self, any_newsroom):
         """Articles accepted just before SIGTERM are processed before the embedded broker stops."""
+        newsroom = any_newsroom
         created = asyncio.run(create_articles(newsroom.url, 50))
         assert newsroom.stop(signal.SIGTERM) == 0, newsroom.tail()
         dumped = json.loads(newsroom.dump_path.read_text())
@@ -313,6 +339,121 @@ class TestNewsroomDeadLetters:
         assert "msgspec.DecodeError" in human.stdout
         assert "request id: dlq-2" in human.stdout
         assert newsroom.stop(signal.SIGINT) == 0, newsroom.tail()
+
+
+def _shutdown_bound(service: Newsroom) -> float:
+    """The documented bound: shutdown_delay + shutdown_grace + hooks x hook_timeout + 5 s."""
+    drain = service.wait_for_log(
+        lambda line: line.get("msg") == "shutting down: draining in-flight requests"
+    )
+    return drain["grace_s"] + drain["shutdown_hooks"] * drain["hook_timeout_s"] + 5.0
+
+
+def _sigterm(service: Newsroom, timeout: float) -> tuple[int, float]:
+    """SIGTERM the service; its exit code and how long it took (fails past ``timeout``)."""
+    assert service.process is not None
+    began = time.monotonic()
+    service.process.send_signal(signal.SIGTERM)
+    try:
+        code = service.process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        service.kill()
+        pytest.fail(f"newsroom still running {timeout} s after SIGTERM:\n{service.tail()}")
+    return code, time.monotonic() - began
+
+
+class TestNewsroomShutdownFaults:
+    def test_sigterm_after_the_broker_died_ends_in_time_and_dumps_the_store(self, tmp_path):
+        """Broker SIGKILLed, then SIGTERM: exits within the bound and writes its store dump."""
+        service = Newsroom(tmp_path)
+        service.env.update(NEWSROOM_HTTP__SHUTDOWN_GRACE="2", NEWSROOM_HTTP__HOOK_TIMEOUT="3")
+        service.env.update(NEWSROOM_NEWSROOM__DRAIN_TIMEOUT="2")
+        try:
+            service.start()
+            broker_pid = service.lines()[0]["broker_pid"]
+            created = asyncio.run(create_articles(service.url, 3))
+            asyncio.run(wait_until_readable(service.url, list(created)))
+            os.kill(broker_pid, signal.SIGKILL)
+            time.sleep(3)
+            code, took = _sigterm(service, timeout=120)
+        finally:
+            service.kill()
+        assert took < _shutdown_bound(service), service.tail()
+        assert code in {0, 1}  # 1 when a Kafka client could not stop cleanly (logged)
+        closed = next(line for line in service.lines() if line.get("msg") == "store closed")
+        assert closed["articles"] == 3
+        dumped = json.loads(service.dump_path.read_text())
+        assert sorted(article["id"] for article in dumped) == sorted(created)
+        assert service.lines()[-1]["msg"] in {
+            "stopped",
+            "shutdown deadline passed; exiting without finishing the shutdown",
+        }
+
+
+async def _post_until_stopped(
+    url: str, clients: int, stop: asyncio.Event, accepted: set[str]
+) -> dict[int, int]:
+    """``clients`` keep-alive connections POSTing articles until told to stop or refused.
+
+    Adds the ids of the articles answered 202 to ``accepted``; returns how many other answers
+    there were per status.
+    """
+    others: dict[int, int] = {}
+
+    async def one(n: int) -> None:
+        limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
+        async with httpx.AsyncClient(base_url=url, timeout=60, limits=limits) as client:
+            sent = 0
+            while not stop.is_set():
+                sent += 1
+                try:
+                    response = await client.post("/v1/articles", json=article_body(n * 1000 + sent))
+                except httpx.TransportError:
+                    return  # the connection was closed or refused: the server is stopping
+                if response.status_code == 202:
+                    accepted.add(response.json()["data"]["id"])
+                else:
+                    others[response.status_code] = others.get(response.status_code, 0) + 1
+
+    await asyncio.gather(*(one(n) for n in range(clients)))
+    return others
+
+
+class TestNewsroomShutdownUnderLoad:
+    @pytest.mark.parametrize("grace", [3, 25])
+    @pytest.mark.parametrize("run", range(5))
+    def test_every_accepted_article_is_stored(self, tmp_path, grace, run):
+        """50 keep-alive clients POSTing through SIGTERM: every 202 is in the store dump."""
+        service = Newsroom(tmp_path)
+        service.env.update(NEWSROOM_HTTP__SHUTDOWN_GRACE=str(grace))
+        try:
+            service.start()
+            accepted: set[str] = set()
+
+            async def scenario() -> tuple[dict[int, int], int]:
+                stop = asyncio.Event()
+                load = asyncio.create_task(_post_until_stopped(service.url, 50, stop, accepted))
+                deadline = time.monotonic() + 60
+                while len(accepted) < 100 and time.monotonic() < deadline:  # all 50 are busy
+                    await asyncio.sleep(0.05)
+                assert service.process is not None
+                service.process.send_signal(signal.SIGTERM)
+                code = await asyncio.to_thread(service.process.wait, STOP_TIMEOUT)
+                stop.set()
+                return await load, code
+
+            others, exit_code = asyncio.run(scenario())
+        finally:
+            service.kill()
+        assert accepted, service.tail()
+        assert set(others) <= {503}, others
+        dumped = {article["id"] for article in json.loads(service.dump_path.read_text())}
+        lost = accepted - dumped
+        assert not lost, f"{len(lost)} of {len(accepted)} accepted articles lost:\n{service.tail()}"
+        stopped = service.lines()[-1]
+        assert stopped["msg"] == "stopped", service.tail()
+        assert "requests_reset" in stopped
+        assert exit_code == stopped["exit_code"]
 
 
 class TestSectionMetric:
