@@ -9,6 +9,10 @@
 
 The pytest fixtures built on them (``kafka_broker``, ``kafka_topic``...) are registered by
 the news-testing plugin. aiokafka and mirakuru are imported only when used.
+
+Run as ``python -m news_testing.kafka [--port 9092] [--prefix KAFKA_]``, it is a local broker
+for development: it prints the variables that point a news-config service at it, and stops on
+Ctrl+C.
 """
 
 from __future__ import annotations
@@ -703,3 +707,11 @@ for _public in (
 ):
     _public.__module__ = "news_testing"  # their public home (also importable from here)
 del _public
+
+
+if __name__ == "__main__":  # python -m news_testing.kafka: a local broker for development
+    import sys
+
+    from news_testing._broker_cli import main
+
+    sys.exit(main())
