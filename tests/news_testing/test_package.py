@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import msgspec
 import pytest
@@ -26,6 +28,8 @@ from news_testing import (
     kafka_test_settings,
     settings_env,
 )
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 class TestErrors:
@@ -164,3 +168,54 @@ class TestSettingsAsEnvironment:
         loaded = news_config.load(WithSecret, prefix="APP_", env_file=None, environ=env)
         assert loaded.token is not None
         assert loaded.token.reveal() == "s3cr3t"
+
+
+ASYNC_TEST = """
+import pytest
+
+
+@pytest.fixture
+async def greeting():
+    return "hello"
+
+
+async def test_async(greeting, kafka_bootstrap):
+    assert greeting == "hello" and kafka_bootstrap
+"""
+
+
+class TestDocsAsyncSection:
+    @staticmethod
+    def run_pytest(folder, pyproject: str, bootstrap: str) -> subprocess.CompletedProcess[str]:
+        """Run pytest on one async test in ``folder`` with ``pyproject`` as its configuration."""
+        (folder / "pyproject.toml").write_text(pyproject, encoding="utf-8")
+        (folder / "test_service.py").write_text(ASYNC_TEST, encoding="utf-8")
+        env = {**os.environ, "NEWS_TEST_KAFKA_BOOTSTRAP": bootstrap}
+        return subprocess.run(
+            [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-W", "default"],
+            cwd=folder,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+
+    def test_the_documented_options_run_async_tests_without_a_warning(
+        self, tmp_path, kafka_bootstrap
+    ):
+        """docs/news-testing.md's pytest options: async tests and fixtures run, no warning."""
+        page = (ROOT / "docs" / "news-testing.md").read_text(encoding="utf-8")
+        section = page.split("\n### Async tests\n", 1)[1].split("\n### ", 1)[0]
+        toml = section.split("```toml\n", 1)[1].split("```", 1)[0]
+        proc = self.run_pytest(tmp_path, toml, kafka_bootstrap)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        assert "1 passed" in proc.stdout
+        assert "Warning" not in proc.stdout + proc.stderr
+
+    def test_without_the_loop_scope_pytest_asyncio_warns(self, tmp_path, kafka_bootstrap):
+        """The warning the docs avoid is real: asyncio_mode alone triggers it."""
+        toml = '[tool.pytest.ini_options]\nasyncio_mode = "auto"\n'
+        proc = self.run_pytest(tmp_path, toml, kafka_bootstrap)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        assert "asyncio_default_fixture_loop_scope" in proc.stdout + proc.stderr
