@@ -22,10 +22,19 @@ import news_kafka
 import news_log
 import news_metrics
 
-__all__ = ["PREFIX", "NewsroomSettings", "Settings", "TopicSettings", "kafka_is_configured", "load"]
+__all__ = [
+    "MIN_CURSOR_SECRET_BYTES",
+    "PREFIX",
+    "NewsroomSettings",
+    "Settings",
+    "TopicSettings",
+    "kafka_is_configured",
+    "load",
+]
 
 PREFIX = "NEWSROOM_"
 Meta = msgspec.Meta
+MIN_CURSOR_SECRET_BYTES = 16  # what news_api.CursorCodec requires
 
 
 class TopicSettings(msgspec.Struct, frozen=True, kw_only=True):
@@ -57,7 +66,7 @@ class NewsroomSettings(msgspec.Struct, frozen=True, kw_only=True):
     ] = "newsroom-processor"
     cursor_secret: Annotated[
         news_config.Secret,
-        Meta(description="Signs list cursors (at least 16 characters; set your own in production)"),
+        Meta(description="Signs list cursors (at least 16 bytes; set your own in production)"),
     ] = news_config.Secret("newsroom-demo-cursor-secret")
     page_size: Annotated[int, Meta(ge=1, le=100, description="Default items per list page")] = 20
     drain_timeout: Annotated[
@@ -76,6 +85,14 @@ class NewsroomSettings(msgspec.Struct, frozen=True, kw_only=True):
     topics: Annotated[TopicSettings, Meta(description="Kafka topics")] = msgspec.field(
         default_factory=TopicSettings
     )
+
+    def __post_init__(self) -> None:
+        """Check what one field cannot say alone; news-config reports it with every other error."""
+        if len(self.cursor_secret.reveal().encode()) < MIN_CURSOR_SECRET_BYTES:
+            raise ValueError(
+                f"cursor_secret must be at least {MIN_CURSOR_SECRET_BYTES} bytes (it signs list "
+                "cursors); use a random value such as secrets.token_urlsafe(32)"
+            )
 
 
 def _http_defaults() -> news_http.HTTPSettings:
