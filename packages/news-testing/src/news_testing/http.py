@@ -326,8 +326,9 @@ class ServerProcess:
                 "it was killed"
             ) from None
         self.result = StopResult(code, time.monotonic() - started, sig)
-        self._reader.join(5.0)
+        self._reader.join(5.0)  # the last lines, until every writer of the pipe is gone
         self._kill_group()
+        self._close_pipe()
         return self.result
 
     def kill(self) -> None:
@@ -337,10 +338,18 @@ class ServerProcess:
             self.process.kill()
         with contextlib.suppress(subprocess.TimeoutExpired):
             self.process.wait(10)
+        self._close_pipe()
 
     def _kill_group(self) -> None:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self.process.pid, signal.SIGKILL)
+
+    def _close_pipe(self) -> None:
+        """Close the stderr pipe once the reader read it to the end (every writer is gone)."""
+        self._reader.join(5.0)
+        stream = self.process.stderr
+        if stream is not None and not self._reader.is_alive():
+            stream.close()
 
     def __enter__(self) -> ServerProcess:
         return self
