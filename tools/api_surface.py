@@ -117,7 +117,12 @@ def _struct_lines(cls: type) -> list[str]:
 def _member_lines(cls: type, root: str) -> list[str]:
     lines: list[str] = []
     seen: set[str] = set()
-    fields = set(getattr(cls, "__struct_fields__", ())) | set(getattr(cls, "_fields", ()))
+    fields = {
+        name
+        for attr in ("__struct_fields__", "_fields")  # Struct and NamedTuple fields
+        if isinstance(names := getattr(cls, attr, ()), tuple)
+        for name in names
+    }
     for klass in _owned(cls, root):
         for name, raw in vars(klass).items():
             if name in seen or name in fields:
@@ -160,7 +165,7 @@ def _class_block(name: str, cls: type, root: str) -> list[str]:
     lines.append(f"  signature: {_signature(cls)}")
     if hasattr(cls, "__struct_config__"):
         lines += _struct_lines(cls)
-    elif issubclass(cls, tuple) and hasattr(cls, "_fields"):
+    elif issubclass(cls, tuple) and isinstance(getattr(cls, "_fields", None), tuple):
         lines.append(f"  namedtuple fields: {', '.join(cls._fields)}")
     lines += _member_lines(cls, root)
     return lines
