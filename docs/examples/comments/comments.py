@@ -13,9 +13,6 @@ import news_kafka
 import news_log
 import news_metrics
 
-Page = Annotated[int, msgspec.Meta(ge=1)]
-PerPage = Annotated[int, msgspec.Meta(ge=1, le=100)]
-
 
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """The service's settings, from COMMENTS_* variables (nested: COMMENTS_KAFKA__...)."""
@@ -71,15 +68,15 @@ async def post_comment(article_id: str, comment: CommentIn, headers: Headers) ->
 
 
 @app.get("/v1/articles/:article_id/comments")
-def list_comments(article_id: str, page: Page = 1, per_page: PerPage = 20) -> news_api.Response:
-    items = comments.get(article_id, [])
-    start = (page - 1) * per_page
+def list_comments(article_id: str, query_params: news_api.Query) -> news_api.Response:
+    items, page = comments.get(article_id, []), news_api.page_params(query_params)
     return news_api.offset_page(
-        items[start : start + per_page],
-        page=page,
-        per_page=per_page,
+        items[page.offset : page.offset + page.limit],
+        page=page.page,
+        per_page=page.per_page,
         total=len(items),
         base_url=f"/v1/articles/{article_id}/comments",
+        query=query_params,
     )
 
 
