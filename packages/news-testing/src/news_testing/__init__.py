@@ -32,6 +32,18 @@ free port, call it with httpx, read its JSON log lines, stop it with a chosen si
 
 Fixture: ``http_server`` (starts apps like `start_app`; stops them after the test).
 
+OpenID provider (``pip install 'news-testing[auth]'``; Node.js 20+ and npm on the machine): npm's
+oidc-provider on a loopback port, installed into a cache folder on first use, issuing RFC 9068
+access tokens for the client-credentials grant::
+
+    async def test_token_is_accepted(oidc_provider):
+        verifier = news_auth.JWTVerifier(oidc_provider.jwt_settings())
+        principal = await verifier.verify(oidc_provider.token(scope="articles:write"))
+        assert principal.has_scopes("articles:write")
+
+Fixtures: ``oidc_provider`` (session), ``oidc_private_provider`` (fault tests: stop, start,
+key rotation, JWKS request counts).
+
 Errors derive from `NewsTestingError`. Every public name is imported on first use, so that
 ``import news_testing`` (which pytest does in every session) stays cheap.
 """
@@ -64,6 +76,14 @@ if TYPE_CHECKING:
         kafka_test_settings,
         publish_raw,
     )
+    from news_testing.oidc import (
+        DEFAULT_AUDIENCE,
+        DEFAULT_CLIENT_ID,
+        ES256_AUDIENCE,
+        OIDCClient,
+        OIDCProvider,
+        OIDCProviderError,
+    )
 
 # Public name -> the module defining it, imported when the name is first used (PEP 562). A new
 # fixture module (postgres.py, redis.py...) adds its public names here and to __all__.
@@ -73,11 +93,17 @@ _EXPORTS: dict[str, str] = {
     "BrokerStartError": "news_testing._errors",
     "CaptureError": "news_testing._errors",
     "CapturedRecord": "news_testing.kafka",
+    "DEFAULT_AUDIENCE": "news_testing.oidc",
+    "DEFAULT_CLIENT_ID": "news_testing.oidc",
+    "ES256_AUDIENCE": "news_testing.oidc",
     "ExternalClusterError": "news_testing._errors",
     "KafkaBroker": "news_testing.kafka",
     "KafkaCapture": "news_testing.kafka",
     "KafkaMockCluster": "news_testing.kafka",
     "NewsTestingError": "news_testing._errors",
+    "OIDCClient": "news_testing.oidc",
+    "OIDCProvider": "news_testing.oidc",
+    "OIDCProviderError": "news_testing.oidc",
     "ServerProcess": "news_testing.http",
     "StopResult": "news_testing.http",
     "WaitTimeoutError": "news_testing._errors",
@@ -90,8 +116,12 @@ _EXPORTS: dict[str, str] = {
     "start_app": "news_testing.http",
 }
 
+
 __all__ = [
     "BOOTSTRAP_ENV",
+    "DEFAULT_AUDIENCE",
+    "DEFAULT_CLIENT_ID",
+    "ES256_AUDIENCE",
     "AppStartError",
     "BrokerStartError",
     "CaptureError",
@@ -101,6 +131,9 @@ __all__ = [
     "KafkaCapture",
     "KafkaMockCluster",
     "NewsTestingError",
+    "OIDCClient",
+    "OIDCProvider",
+    "OIDCProviderError",
     "ServerProcess",
     "StopResult",
     "WaitTimeoutError",

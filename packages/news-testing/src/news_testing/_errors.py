@@ -10,6 +10,8 @@
     ├── ExternalClusterError (RuntimeError)  start/stop/restart/kill of the cluster named by
     │                                        NEWS_TEST_KAFKA_BOOTSTRAP (never touched)
     ├── CaptureError (RuntimeError)          KafkaCapture used before start, or its reader failed
+    ├── OIDCProviderError (RuntimeError)     the OpenID provider could not be installed, started
+    │                                        or asked (news_testing.oidc)
     └── WaitTimeoutError (TimeoutError)      wait_for / wait_for_log / stop / a topic that never
                                              appeared: what was awaited did not happen in time
 
