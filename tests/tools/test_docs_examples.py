@@ -14,7 +14,9 @@ a service's settings are (news-config variables, prefixes ``KAFKA_`` and ``HTTP_
 - ``NEWS_TEST_KAFKA_BOOTSTRAP``: the same broker, for examples that run news-testing's
   fixtures (they then use it instead of starting their own);
 - ``HTTP_HOST=127.0.0.1`` and a free ``HTTP_PORT``: an HTTP example starts its own server on
-  them (in a child process), calls it, stops it, and exits.
+  them (in a child process), calls it, stops it, and exits;
+- ``DB_DSN``: a fresh PostgreSQL database of the example's own (news-testing's ``postgres``
+  fixture), so that ``news_config.load(news_db.DatabaseSettings, prefix="DB_")`` reaches it.
 """
 
 from __future__ import annotations
@@ -77,13 +79,14 @@ class TestDocsExamples:
     )
     def test_standalone_example_runs(self, example, tmp_path):
         """A runnable example exits 0 in a fresh interpreter, in an empty directory."""
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("KAFKA_", "HTTP_"))}
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("KAFKA_", "HTTP_", "DB_"))}
         run_example(example, tmp_path, env, timeout=120)
 
     @pytest.mark.parametrize("example", [e for e in EXAMPLES if e.needs_server], ids=_example_id)
-    def test_server_example_runs(self, example, tmp_path, kafka_broker):
-        """A needs-server example exits 0 with a real broker and an HTTP address in its env."""
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("KAFKA_", "HTTP_"))}
+    def test_server_example_runs(self, example, tmp_path, kafka_broker, postgres):
+        """A needs-server example exits 0 with real servers and an HTTP address in its env."""
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("KAFKA_", "HTTP_", "DB_"))}
+        env["DB_DSN"] = postgres.dsn
         env.update(kafka_env(kafka_broker.bootstrap, prefix="KAFKA_"))
         env[BOOTSTRAP_ENV] = kafka_broker.bootstrap
         env["HTTP_HOST"] = "127.0.0.1"

@@ -44,6 +44,22 @@ access tokens for the client-credentials grant::
 Fixtures: ``oidc_provider`` (session), ``oidc_private_provider`` (fault tests: stop, start,
 key rotation, JWKS request counts).
 
+PostgreSQL (``pip install 'news-testing[db]'``): a fresh database per test, cloned from a
+template that holds the service's migrations (override ``postgres_migrations``)::
+
+    @pytest.fixture
+    def postgres_migrations():
+        return "newsroom:migrations"
+
+
+    async def test_stores_article(postgres):
+        postgres.load("tests/fixtures/sections.json")  # or .sql files
+        async with news_db.Database(postgres.settings()) as db:
+            ...
+
+Fixtures: ``postgres``, ``postgres_server``, ``postgres_migrations``, ``postgres_private``
+(a cluster of the test's own for fault tests); `PgBouncer` runs pgbouncer in front of one.
+
 Errors derive from `NewsTestingError`. Every public name is imported on first use, so that
 ``import news_testing`` (which pytest does in every session) stays cheap.
 """
@@ -84,6 +100,14 @@ if TYPE_CHECKING:
         OIDCProvider,
         OIDCProviderError,
     )
+    from news_testing.postgres import (
+        POSTGRES_DSN_ENV,
+        PgBouncer,
+        PostgresServer,
+        PostgresStartError,
+        PrivatePostgres,
+        TestDatabase,
+    )
 
 # Public name -> the module defining it, imported when the name is first used (PEP 562). A new
 # fixture module (postgres.py, redis.py...) adds its public names here and to __all__.
@@ -104,8 +128,14 @@ _EXPORTS: dict[str, str] = {
     "OIDCClient": "news_testing.oidc",
     "OIDCProvider": "news_testing.oidc",
     "OIDCProviderError": "news_testing.oidc",
+    "POSTGRES_DSN_ENV": "news_testing.postgres",
+    "PgBouncer": "news_testing.postgres",
+    "PostgresServer": "news_testing.postgres",
+    "PostgresStartError": "news_testing.postgres",
+    "PrivatePostgres": "news_testing.postgres",
     "ServerProcess": "news_testing.http",
     "StopResult": "news_testing.http",
+    "TestDatabase": "news_testing.postgres",
     "WaitTimeoutError": "news_testing._errors",
     "free_port": "news_testing._net",
     "kafka_env": "news_testing._env",
@@ -122,6 +152,7 @@ __all__ = [
     "DEFAULT_AUDIENCE",
     "DEFAULT_CLIENT_ID",
     "ES256_AUDIENCE",
+    "POSTGRES_DSN_ENV",
     "AppStartError",
     "BrokerStartError",
     "CaptureError",
@@ -134,8 +165,13 @@ __all__ = [
     "OIDCClient",
     "OIDCProvider",
     "OIDCProviderError",
+    "PgBouncer",
+    "PostgresServer",
+    "PostgresStartError",
+    "PrivatePostgres",
     "ServerProcess",
     "StopResult",
+    "TestDatabase",
     "WaitTimeoutError",
     "__version__",
     "free_port",

@@ -12,6 +12,8 @@
     ├── CaptureError (RuntimeError)          KafkaCapture used before start, or its reader failed
     ├── OIDCProviderError (RuntimeError)     the OpenID provider could not be installed, started
     │                                        or asked (news_testing.oidc)
+    ├── PostgresStartError (RuntimeError)    a private PostgreSQL or PgBouncer did not start
+    │                                        (news_testing.postgres)
     └── WaitTimeoutError (TimeoutError)      wait_for / wait_for_log / stop / a topic that never
                                              appeared: what was awaited did not happen in time
 

@@ -99,8 +99,18 @@ def serve(settings: Settings) -> NoReturn:
             "using the Kafka cluster of NEWSROOM_KAFKA__BOOTSTRAP_SERVERS",
             bootstrap=",".join(kafka.bootstrap_servers),
         )
+    store = None
+    if settings_module.db_is_configured():
+        from newsroom.pgstore import PostgresStore
+
+        store = PostgresStore(settings.db, dump=settings.newsroom.store_dump)
+        log.info("articles are stored in PostgreSQL (NEWSROOM_DB__ is set)", db=repr(store.db))
+    else:
+        log.info("articles are kept in memory: set NEWSROOM_DB__DSN to store them in PostgreSQL")
     try:
-        service = Newsroom(msgspec.structs.replace(settings, kafka=kafka), broker=broker)
+        service = Newsroom(
+            msgspec.structs.replace(settings, kafka=kafka), store=store, broker=broker
+        )
         host = "127.0.0.1" if settings.http.host in {"0.0.0.0", "::"} else settings.http.host
         log.info("newsroom starting", url=f"http://{host}:{settings.http.port}")
         news_http.run(service.app)
