@@ -547,3 +547,87 @@ class TestNewsroomAuth:
         assert submitted["client_id"] == key_id
         trail = [line for line in newsroom.lines() if line.get("request_id") == "who-1"]
         assert newsroom.key not in json.dumps(trail)
+
+
+def post_article(newsroom: Newsroom, title: str, request_id: str) -> str:
+    """POST one article titled ``title`` (tag "Demo"); return its id."""
+    body = {"title": title, "body": "Text.", "section": "world", "author": "Ada", "tags": ["Demo"]}
+    headers = {"x-request-id": request_id, **newsroom.auth}
+    response = httpx.post(f"{newsroom.url}/v1/articles", json=body, headers=headers, timeout=30)
+    assert response.status_code == 202, response.text
+    article_id: str = response.json()["data"]["id"]
+    return article_id
+
+
+def stored_tags(newsroom: Newsroom, article_id: str) -> list[str]:
+    """The tags of a processed article (waits until it is readable)."""
+    asyncio.run(wait_until_readable(newsroom.url, [article_id]))
+    answer = httpx.get(f"{newsroom.url}/v1/articles/{article_id}", timeout=30)
+    tags: list[str] = answer.raise_for_status().json()["data"]["tags"]
+    return tags
+
+
+class TestNewsroomEnrichment:
+    def test_the_embedded_enrichment_service_tags_articles(self, newsroom):
+        """By default the processor asks the embedded enrichment service for tags."""
+        assert newsroom.wait_for_log(lambda line: line.get("msg", "").startswith("enrichment"))
+        article_id = post_article(newsroom, "Storm hits the match", "enrich-1")
+        assert stored_tags(newsroom, article_id) == ["demo", "football", "weather"]
+        ready = httpx.get(f"{newsroom.url}/health/ready", timeout=30).json()
+        assert ready["checks"]["enrichment"][0]["output"] == "breaker closed"
+        assert newsroom.stop() == 0
+
+    def test_articles_are_stored_without_tags_when_the_service_is_down(self, tmp_path):
+        """Enrichment killed: calls fail, the breaker opens, articles are stored untagged."""
+        port = free_port()
+        env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSROOM_")}
+        enrichment = subprocess.Popen(
+            [sys.executable, "-m", "newsroom", "enrichment", "--port", str(port)],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        service = Newsroom(tmp_path)
+        service.env["NEWSROOM_ENRICHMENT__BASE_URL"] = f"http://127.0.0.1:{port}"
+        service.env["NEWSROOM_ENRICHMENT__BREAKER__MINIMUM_CALLS"] = "3"
+        service.env["NEWSROOM_ENRICHMENT__BREAKER__OPEN_DURATION"] = "600"  # open for the test
+        try:
+            deadline = time.monotonic() + 60
+            while True:  # the enrichment service is up once it answers
+                try:
+                    httpx.get(f"http://127.0.0.1:{port}/health", timeout=5).raise_for_status()
+                    break
+                except httpx.HTTPError:
+                    assert time.monotonic() < deadline, "the enrichment service did not start"
+                    time.sleep(0.1)
+            service.start()
+            tagged = post_article(service, "Leaders meet at the summit", "enrich-up")
+            assert stored_tags(service, tagged) == ["demo", "diplomacy", "politics"]
+
+            enrichment.kill()
+            enrichment.wait()
+            untagged = [post_article(service, "Summit opens", f"enrich-down-{n}") for n in range(5)]
+            assert [stored_tags(service, article_id) for article_id in untagged] == [["demo"]] * 5
+
+            lines = service.lines()
+            skipped = [
+                line for line in lines if line.get("msg") == "article stored without enrichment"
+            ]
+            assert sorted(line["article_id"] for line in skipped) == sorted(untagged)
+            assert {line["reason"] for line in skipped} <= {"unavailable", "breaker_open"}
+            assert skipped[-1]["reason"] == "breaker_open"  # 3 failures opened it
+            assert skipped[-1]["request_id"].startswith("enrich-down-")
+            opened = [line for line in lines if line.get("msg") == "circuit breaker opened"]
+            assert [line["breaker"] for line in opened] == ["enrichment"]
+            metrics = httpx.get(f"{service.url}/metrics", timeout=30).text
+            assert metric(metrics, "business_article_unenriched_total") == 5
+            assert metric(metrics, "circuit_breaker_state", breaker="enrichment", state="open") == 1
+            ready = httpx.get(f"{service.url}/health/ready", timeout=30)
+            assert ready.status_code == 200  # a dead enrichment service degrades, never unready
+            assert ready.json()["checks"]["enrichment"][0]["output"] == "breaker open"
+            assert service.stop() == 0
+        finally:
+            service.kill()
+            if enrichment.poll() is None:
+                enrichment.kill()
+                enrichment.wait()

@@ -23,7 +23,7 @@ from typing import Any, Literal
 
 ROOT = Path(__file__).resolve().parents[2]
 RESULTS = ROOT / "docs" / "benchmarks"
-ORDER = ("log", "metrics", "kafka", "http", "api", "auth")
+ORDER = ("log", "metrics", "kafka", "http", "api", "auth", "client")
 
 Kind = Literal["ours", "peer", "other"]
 
@@ -229,7 +229,38 @@ def _auth(data: dict[str, Any]) -> Panel:
     return Panel("auth", "news-auth / news-security", "ratio as labelled", "higher", bars)
 
 
+def _client(data: dict[str, Any]) -> Panel:
+    labels = {
+        "news_client_vs_aiohttp": "news-client\n÷ raw aiohttp",
+        "news_client_vs_httpx": "news-client\n÷ httpx",
+        "news_client_metrics_vs_aiohttp": "news-client + metrics\n÷ raw aiohttp",
+    }
+    targets = data.get("targets", {})
+    per_run = data.get("ratios_per_run") or {}
+    bars = []
+    for key, ratio in data["ratios"].items():
+        runs = per_run.get(key)
+        goal = targets.get(key)
+        bars.append(
+            Bar(
+                labels.get(key, key),
+                float(ratio),
+                target=(">=", float(goal)) if goal is not None else None,
+                spread=(float(min(runs)), float(max(runs))) if runs else None,
+            )
+        )
+    decision = data.get("breaker_us", {}).get("decision")
+    if decision:
+        budget = float(data.get("breaker_target_us", 2.0))
+        label = f"breaker decision:\n{budget:g} µs ÷ its cost"
+        bars.append(Bar(label, budget / decision, target=(">=", 1.0)))
+    return Panel(
+        "client", "news-client: GET of a small JSON document", "req/s ÷ peer's", "higher", bars
+    )
+
+
 _PANELS = {
+    "client": _client,
     "log": _log,
     "api": _api,
     "metrics": _metrics,

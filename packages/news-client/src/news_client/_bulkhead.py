@@ -52,6 +52,13 @@ class Bulkhead:
         """Callers waiting for a slot now."""
         return len(self._waiters)
 
+    def try_acquire(self) -> bool:
+        """Take a free slot if there is one (no waiting); return whether it was taken."""
+        if self._active < self.limit and not self._waiters:
+            self._active += 1
+            return True
+        return False
+
     async def acquire(self) -> None:
         """Take a slot, waiting at most ``max_wait`` seconds for one.
 

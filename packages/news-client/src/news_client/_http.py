@@ -218,8 +218,13 @@ class HTTPClient:
             use_dns_cache=s.dns_cache_ttl > 0,
             ssl=self._ssl_context(),
         )
+        # One timer per call is ours (the deadline). aiohttp adds one per new connection
+        # (sock_connect; a pooled connection needs none, and a wait for the pool counts against
+        # the deadline) and, only when read_timeout is shorter than the deadline, one per read.
         self._timeout = aiohttp.ClientTimeout(
-            total=None, connect=s.connect_timeout, sock_read=s.read_timeout
+            total=None,
+            sock_connect=s.connect_timeout,
+            sock_read=s.read_timeout if s.read_timeout < s.total_timeout else None,
         )
         self._session = aiohttp.ClientSession(
             connector=connector,
@@ -227,7 +232,6 @@ class HTTPClient:
             auto_decompress=True,
             raise_for_status=False,
             trust_env=False,
-            skip_auto_headers=("User-Agent",),
         )
         self._closing = False
         if self._metrics is not None and self.breaker is not None:
@@ -509,17 +513,16 @@ class _Call:
         client = self.client
         self.attempts += 1
         if self.attempts > 1:
-            if client._session is None:
-                raise self._mark(
-                    ClientClosedError(f"client {client.name!r} stopped before this call retried"),
-                    False,
-                )
-            if client._metrics is not None:
-                client._metrics.retried(client.name, self.route)
-        permit = await self._admit()
+            self._retrying()
+        permit = self._permit()
+        if not client.bulkhead.try_acquire():  # a free slot is the common case: no await
+            await self._wait_for_slot(permit)
         started = time.perf_counter()
         try:
-            response = await self._send()
+            if client.settings.attempt_timeout is None:
+                response = await self._exchange(retry_on_401=True)
+            else:
+                response = await self._send()
         except asyncio.CancelledError:
             # Cancelled by the call's deadline: the dependency was too slow, a failure. By
             # anything else (the caller gave up): no outcome, the permit goes back.
@@ -540,27 +543,44 @@ class _Call:
         self._settle(permit, started, str(response.status), failed=False)
         return response
 
-    async def _admit(self) -> int:
-        """Take a breaker permit and a bulkhead slot, or raise (not retryable) saying why."""
+    def _retrying(self) -> None:
+        """Count a retry; refuse it when the client stopped meanwhile."""
+        client = self.client
+        if client._session is None:
+            raise self._mark(
+                ClientClosedError(f"client {client.name!r} stopped before this call retried"),
+                False,
+            )
+        if client._metrics is not None:
+            client._metrics.retried(client.name, self.route)
+
+    def _permit(self) -> int:
+        """The breaker's permit, or `BreakerOpenError` (counted, not retryable)."""
         client = self.client
         breaker = client.breaker
-        permit = 0
+        if breaker is None:
+            return 0
         try:
-            if breaker is not None:
-                permit = breaker.acquire()
-            try:
-                await client.bulkhead.acquire()
-            except BaseException:
-                if breaker is not None:
-                    breaker.release(permit)
-                raise
-        except (BreakerOpenError, BulkheadFullError) as exc:
-            reason = "breaker_open" if isinstance(exc, BreakerOpenError) else "bulkhead_full"
+            return breaker.acquire()
+        except BreakerOpenError as exc:
             if client._metrics is not None:
-                client._metrics.rejected(client.name, reason)
+                client._metrics.rejected(client.name, "breaker_open")
             self._mark(exc, False)
             raise
-        return permit
+
+    async def _wait_for_slot(self, permit: int) -> None:
+        """Wait for a bulkhead slot, or give the permit back and raise (not retryable)."""
+        client = self.client
+        try:
+            await client.bulkhead.acquire()
+        except BaseException as exc:
+            if client.breaker is not None:
+                client.breaker.release(permit)
+            if isinstance(exc, BulkheadFullError):
+                if client._metrics is not None:
+                    client._metrics.rejected(client.name, "bulkhead_full")
+                self._mark(exc, False)
+            raise
 
     def _settle(self, permit: int, started: float, status: str, *, failed: bool) -> None:
         """Give the attempt's outcome to the breaker and the metrics."""
@@ -596,8 +616,7 @@ class _Call:
             ) from exc
 
     async def _exchange(self, *, retry_on_401: bool) -> Response:
-        import aiohttp
-
+        aiohttp = _aiohttp()
         client = self.client
         headers = self.headers
         source = client._token_source
@@ -691,6 +710,18 @@ class _Call:
     def _mark(error: E, retryable: bool) -> E:
         error.retryable = retryable  # type: ignore[attr-defined]
         return error
+
+
+_AIOHTTP: list[Any] = []
+
+
+def _aiohttp() -> Any:
+    """The aiohttp module, imported on first use (``import news_client`` stays light)."""
+    if not _AIOHTTP:
+        import aiohttp
+
+        _AIOHTTP.append(aiohttp)
+    return _AIOHTTP[0]
 
 
 def _label(exc: BaseException) -> str:

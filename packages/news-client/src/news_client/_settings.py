@@ -171,10 +171,15 @@ class ClientSettings(msgspec.Struct, frozen=True, kw_only=True):
         Meta(description="The dependency's URL, http(s)://host[:port][/prefix] (routes join it)"),
     ] = ""
     connect_timeout: Annotated[
-        float, Meta(gt=0, description="Seconds to get a connection (pool wait + TCP + TLS)")
+        float, Meta(gt=0, description="Seconds to open a new connection (TCP and TLS)")
     ] = 2.0
     read_timeout: Annotated[
-        float, Meta(gt=0, description="Longest silence, in seconds, while awaiting the answer")
+        float,
+        Meta(
+            gt=0,
+            description="Longest silence, in seconds, while awaiting the answer (applies when "
+            "shorter than total_timeout)",
+        ),
     ] = 10.0
     total_timeout: Annotated[
         float,
@@ -182,7 +187,7 @@ class ClientSettings(msgspec.Struct, frozen=True, kw_only=True):
             gt=0,
             description="Seconds a whole call may take: every attempt and every wait between",
         ),
-    ] = 15.0
+    ] = 10.0
     attempt_timeout: (
         Annotated[
             float,

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import sys
@@ -260,6 +261,15 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser(
         "key", help="print the development API key of the newsroom running on NEWSROOM_HTTP__PORT"
     )
+    enrich = commands.add_parser(
+        "enrichment",
+        help="run the enrichment service alone (point NEWSROOM_ENRICHMENT__BASE_URL at it)",
+    )
+    enrich.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
+    enrich.add_argument("--port", type=int, default=8090, help="port to listen on (8090)")
+    enrich.add_argument(
+        "--delay", type=float, default=0.0, help="seconds before each answer: a slow service"
+    )
     bad = commands.add_parser("send-malformed", help="publish a record the processor rejects")
     bad.add_argument("--request-id", default="", help="its x-request-id (default: a new one)")
     return parser
@@ -276,6 +286,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     command = args.command or "serve"
     if command == "key":
         return _print_key(settings)
+    if command == "enrichment":
+        from newsroom.enrichment import serve as serve_enrichment
+
+        news_log.setup(settings.log)
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(serve_enrichment(args.host, args.port, args.delay))
+        return 0
     if command == "serve":
         news_log.setup(settings.log)
         news_metrics.setup(settings.metrics)

