@@ -55,9 +55,7 @@ class FaultServer:
         site = web.TCPSite(self._runner, "127.0.0.1", self.port, reuse_address=True)
         await site.start()
         if not self.port:
-            server = site._server  # the one way aiohttp says which port port=0 got
-            assert server is not None
-            self.port = server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+            self.port = self._runner.addresses[0][1]
 
     async def stop(self) -> None:
         """Stop listening and close every connection."""

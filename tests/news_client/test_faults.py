@@ -63,7 +63,7 @@ class TestSlowDependency:
         server.fault = "script"
         server.script = ["delay", None]
         server.delay = 600.0
-        settings = make_settings(server.url, attempt_timeout=0.2, total_timeout=600.0)
+        settings = make_settings(server.url, attempt_timeout=2.0, total_timeout=600.0)
         async with news_client.HTTPClient(settings) as client:
             assert (await client.get("/x")).status == 200
         assert server.hits == 2
