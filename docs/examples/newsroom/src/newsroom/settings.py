@@ -19,6 +19,7 @@ from typing import Annotated, Literal
 
 import msgspec
 
+import news_auth
 import news_config
 import news_db
 import news_http
@@ -142,6 +143,15 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     newsroom: Annotated[NewsroomSettings, Meta(description="The service itself")] = msgspec.field(
         default_factory=NewsroomSettings
     )
+    auth: Annotated[
+        news_auth.AuthSettings,
+        Meta(
+            description=(
+                "Who may submit articles: bearer JWTs and/or API keys; with neither set, a "
+                "development API key is issued at start and printed"
+            )
+        ),
+    ] = msgspec.field(default_factory=news_auth.AuthSettings)
 
 
 def load(environ: dict[str, str] | None = None) -> Settings:
