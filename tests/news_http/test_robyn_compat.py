@@ -49,6 +49,19 @@ class TestVersionCheck:
         assert _robyn.off_reason(environ={_robyn.NO_FAST_PATHS_ENV: "0"}) is None
 
 
+class TestConfig:
+    def test_the_services_arguments_are_hidden_from_robyn(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """Robyn's Config() parses sys.argv: a service's own arguments neither fail nor leak."""
+        argv = ["articles.py", "--region", "eu", "--dev", "--processes", "9"]
+        monkeypatch.setattr(sys, "argv", list(argv))
+        config = _robyn.make_config(processes=2, workers=3, docs=False)
+        assert sys.argv == argv
+        assert (config.processes, config.workers, config.dev) == (2, 3, False)
+        assert config.disable_openapi
+
+
 @pytest.mark.slow
 class TestFastEqualsSlow:
     def test_responses_are_the_same(self, local: Any) -> None:

@@ -19,11 +19,9 @@ from __future__ import annotations
 
 import inspect
 import logging
-import sys
 from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 from robyn import Headers, Robyn
-from robyn.argument_parser import Config
 from robyn.dependency_injection import DependencyMap
 from robyn.openapi import OpenAPI, RouteOpenAPIMeta
 from robyn.robyn import FunctionInfo, HttpMethod
@@ -41,6 +39,7 @@ from news_http._errors import HTTPConfigError
 from news_http._handler import adapt_handler
 from news_http._internal import InternalServer
 from news_http._managed import ManagedSet, resource_name
+from news_http._robyn import make_config
 from news_http._routing import METHODS, RouteTable, normalize_route
 from news_http._settings import HTTPSettings
 from news_http._stack.access_log import AccessLog, ClientAddress
@@ -54,6 +53,7 @@ if TYPE_CHECKING:
     from contextlib import AbstractAsyncContextManager
 
     from robyn import Request, Response, SubRouter
+    from robyn.argument_parser import Config
 
     from news_health import HealthRegistry
     from news_http._types import Handler, HTTPMetricsHook, Middleware, Resource
@@ -77,19 +77,8 @@ def _method_name(route_type: HttpMethod | str) -> str:
 
 
 def _robyn_config(settings: HTTPSettings) -> Config:
-    """A Robyn `Config` from settings, without letting Robyn parse the service's sys.argv."""
-    argv = sys.argv
-    sys.argv = argv[:1]
-    try:
-        config = Config()
-    finally:
-        sys.argv = argv
-    config.processes = settings.processes
-    config.workers = settings.workers
-    config.log_level = "WARN"  # silences Robyn's "verbose mode" banner; news-log sets levels
-    config.disable_openapi = not settings.docs
-    config.dev = False
-    return config
+    """A Robyn `Config` from settings (see `news_http._robyn.make_config`)."""
+    return make_config(processes=settings.processes, workers=settings.workers, docs=settings.docs)
 
 
 def _brotli() -> Any:

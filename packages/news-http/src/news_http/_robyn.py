@@ -1,6 +1,8 @@
 """Robyn 0.88's internals that news-http relies on, in one place: version-checked, switchable.
 
-news-http serves with Robyn's compiled server directly rather than ``Robyn.start()`` (whose
+`make_config` builds Robyn's ``Config`` without letting it parse the service's ``sys.argv``
+(``Config()`` runs an argparse over the process's arguments and exits on ones it does not
+know). news-http serves with Robyn's compiled server directly rather than ``Robyn.start()`` (whose
 process pool SIGKILLs its workers, never drains, and parses ``sys.argv``): `open_socket`,
 `clone_socket` and `serve_forever` are that process bootstrap, built from ``robyn.robyn``'s
 ``Server``/``SocketHeld``/``FunctionInfo`` and ``robyn.processpool.initialize_event_loop``
@@ -39,6 +41,7 @@ import news_log
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Mapping
 
+    from robyn.argument_parser import Config
     from robyn.robyn import SocketHeld
 
     from news_http._app import NewsApp
@@ -52,6 +55,7 @@ __all__ = [
     "fast_paths",
     "installed_version",
     "keep_thread_state",
+    "make_config",
     "off_reason",
     "open_socket",
     "report_fast_paths",
@@ -222,6 +226,26 @@ class SignalGuard:
 
 
 # -- process bootstrap --------------------------------------------------------------------------
+
+
+def make_config(*, processes: int, workers: int, docs: bool) -> Config:
+    """Robyn's ``Config`` for an app, built with ``sys.argv`` hidden from Robyn's argparse."""
+    import sys
+
+    from robyn.argument_parser import Config
+
+    argv = sys.argv
+    sys.argv = argv[:1]
+    try:
+        config = Config()
+    finally:
+        sys.argv = argv
+    config.processes = processes
+    config.workers = workers
+    config.log_level = "WARN"  # silences Robyn's "verbose mode" banner; news-log sets levels
+    config.disable_openapi = not docs
+    config.dev = False
+    return config
 
 
 def open_socket(host: str, port: int) -> SocketHeld:
