@@ -21,8 +21,9 @@ class TestAPISurface:
         SURFACE["assert_matches"]("news_http")
 
     def test_public_names_report_the_public_module(self) -> None:
-        """Public classes and functions say they live in news_http (the settings Structs aside:
-        msgspec resolves their annotations in the module they name).
+        """Public classes and functions say they live in news_http (not the settings Structs).
+
+        msgspec resolves a Struct's annotations in the module it names.
         """
         structs = {"HTTPSettings", "CORSSettings", "SecurityHeaders"}
         for name in news_http.__all__:
