@@ -90,6 +90,19 @@ def _answers(server: ServerProcess) -> list[tuple[Any, ...]]:
     return out
 
 
+class TestConfig:
+    def test_the_services_arguments_are_hidden_from_robyn(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """Robyn's Config() parses sys.argv: a service's own arguments neither fail nor leak."""
+        argv = ["articles.py", "--region", "eu", "--dev", "--processes", "9"]
+        monkeypatch.setattr(sys, "argv", list(argv))
+        config = _robyn.make_config(processes=2, workers=3, docs=False)
+        assert sys.argv == argv
+        assert (config.processes, config.workers, config.dev) == (2, 3, False)
+        assert config.disable_openapi
+
+
 @pytest.mark.slow
 class TestFastEqualsSlow:
     def test_every_kind_of_route_answers_the_same(self, local: Any) -> None:

@@ -38,6 +38,7 @@ from news_http._errors import HTTPConfigError
 from news_http._handler import adapt_handler
 from news_http._internal import InternalServer
 from news_http._managed import ManagedSet, resource_name
+from news_http._robyn import make_config
 from news_http._routing import METHODS, RouteTable, normalize_route
 from news_http._settings import HTTPSettings
 from news_http._stack.access_log import AccessLog, ClientAddress
@@ -51,6 +52,7 @@ if TYPE_CHECKING:
     from contextlib import AbstractAsyncContextManager
 
     from robyn import Request, Response, SubRouter
+    from robyn.argument_parser import Config
     from robyn.robyn import HttpMethod
 
     from news_health import HealthRegistry
@@ -71,15 +73,9 @@ def _method_name(route_type: HttpMethod | str) -> str:
     return str(route_type).rsplit(".", 1)[-1].upper()
 
 
-def _robyn_config(settings: HTTPSettings) -> Any:
-    """A Robyn ``Config`` from settings (without letting Robyn parse the service's sys.argv)."""
-    config = _robyn.robyn_config()
-    config.processes = settings.processes
-    config.workers = settings.workers
-    config.log_level = "WARN"  # silences Robyn's "verbose mode" banner; news-log sets levels
-    config.disable_openapi = not settings.docs
-    config.dev = False
-    return config
+def _robyn_config(settings: HTTPSettings) -> Config:
+    """A Robyn `Config` from settings (see `news_http._robyn.make_config`)."""
+    return make_config(processes=settings.processes, workers=settings.workers, docs=settings.docs)
 
 
 def _brotli() -> Any:

@@ -1,6 +1,8 @@
 """Robyn 0.88's internals that news-http relies on, in one place: version-checked, switchable.
 
-news-http serves with Robyn's compiled server directly rather than ``Robyn.start()`` (whose
+`make_config` builds Robyn's ``Config`` without letting it parse the service's ``sys.argv``
+(``Config()`` runs an argparse over the process's arguments and exits on ones it does not
+know). news-http serves with Robyn's compiled server directly rather than ``Robyn.start()`` (whose
 process pool SIGKILLs its workers, never drains, and parses ``sys.argv``): `open_socket`,
 `clone_socket` and `serve_forever` are that process bootstrap, built from ``robyn.robyn``'s
 ``Server``/``SocketHeld``/``FunctionInfo`` and ``robyn.processpool.initialize_event_loop``
@@ -33,9 +35,7 @@ serves the same apps both ways and compares the answers:
 
 Internals used outside the switch, for want of a public equivalent: the API docs (``/docs`` and
 ``/openapi.json``, off by default) are prepared and titled through ``robyn.openapi.OpenAPI``'s
-spec and ``Router.prepare_routes_openapi`` (`docs_handlers`, `title_docs`); Robyn's ``Config``
-parses ``sys.argv`` when it is made, so `robyn_config` makes it with the command line emptied
-(the command line belongs to the service).
+spec and ``Router.prepare_routes_openapi`` (`docs_handlers`, `title_docs`).
 
 The import of this module is cheap: Robyn itself is imported when a function needs it.
 """
@@ -45,7 +45,6 @@ from __future__ import annotations
 import inspect
 import os
 import signal
-import sys
 import threading
 import time
 from importlib import metadata
@@ -76,10 +75,10 @@ __all__ = [
     "finalizing_router",
     "installed_version",
     "keep_thread_state",
+    "make_config",
     "off_reason",
     "open_socket",
     "report_fast_paths",
-    "robyn_config",
     "serve_forever",
     "title_docs",
 ]
@@ -250,6 +249,26 @@ class SignalGuard:
 # -- process bootstrap --------------------------------------------------------------------------
 
 
+def make_config(*, processes: int, workers: int, docs: bool) -> Config:
+    """Robyn's ``Config`` for an app, built with ``sys.argv`` hidden from Robyn's argparse."""
+    import sys
+
+    from robyn.argument_parser import Config
+
+    argv = sys.argv
+    sys.argv = argv[:1]
+    try:
+        config = Config()
+    finally:
+        sys.argv = argv
+    config.processes = processes
+    config.workers = workers
+    config.log_level = "WARN"  # silences Robyn's "verbose mode" banner; news-log sets levels
+    config.disable_openapi = not docs
+    config.dev = False
+    return config
+
+
 def open_socket(host: str, port: int) -> SocketHeld:
     """Robyn's listening socket on ``host:port`` (SO_REUSEPORT, as Robyn binds it)."""
     from robyn.robyn import SocketHeld
@@ -293,18 +312,6 @@ def serve_forever(
 
 
 # -- app construction ---------------------------------------------------------------------------
-
-
-def robyn_config() -> Config:
-    """Robyn's ``Config`` without letting it parse the service's command line."""
-    from robyn.argument_parser import Config
-
-    argv = sys.argv
-    sys.argv = argv[:1]
-    try:
-        return Config()
-    finally:
-        sys.argv = argv
 
 
 def finalizing_router(finalize: Callable[[], None]) -> Any:
