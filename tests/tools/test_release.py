@@ -282,3 +282,49 @@ class TestUpdateDependents:
         changed = scratch.git("show", "--name-only", "--format=", "HEAD").split()
         assert {ABOUT, CHANGELOG, "packages/news-kafka/pyproject.toml"} <= set(changed)
         assert scratch.git("tag", "--list").strip() == "news-log-v0.2.0"
+
+
+def _sibling_requirements(root: Path) -> list[tuple[Path, str]]:
+    """Every requirement of a package or example service on a package of the workspace."""
+    import tomllib
+
+    from packaging.requirements import Requirement
+
+    names = {
+        tomllib.loads(p.read_text(encoding="utf-8"))["project"]["name"]
+        for p in root.glob("packages/*/pyproject.toml")
+    }
+    found = []
+    pyprojects = [
+        *root.glob("packages/*/pyproject.toml"),
+        *root.glob("docs/examples/*/pyproject.toml"),
+    ]
+    for pyproject in pyprojects:
+        project = tomllib.loads(pyproject.read_text(encoding="utf-8"))["project"]
+        declared = list(project.get("dependencies", []))
+        for reqs in project.get("optional-dependencies", {}).values():
+            declared += reqs
+        found += [(pyproject, raw) for raw in declared if Requirement(raw).name in names]
+    return found
+
+
+class TestTheRoundOfMinors:
+    @pytest.mark.slow
+    def test_every_package_released_minor_keeps_the_workspace_consistent(self, scratch):
+        """Releasing each package's minor in turn (--update-dependents) never breaks a range."""
+        from packaging.requirements import Requirement
+
+        folders = [p.parent.name for p in scratch.root.glob("packages/*/pyproject.toml")]
+        versions = {name: scratch.version(name) for name in folders}
+        for name in sorted(versions):
+            proc = scratch.tool("release", name, "minor", "--update-dependents")
+            assert proc.returncode == 0, proc.stdout + proc.stderr
+            versions[name] = next_version(versions[name], "minor")
+            assert scratch.version(name) == versions[name]
+            for pyproject, raw in _sibling_requirements(scratch.root):
+                req = Requirement(raw)
+                assert req.specifier.contains(versions[req.name]), (name, pyproject, raw)
+        assert len(versions) >= 8
+        for name, version in versions.items():
+            text = (scratch.root / "packages" / name / "CHANGELOG.md").read_text("utf-8")
+            assert f"## {version} - " in text
