@@ -29,9 +29,21 @@ free port, call it with httpx, read its JSON log lines, stop it with a chosen si
         assert server.result.exit_code == 0  # SIGTERM: drained, hooks ran, exit 0
 
 Fixture: ``http_server`` (starts apps like `start_app`; stops them after the test).
+
+Redis (``pip install 'news-testing[redis]'``; ``redis-server`` on the PATH): a private server
+per session, flushed before each test, restartable for fault tests::
+
+    async def test_counts(redis, redis_settings):
+        async with news_redis.Redis(redis_settings) as client:
+            await client.execute("INCR", "hits")
+        redis.restart()  # same port, empty
+
+Fixtures: ``redis``, ``redis_server`` (session), ``redis_private_server``, ``redis_settings``.
 """
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 
 from news_testing.__about__ import __version__
 from news_testing.http import (
@@ -54,12 +66,17 @@ from news_testing.kafka import (
     publish_raw,
 )
 
+if TYPE_CHECKING:
+    from news_testing.redis import REDIS_URL_ENV, RedisServer, redis_test_settings
+
 __all__ = [
     "BOOTSTRAP_ENV",
+    "REDIS_URL_ENV",
     "CapturedRecord",
     "KafkaBroker",
     "KafkaCapture",
     "KafkaMockCluster",
+    "RedisServer",
     "ServerProcess",
     "ServerStartError",
     "StopResult",
@@ -67,6 +84,29 @@ __all__ = [
     "free_port",
     "kafka_test_settings",
     "publish_raw",
+    "redis_test_settings",
     "serve_app",
     "start_app",
 ]
+
+# Redis helpers (extra `redis`) load on first use.
+_LAZY = {
+    "REDIS_URL_ENV": "news_testing.redis",
+    "RedisServer": "news_testing.redis",
+    "redis_test_settings": "news_testing.redis",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'news_testing' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -9,4 +9,5 @@ from __future__ import annotations
 pytest_plugins = [
     "news_testing._kafka_fixtures",
     "news_testing._http_fixtures",
+    "news_testing._redis_fixtures",
 ]
