@@ -65,6 +65,10 @@ class TestCache:
             assert calls == 1
             await load(8)
             assert calls == 2
+            assert await load.invalidate(7)
+            assert not await load.invalidate(7)
+            await load(7)
+            assert calls == 3
 
     async def test_a_failed_computation_reaches_every_waiter_and_is_not_cached(
         self, redis_settings

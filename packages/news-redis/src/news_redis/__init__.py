@@ -37,7 +37,7 @@ Errors derive from `NewsRedisError`; see ``news_redis._errors`` for the tree.
 from __future__ import annotations
 
 from news_redis.__about__ import __version__
-from news_redis._cache import Cache
+from news_redis._cache import Cache, CachedFunction
 from news_redis._client import Pipeline, Redis, Script
 from news_redis._errors import (
     CacheError,
@@ -68,6 +68,7 @@ from news_redis._settings import RedisSettings
 __all__ = [
     "Cache",
     "CacheError",
+    "CachedFunction",
     "FailMode",
     "Lock",
     "LockError",

@@ -20,7 +20,7 @@ import contextlib
 import functools
 import os
 import time
-from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, cast
 
 import msgspec
 
@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 
     from news_redis._client import Redis
 
-__all__ = ["Cache"]
+__all__ = ["Cache", "CachedFunction"]
 
 T = TypeVar("T")
 _MISSING: Any = object()
@@ -233,8 +233,10 @@ class Cache:
         ttl: float | None = None,
         type: Any = Any,
         key: Callable[..., str] | None = None,
-    ) -> Callable[[Callable[..., Awaitable[T]]], Callable[..., Awaitable[T]]]:
+    ) -> Callable[[Callable[..., Awaitable[T]]], CachedFunction[T]]:
         """Decorate an async function: its results are cached per arguments, computed once.
+
+        The decorated function has ``await f.invalidate(*args)`` to drop one entry.
 
         Args:
             ttl: Seconds an entry lives (default: the cache's ``ttl``).
@@ -243,24 +245,53 @@ class Cache:
                 name and the ``repr`` of each argument).
         """
 
-        def decorate(function: Callable[..., Awaitable[T]]) -> Callable[..., Awaitable[T]]:
-            name = f"{function.__module__}.{function.__qualname__}"
-
-            def default_key(*args: Any, **kwargs: Any) -> str:
-                parts = [repr(a) for a in args] + [f"{k}={v!r}" for k, v in sorted(kwargs.items())]
-                return f"{name}({', '.join(parts)})"
-
-            make_key = key or default_key
-
-            @functools.wraps(function)
-            async def wrapper(*args: Any, **kwargs: Any) -> T:
-                return await self.get_or_compute(
-                    make_key(*args, **kwargs),
-                    functools.partial(function, *args, **kwargs),
-                    type=type,
-                    ttl=ttl,
-                )
-
-            return wrapper
+        def decorate(function: Callable[..., Awaitable[T]]) -> CachedFunction[T]:
+            return CachedFunction(self, function, ttl=ttl, type_=type, key=key)
 
         return decorate
+
+
+class CachedFunction(Generic[T]):
+    """An async function whose results are cached (made by `Cache.cached`)."""
+
+    __slots__ = ("__wrapped__", "_cache", "_key", "_name", "_ttl", "_type")
+
+    def __init__(
+        self,
+        cache: Cache,
+        function: Callable[..., Awaitable[T]],
+        *,
+        ttl: float | None,
+        type_: Any,
+        key: Callable[..., str] | None,
+    ) -> None:
+        self.__wrapped__ = function
+        self._cache = cache
+        self._ttl = ttl
+        self._type = type_
+        self._name = f"{function.__module__}.{function.__qualname__}"
+        self._key = key or self._default_key
+
+    def _default_key(self, *args: Any, **kwargs: Any) -> str:
+        parts = [repr(a) for a in args] + [f"{k}={v!r}" for k, v in sorted(kwargs.items())]
+        return f"{self._name}({', '.join(parts)})"
+
+    def key(self, *args: Any, **kwargs: Any) -> str:
+        """The cache key of a call with these arguments (without the cache's prefix)."""
+        return self._key(*args, **kwargs)
+
+    async def __call__(self, *args: Any, **kwargs: Any) -> T:
+        """The cached result for these arguments, computed once on a miss."""
+        return await self._cache.get_or_compute(
+            self._key(*args, **kwargs),
+            functools.partial(self.__wrapped__, *args, **kwargs),
+            type=self._type,
+            ttl=self._ttl,
+        )
+
+    async def invalidate(self, *args: Any, **kwargs: Any) -> bool:
+        """Drop the entry of a call with these arguments; True when there was one."""
+        return bool(await self._cache.delete(self._key(*args, **kwargs)))
+
+    def __repr__(self) -> str:
+        return f"<cached {self._name}>"
