@@ -1,7 +1,10 @@
 """One entry point for working on this repository from a fresh clone: needs Python 3.11+ and pip.
 
     python3 tools/dev.py newsroom [args]       run the newsroom example service (hatch env `demo`)
-    python3 tools/dev.py test [pytest args]    hatch test: the whole suite (or what you pass)
+    python3 tools/dev.py test [pytest args]    hatch test: the whole suite (or what you pass), after
+                                               installing the system packages it needs
+    python3 tools/dev.py system-deps [--dry-run]  install (or show) what tools/system-deps.toml
+                                               lists and this machine lacks (apt-get, as root)
     python3 tools/dev.py lint                  hatch run lint:check  (ruff, deptry, import-linter)
     python3 tools/dev.py types                 hatch run types:check (mypy --strict)
     python3 tools/dev.py isolation [args]      tools/check-isolation (each package in a fresh venv)
@@ -13,6 +16,9 @@ hatch is used from PATH when it is there, else from this interpreter (`python3 -
 is installed once into .tools/venv (gitignored) with `python3 -m venv` + pip. The directory that
 holds the hatch in use is put first on PATH for the commands run, so that the tools they start
 (tools/release builds with hatch; tools/check-isolation uses hatch's uv) find the same one.
+
+The system packages the tests need (Prometheus, ...) are listed in tools/system-deps.toml; `test`
+installs the missing ones first (as root; without root it stops and prints the command to run).
 
 To add a subcommand, write a function taking the argument list and returning an exit code, and
 register it in COMMANDS.
@@ -34,6 +40,10 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
 ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT / "tools") not in sys.path:  # imported by a test rather than run as a script
+    sys.path.insert(0, str(ROOT / "tools"))
+import _sysdeps  # noqa: E402 - the folder above must be on sys.path first
+
 TOOLS_VENV = ROOT / ".tools" / "venv"
 HATCH_REQUIREMENT = "hatch>=1.18,<2"
 BIN = "Scripts" if os.name == "nt" else "bin"
@@ -122,8 +132,20 @@ def _run(cmd: list[str], env: dict[str, str] | None = None) -> int:
 
 
 def cmd_test(args: list[str]) -> int:
-    """Run the test suite (hatch test), passing ``args`` to pytest."""
+    """Install the system packages the suite needs, then run it (hatch test) with ``args``."""
+    code = _sysdeps.ensure()
+    if code:
+        return code
     return _run(["hatch", "test", *args])
+
+
+def cmd_system_deps(args: list[str]) -> int:
+    """Install the missing system packages of tools/system-deps.toml (``--dry-run``: show)."""
+    unknown = [arg for arg in args if arg != "--dry-run"]
+    if unknown:
+        print(f"dev.py system-deps: unknown argument(s) {unknown}; usage: system-deps [--dry-run]")
+        return 2
+    return _sysdeps.ensure(dry_run="--dry-run" in args)
 
 
 NEWSROOM_ARTICLE = (
@@ -224,6 +246,7 @@ def cmd_env(args: list[str]) -> int:
 COMMANDS: dict[str, Callable[[list[str]], int]] = {
     "newsroom": cmd_newsroom,
     "test": cmd_test,
+    "system-deps": cmd_system_deps,
     "lint": cmd_lint,
     "types": cmd_types,
     "isolation": cmd_isolation,

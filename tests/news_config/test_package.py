@@ -22,8 +22,10 @@ PUBLIC = {
     "SourceError",
     "__version__",
     "describe",
+    "enc_hook",
     "env_example",
     "explain",
+    "is_secret",
     "is_secret_type",
     "load",
 }

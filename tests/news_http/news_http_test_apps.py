@@ -407,3 +407,114 @@ def observed() -> news_http.NewsApp:
         return {"slept": seconds, "pid": os.getpid()}
 
     return app
+
+
+class Journal:
+    """A managed resource that logs its lifecycle; ``fail`` (``start``/``stop``/``hang``) breaks it.
+
+    Accepted items are written to ``path`` when it stops (a store that must be flushed): the
+    tests read that file to prove nothing answered 2xx was lost.
+    """
+
+    def __init__(self, label: str, *, fail: str = "", path: str = "") -> None:
+        self.label = label
+        self.fail = fail
+        self.path = path
+        self.items: list[str] = []
+        self.running = False
+
+    async def start(self) -> None:
+        """Start (or fail to)."""
+        await asyncio.sleep(0)
+        if self.fail == "start":
+            raise ConnectionRefusedError(f"{self.label} refused the connection")
+        if self.fail == "hang-start":
+            await asyncio.sleep(3600)
+        self.running = True
+        log.info("resource started", resource=self.label, pid=os.getpid())
+
+    async def stop(self) -> None:
+        """Flush the items, then stop (or fail to)."""
+        if self.fail == "hang":
+            await asyncio.sleep(3600)
+        self.running = False
+        if self.path:
+            with open(self.path, "w", encoding="utf-8") as handle:
+                handle.write("\n".join(self.items))
+        log.info("resource stopped", resource=self.label, items=len(self.items), pid=os.getpid())
+        if self.fail == "stop":
+            raise RuntimeError(f"{self.label} could not close cleanly")
+
+
+class Probed(Journal):
+    """A resource with a readiness check that fails while the file ``down`` exists."""
+
+    health_name = "search-cluster"
+
+    def __init__(self, label: str, *, down: str) -> None:
+        super().__init__(label)
+        self.down = down
+
+    async def health_check(self) -> str:
+        """Pass with a short output, or raise."""
+        if os.path.exists(self.down):
+            raise ConnectionError("search cluster unreachable")
+        return "3 nodes"
+
+
+class Session:
+    """An async context manager (no start/stop): managed through __aenter__/__aexit__."""
+
+    async def __aenter__(self) -> Session:
+        log.info("resource started", resource="session", pid=os.getpid())
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        log.info("resource stopped", resource="session", pid=os.getpid())
+
+
+def managed() -> news_http.NewsApp:
+    """Managed resources next to hooks; ``MANAGED_FAIL=<label>:<mode>`` breaks one of them.
+
+    ``MANAGED_DIR`` is a folder for the store's flush file and the probe's ``down`` file.
+    """
+    app = news_http.create_app(name="managed")
+    folder = os.environ.get("MANAGED_DIR", "/tmp")
+    label, _, mode = os.environ.get("MANAGED_FAIL", "").partition(":")
+
+    def fails(name: str) -> str:
+        return mode if label == name else ""
+
+    @app.on_startup
+    def hook_started() -> None:
+        log.info("hook started", pid=os.getpid())
+
+    @app.on_shutdown
+    def hook_stopped() -> None:
+        log.info("hook stopped", pid=os.getpid())
+
+    store = app.manage(
+        Journal("store", fail=fails("store"), path=os.path.join(folder, "store.txt"))
+    )
+    app.manage(Journal("publisher", fail=fails("publisher")), name="publisher")
+    app.manage(Probed("search", down=os.path.join(folder, "down")))
+    app.manage(Session())
+    app.manage(Journal("consumer", fail=fails("consumer")), name="consumer")
+
+    @app.post("/items")
+    async def add_item(request: Request) -> news_api.Response:
+        log.info("item request")
+        await asyncio.sleep(float(request.query_params.get("delay", "0")))
+        if not store.running:
+            raise news_api.ServiceUnavailable("the store is closed")
+        store.items.append(str(request.body))
+        return news_api.created({"n": len(store.items)}, location=f"/items/{len(store.items)}")
+
+    return app
+
+
+def worker_only() -> news_http.NewsApp:
+    """A worker with no business routes: managed resources, probes and metrics only."""
+    app = news_http.create_app(name="worker")
+    app.manage(Journal("consumer"), name="consumer")
+    return app

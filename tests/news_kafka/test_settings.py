@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import typing
+
 import msgspec
 import pytest
 
 import news_config
 import news_kafka
+from news_config import Secret
 from news_kafka import (
     ConsumerSettings,
     KafkaConfigError,
     KafkaSettings,
     ProducerSettings,
     RetryPolicy,
-    Secret,
     SecuritySettings,
 )
 
@@ -99,6 +101,16 @@ class TestSettings:
 
 
 class TestSecret:
+    def test_the_one_secret_type(self):
+        """news-kafka's passwords are news_config.Secret; news_kafka has no Secret of its own."""
+        assert not hasattr(news_kafka, "Secret")
+        assert not hasattr(news_kafka, "_secret")
+        hints = typing.get_type_hints(SecuritySettings)
+        assert hints["password"] == hints["ssl_key_password"] == Secret | None
+        settings = SecuritySettings(protocol="SASL_SSL", username="u", password=Secret("p"))
+        assert settings.password == Secret("p")
+        assert "news_kafka" not in type(settings.password).__module__
+
     def test_secret_is_masked_everywhere(self):
         """A password never shows in str, repr, f-strings or the settings' repr."""
         password = Secret("hunter2")
@@ -118,7 +130,7 @@ class TestSecret:
 
 class TestNewsConfig:
     def test_news_config_fills_security_with_the_secret(self):
-        """news-config loads KafkaSettings from env, SASL password as news_kafka.Secret."""
+        """news-config loads KafkaSettings from env, SASL password as news_config.Secret."""
         settings = news_config.load(
             KafkaSettings,
             prefix="KAFKA_",
@@ -135,7 +147,7 @@ class TestNewsConfig:
         )
         assert settings.bootstrap_servers == ("k1:9092", "k2:9093")
         assert settings.security.sasl_mechanism == "SCRAM-SHA-512"
-        assert isinstance(settings.security.password, news_kafka.Secret)
+        assert isinstance(settings.security.password, news_config.Secret)
         assert settings.security.password.reveal() == "s3cret"
         assert "s3cret" not in repr(settings)
         assert settings.producer.linger_ms == 5

@@ -79,9 +79,8 @@ def tool(name: str) -> str:
     path = shutil.which(name)
     if path is None:
         pytest.fail(
-            f"{name} is not installed: run .ci/run's 'prometheus' step, or "
-            "`apt-get install -y --no-install-recommends prometheus` (Debian's package ships "
-            "prometheus and promtool)",
+            f"{name} is not installed: run `python3 tools/dev.py system-deps` as root (it installs "
+            "what tools/system-deps.toml lists; `python3 tools/dev.py test` does it first)",
             pytrace=False,
         )
     return path

@@ -35,7 +35,7 @@ subclass one with your own ``code``. Pagination: `offset_page` / `page_params` a
 from __future__ import annotations
 
 from news_api.__about__ import __version__
-from news_api._cursor import CursorCodec, SupportsReveal
+from news_api._cursor import CursorCodec
 from news_api._decode import decode
 from news_api._errors import (
     DEFAULT_PROBLEM_TYPE_BASE,
@@ -84,6 +84,7 @@ from news_api._response import (
     to_asgi,
     to_wsgi,
 )
+from news_api._secret import SecretLike
 
 __all__ = [
     "DEFAULT_PROBLEM_TYPE_BASE",
@@ -109,8 +110,8 @@ __all__ = [
     "PayloadTooLarge",
     "Query",
     "Response",
+    "SecretLike",
     "ServiceUnavailable",
-    "SupportsReveal",
     "TooManyRequests",
     "Unauthorized",
     "UnsupportedMediaType",

@@ -15,40 +15,42 @@ import hmac
 import math
 import re
 import time
-from typing import TYPE_CHECKING, Any, Final, Protocol, TypeVar, overload, runtime_checkable
+from typing import TYPE_CHECKING, Any, Final, TypeVar, overload
 
 import msgspec
 
 from news_api._errors import InvalidCursor
+from news_api._secret import enc_hook, is_secret
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
 
-__all__ = ["CursorCodec", "SupportsReveal"]
+    from news_api._secret import SecretLike
+
+__all__ = ["CursorCodec"]
 
 T = TypeVar("T")
 
 _TAG_BYTES: Final = 16
 _MIN_SECRET_BYTES: Final = 16
 _MAX_CURSOR_CHARS: Final = 4096
-_ENCODER: Final = msgspec.json.Encoder()
+_ENCODER: Final = msgspec.json.Encoder(enc_hook=enc_hook)
 _PAYLOAD: Final = msgspec.json.Decoder(list[Any])
 _CURSOR_SHAPE: Final = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
 
 
-@runtime_checkable
-class SupportsReveal(Protocol):
-    """A secret wrapper, such as ``news_config.Secret``: ``reveal()`` gives the raw value."""
-
-    def reveal(self) -> str:
-        """Return the secret value."""
-        ...
-
-
-def _key(secret: bytes | str | SupportsReveal, salt: str) -> bytes:
-    if isinstance(secret, SupportsReveal):
+def _key(secret: bytes | str | SecretLike, salt: str) -> bytes:
+    if is_secret(secret):
         secret = secret.reveal()
-    raw = secret.encode() if isinstance(secret, str) else bytes(secret)
+    if isinstance(secret, str):
+        raw = secret.encode()
+    elif isinstance(secret, bytes | bytearray | memoryview):
+        raw = bytes(secret)
+    else:
+        raise TypeError(
+            f"a cursor secret is bytes, str or a secret such as news_config.Secret, "
+            f"not {type(secret).__name__}"
+        )
     if len(raw) < _MIN_SECRET_BYTES:
         raise ValueError(
             f"cursor secret must be at least {_MIN_SECRET_BYTES} bytes; "
@@ -76,7 +78,7 @@ class CursorCodec:
 
     Args:
         secret: Signing secret, at least 16 bytes (str is UTF-8 encoded; an object with
-            ``reveal()``, such as ``news_config.Secret``, is revealed once).
+            ``__news_secret__ = True`` class, such as ``news_config.Secret``, is revealed once).
         max_age: Default lifetime in seconds of new cursors; None (default) for no expiry.
         salt: Separates cursor families that share a secret (one per endpoint, say): a cursor
             made with one salt fails to decode with another.
@@ -86,17 +88,18 @@ class CursorCodec:
 
     Raises:
         ValueError: A secret is shorter than 16 bytes, or ``max_age`` is not positive.
+        TypeError: A secret is not bytes, str or a secret object.
     """
 
     __slots__ = ("_clock", "_keys", "_max_age")
 
     def __init__(
         self,
-        secret: bytes | str | SupportsReveal,
+        secret: bytes | str | SecretLike,
         *,
         max_age: float | None = None,
         salt: str = "",
-        previous_secrets: Iterable[bytes | str | SupportsReveal] = (),
+        previous_secrets: Iterable[bytes | str | SecretLike] = (),
         clock: Callable[[], float] = time.time,
     ) -> None:
         if max_age is not None and max_age <= 0:

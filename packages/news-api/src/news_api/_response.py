@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING, Any, Final
 
 import msgspec
 
+from news_api._secret import enc_hook
+
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
@@ -34,7 +36,8 @@ PROBLEM_MEDIA_TYPE: Final = "application/problem+json"
 # One encoder for the whole process: msgspec encoders are thread-safe and reusing one avoids
 # re-creating its internal state on every request. `decimal_format="number"` is not set:
 # Decimals travel as strings, which is lossless for every client.
-_ENCODER: Final = msgspec.json.Encoder()
+# Secrets (``news_config.Secret``) in a body are encoded as the mask, never as their value.
+_ENCODER: Final = msgspec.json.Encoder(enc_hook=enc_hook)
 
 
 class Response(msgspec.Struct, frozen=True, gc=False):
@@ -72,7 +75,8 @@ def encode_json(value: Any) -> bytes:
     """Encode ``value`` as JSON with news-api's shared msgspec encoder.
 
     Structs, dataclasses, dicts, lists, datetimes (RFC 3339), UUIDs, Decimals (as strings),
-    enums and `msgspec.Raw` (pre-encoded JSON, embedded as is) are supported.
+    enums and `msgspec.Raw` (pre-encoded JSON, embedded as is) are supported; a secret
+    (``news_config.Secret``) is encoded as ``"**********"``.
 
     Raises:
         TypeError: ``value`` holds an object msgspec cannot encode.

@@ -31,8 +31,11 @@ value came from; `env_example` writes a ``.env`` template; `describe` lists ever
 
     python -m news_config myservice.settings:Settings --prefix NEWSROOM_ [--check | --env-example]
 
-A field is secret when its type is `Secret` or any class with ``__news_secret__ = True``; secret
-values are never shown in errors or CLI output.
+`Secret` is the platform's one secret type (every package holding a password depends on
+news-config for it); `is_secret` is the one rule that recognises one (a class attribute
+``__news_secret__ = True``, which news-log and news-api apply too). Secret values are never shown in
+errors or CLI output; ``msgspec.json.encode(settings, enc_hook=news_config.enc_hook)`` encodes
+them as the mask.
 """
 
 from __future__ import annotations
@@ -48,7 +51,7 @@ from news_config._errors import (
 )
 from news_config._loader import SettingInfo, explain, load
 from news_config._render import SettingSpec, describe, env_example
-from news_config._secret import Secret, is_secret_type
+from news_config._secret import Secret, enc_hook, is_secret, is_secret_type
 
 # Tracebacks and reprs name the public home (news_config.ConfigError), not the private module.
 for _public in (
@@ -77,8 +80,10 @@ __all__ = [
     "SourceError",
     "__version__",
     "describe",
+    "enc_hook",
     "env_example",
     "explain",
+    "is_secret",
     "is_secret_type",
     "load",
 ]

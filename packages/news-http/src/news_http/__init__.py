@@ -37,7 +37,14 @@ from typing import TYPE_CHECKING, Any
 from news_http.__about__ import __version__
 from news_http._errors import HTTPConfigError, NewsHTTPError, PortInUseError, ServerStartError
 from news_http._settings import CORSSettings, HTTPSettings, SecurityHeaders
-from news_http._types import AsyncHandler, Handler, HTTPMetricsHook, Middleware, SyncHandler
+from news_http._types import (
+    AsyncHandler,
+    Handler,
+    HTTPMetricsHook,
+    Middleware,
+    Resource,
+    SyncHandler,
+)
 
 if TYPE_CHECKING:
     from news_http._app import UNMATCHED_ROUTE, NewsApp, create_app
@@ -58,6 +65,7 @@ __all__ = [
     "NewsApp",
     "NewsHTTPError",
     "PortInUseError",
+    "Resource",
     "SecurityHeaders",
     "ServerStartError",
     "SyncHandler",

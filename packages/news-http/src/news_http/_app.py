@@ -20,7 +20,7 @@ from __future__ import annotations
 import inspect
 import logging
 import sys
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 from robyn import Headers, Robyn
 from robyn.argument_parser import Config
@@ -39,6 +39,7 @@ from news_http._endpoints import (
 )
 from news_http._errors import HTTPConfigError
 from news_http._handler import adapt_handler
+from news_http._managed import ManagedSet, resource_name
 from news_http._routing import METHODS, RouteTable, normalize_route
 from news_http._settings import HTTPSettings
 from news_http._stack.access_log import AccessLog, ClientAddress
@@ -49,11 +50,12 @@ from news_http._stack.cors import CORSPolicy
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Sequence
+    from contextlib import AbstractAsyncContextManager
 
     from robyn import Request, Response, SubRouter
 
     from news_health import HealthRegistry
-    from news_http._types import Handler, HTTPMetricsHook, Middleware
+    from news_http._types import Handler, HTTPMetricsHook, Middleware, Resource
 
 __all__ = ["UNMATCHED_ROUTE", "Hook", "NewsApp", "create_app"]
 
@@ -61,6 +63,7 @@ __all__ = ["UNMATCHED_ROUTE", "Hook", "NewsApp", "create_app"]
 UNMATCHED_ROUTE = "<unmatched>"
 
 Hook = Any  # a sync or async callable without arguments
+R = TypeVar("R", bound="Resource | AbstractAsyncContextManager[Any]")
 
 _ROBYN_METHODS = {name: getattr(HttpMethod, name) for name in METHODS}
 _REQUEST_PARAM = {"request": inspect.Parameter("request", inspect.Parameter.POSITIONAL_OR_KEYWORD)}
@@ -155,6 +158,7 @@ class NewsApp(Robyn):
         self._metrics: HTTPMetricsHook | None = None
         self._metrics_endpoint = False
         self._health: HealthRegistry | None = None
+        self._managed = ManagedSet(lambda: self.settings.hook_timeout)
         self._apply(settings)
         self._app_middleware = tuple(middleware)
         self._startup_hooks: list[Hook] = []
@@ -203,6 +207,8 @@ class NewsApp(Robyn):
         if health_on:
             if self._health is None:
                 self._health = health_registry(self.name)
+                for managed in self._managed.items:
+                    self._add_readiness(managed.name, managed.health_check)
         else:
             self._health = None
 
@@ -447,13 +453,70 @@ class NewsApp(Robyn):
 
     @property
     def startup_hooks(self) -> tuple[Hook, ...]:
-        """The startup hooks, in the order they run."""
-        return tuple(self._startup_hooks)
+        """The startup hooks, in the order they run (managed resources' starts last)."""
+        return (*self._startup_hooks, *(item.hooks()[0] for item in self._managed.items))
 
     @property
     def shutdown_hooks(self) -> tuple[Hook, ...]:
-        """The shutdown hooks, in the order they run (reverse of registration)."""
-        return tuple(reversed(self._shutdown_hooks))
+        """The shutdown hooks, in the order they run (managed resources' stops first).
+
+        Last in, first out: the resources stop in reverse registration order, then the app's
+        own shutdown hooks run in reverse registration order.
+        """
+        stops = (item.hooks()[1] for item in reversed(self._managed.items))
+        return (*stops, *reversed(self._shutdown_hooks))
+
+    # -- managed resources ---------------------------------------------------------------------
+
+    def manage(self, resource: R, *, name: str | None = None) -> R:
+        """Start ``resource`` in each worker before it serves, stop it after the drain.
+
+        ``resource`` is anything with async ``start()`` and ``stop()`` (a news-kafka
+        ``Publisher`` or ``Consumer``, a database pool, a Redis client), or an async context
+        manager. Resources start in registration order, after the app's startup hooks, and
+        stop in reverse order once the requests in flight finished, before the app's shutdown
+        hooks; each start and stop is bounded by ``HTTPSettings.hook_timeout``. A resource that
+        fails to start stops the worker (exit code 3) after the ones started before it were
+        stopped. If the resource has ``async health_check()`` (returning an optional short text,
+        raising when the dependency is unusable), it becomes a critical readiness check of
+        `health` named ``name``, else the resource's ``health_name``, else its class name in
+        lower case::
+
+            publisher = app.manage(news_kafka.Publisher(settings.kafka))
+
+        Returns:
+            ``resource``, so that it can be made and managed in one line.
+
+        Raises:
+            HTTPConfigError: ``resource`` has neither shape, is managed already, its readiness
+                check's name is taken, or the app already serves.
+        """
+        if self._finalized:
+            raise HTTPConfigError("resources cannot be added once the app is serving")
+        resolved = resource_name(resource, name)
+        managed = self._managed.add(resource, resolved)
+        try:
+            self._add_readiness(resolved, managed.health_check)
+        except BaseException:
+            self._managed.items.remove(managed)
+            raise
+        return resource
+
+    def _add_readiness(self, name: str, check: Callable[..., Any] | None) -> None:
+        health = self._health
+        if check is None or health is None:
+            return
+        if health.get(name) is not None:
+            raise HTTPConfigError(
+                f"a health check named {name!r} is registered already; give the resource "
+                f"another name: app.manage(resource, name='{name}-2')"
+            )
+        health.add(name, check, probe="readiness", critical=True)
+
+    @property
+    def resources(self) -> tuple[object, ...]:
+        """The managed resources, in registration (start) order."""
+        return tuple(item.resource for item in self._managed.items)
 
     # -- serving -------------------------------------------------------------------------------
 

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 
     from robyn import Request, Response
 
-__all__ = ["AsyncHandler", "HTTPMetricsHook", "Handler", "Middleware", "SyncHandler"]
+__all__ = ["AsyncHandler", "HTTPMetricsHook", "Handler", "Middleware", "Resource", "SyncHandler"]
 
 SyncHandler: TypeAlias = "Callable[[Request], Response]"
 AsyncHandler: TypeAlias = "Callable[[Request], Awaitable[Response]]"
@@ -38,3 +38,20 @@ class HTTPMetricsHook(Protocol):
         self, method: str, route: str, status: int, duration_s: float, response_bytes: int
     ) -> None:
         """The request got its response: status, seconds spent, body size in bytes."""
+
+
+@runtime_checkable
+class Resource(Protocol):
+    """What `NewsApp.manage` takes (structurally): a long-lived client with async start/stop.
+
+    news-kafka's ``Publisher`` and ``Consumer`` fit, as do database and Redis clients; an async
+    context manager is accepted too. Optionally, ``async def health_check(self) -> str | None``
+    (bounded; raises when the dependency is unusable) becomes a readiness check named after the
+    resource's ``health_name`` attribute (a str) or its class.
+    """
+
+    async def start(self) -> None:
+        """Connect; raise if the resource cannot be used (the worker then does not serve)."""
+
+    async def stop(self) -> None:
+        """Release everything; must be bounded (the app also bounds it by ``hook_timeout``)."""

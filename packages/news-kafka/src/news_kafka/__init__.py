@@ -70,7 +70,6 @@ from news_kafka._records import (
     ProducerRecord,
     RecordMetadata,
 )
-from news_kafka._secret import Secret
 from news_kafka._settings import (
     ConsumerSettings,
     KafkaSettings,
@@ -114,7 +113,6 @@ __all__ = [
     "PublisherClosedError",
     "RecordMetadata",
     "RetryPolicy",
-    "Secret",
     "SecuritySettings",
     "SerializationError",
     "TopicInfo",

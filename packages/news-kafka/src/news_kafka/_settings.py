@@ -22,8 +22,8 @@ from typing import Annotated, Literal
 
 import msgspec
 
+from news_config import Secret
 from news_kafka._errors import KafkaConfigError
-from news_kafka._secret import Secret
 
 __all__ = [
     "ConsumerSettings",

@@ -24,6 +24,7 @@ __all__ = [
     "exception_fields",
     "format_ts",
     "format_ts_ms",
+    "is_secret",
     "json_safe",
 ]
 
@@ -59,9 +60,12 @@ def format_ts(t: float) -> str:
     return format_ts_ms(int(t * 1000))
 
 
-def _is_secret(value: object) -> bool:
-    # news-config's ``Secret`` (and any class following its protocol) sets this marker;
-    # news-log depends on no sibling, so it recognises secrets structurally.
+def is_secret(value: object) -> bool:
+    """Tell whether *value* is a secret: its class's ``__news_secret__`` attribute is ``True``.
+
+    The platform's one rule (``news_config.is_secret``; news-log imports no sibling, so it applies
+    the same test itself). A secret is logged as the mask whatever its ``str()`` says.
+    """
     return getattr(type(value), "__news_secret__", False) is True
 
 
@@ -128,6 +132,8 @@ class Redactor:
             return value
         if depth > 20:
             return "<too deep>"
+        if is_secret(value):  # before containers: a secret subclassing dict is still a secret
+            return MASK
         if tp is dict or isinstance(value, dict):
             out: dict[Any, Any] = {}
             for k, v in value.items():
@@ -144,8 +150,6 @@ class Redactor:
             return self.value(msgspec.structs.asdict(value), depth)
         if tp is bytes or tp is bytearray or tp is memoryview:
             return bytes(value).decode("utf-8", "backslashreplace")
-        if _is_secret(value):
-            return MASK
         if isinstance(value, BaseException):
             return f"{type(value).__name__}: {value}"
         return value  # datetime, UUID, Decimal, Enum...: msgspec renders them, enc_hook the rest
@@ -153,7 +157,7 @@ class Redactor:
 
 def enc_hook(obj: Any) -> Any:
     """Render objects msgspec cannot encode as their ``str()``; never raise from logging."""
-    if _is_secret(obj):
+    if is_secret(obj):
         return MASK
     try:
         return str(obj)

@@ -11,15 +11,17 @@ Flow of one article::
        202 + Location                (x-request-id)               -> ArticlePublished
                                                                    -> business_event
 
-Shutdown (SIGTERM or Ctrl+C; news-http first drains in-flight requests, then runs the hooks):
-the consumer stops (with the embedded broker, only once it processed everything this process
-published: that broker forgets all when it stops), committing what it handled; the publisher
-flushes; the store is dumped if asked; the embedded broker stops.
+Lifecycle: the store, the publisher and the consumer are the app's managed resources
+(``app.manage``), started in that order once the topics exist, stopped in reverse after the HTTP
+drain (SIGTERM or Ctrl+C): the consumer stops (with the embedded broker, only once it processed
+everything this process published: that broker forgets all when it stops), committing what it
+handled; the publisher flushes; the store is dumped if asked; then the embedded broker stops.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import tempfile
@@ -27,8 +29,6 @@ import time
 import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING
-
-import msgspec
 
 import news_api
 import news_http
@@ -40,7 +40,6 @@ from newsroom.normalise import normalise, published_event, slugify
 from newsroom.store import ArticleStore, MemoryStore
 
 if TYPE_CHECKING:
-    from news_kafka.health import BrokerCheck
     from newsroom.broker import EmbeddedBroker
     from newsroom.settings import Settings
 
@@ -56,6 +55,20 @@ ARTICLE_PUBLISHED = news_metrics.declare_business_event(
 def state_file(port: int) -> Path:
     """Where a running newsroom on ``port`` records its Kafka bootstrap (for the CLI)."""
     return Path(tempfile.gettempdir()) / f"newsroom-{port}.json"
+
+
+class _ProcessAccepted:
+    """Embedded broker only: stopping waits until the consumer processed what was accepted."""
+
+    def __init__(self, newsroom: Newsroom) -> None:
+        self._newsroom = newsroom
+
+    async def start(self) -> None:
+        """Nothing to start."""
+
+    async def stop(self) -> None:
+        """Wait (at most ``drain_timeout``) for the consumer to catch up."""
+        await self._newsroom._process_accepted()
 
 
 class Newsroom:
@@ -80,24 +93,42 @@ class Newsroom:
                 f"NEWSROOM_HTTP__PROCESSES=1 (got {settings.http.processes})"
             )
         self.settings = settings
-        self.store: ArticleStore = store if store is not None else MemoryStore()
+        kafka = settings.kafka
+        self.store: ArticleStore = (
+            store if store is not None else MemoryStore(dump=settings.newsroom.store_dump)
+        )
         self.broker = broker
         self.topics = settings.newsroom.topics
-        self.dead_letter_topic = self.topics.submitted + settings.kafka.consumer.dead_letter_suffix
+        self.dead_letter_topic = self.topics.submitted + kafka.consumer.dead_letter_suffix
         self.cursors = news_api.CursorCodec(settings.newsroom.cursor_secret, salt="articles")
-        self.publisher: news_kafka.Publisher | None = None
-        self.consumer: news_kafka.Consumer[ArticleSubmitted] | None = None
-        self._kafka_check: BrokerCheck | None = None
+        # Metrics: KafkaSettings.metrics is "auto", so both use news-metrics' Kafka hook.
+        self.publisher = news_kafka.Publisher(kafka)
+        self.consumer: news_kafka.Consumer[ArticleSubmitted] = news_kafka.Consumer(
+            kafka,
+            topics=self.topics.submitted,
+            group_id=settings.newsroom.group_id,
+            handler=self.process,
+            value_type=ArticleSubmitted,
+            dead_letter_publisher=self.publisher,
+        )
         # Highest offset this process published, per partition of the submitted topic.
         self._published: dict[int, int] = {}
-        self.app = news_http.create_app(settings.http, name="newsroom")
+        self.app = app = news_http.create_app(settings.http, name="newsroom")
         self._routes()
-        # Shutdown hooks run in reverse registration order: consumer, publisher, store, broker.
-        self.app.on_shutdown(self._stop_broker)
-        self.app.on_shutdown(self._close_store)
-        self.app.on_shutdown(self._stop_publisher)
-        self.app.on_shutdown(self._stop_consumer)
-        self.app.on_startup(self._start)
+        app.on_startup(self._create_topics)  # the app's hooks run before its resources start
+        app.on_shutdown(self._stop_broker)  # and after they stopped
+        # Started in this order before serving; stopped in reverse after the HTTP drain.
+        app.manage(self.store, name="store")
+        app.manage(self.publisher, name="publisher")
+        app.manage(self.consumer, name="consumer")
+        if broker is not None:  # registered last, so it stops first: before the consumer
+            app.manage(_ProcessAccepted(self), name="process-accepted")
+        if app.health is not None:  # None when news-health is not installed (or health=off)
+            from news_kafka.health import register_health
+
+            # Readiness "kafka": a metadata request; liveness: the consumer's fetch loop.
+            broker_check = register_health(app.health, settings=kafka, consumers=[self.consumer])
+            app.manage(contextlib.aclosing(broker_check), name="kafka-check")  # its connection
 
     # -- HTTP --------------------------------------------------------------------------------
 
@@ -109,7 +140,7 @@ class Newsroom:
 
     async def submit(self, article: ArticleIn) -> news_api.Response:
         """``POST /v1/articles``: publish ``ArticleSubmitted``; 202 with the id and Location."""
-        if self.publisher is None:
+        if not self.publisher.running:
             raise news_api.ServiceUnavailable(
                 "the service is starting; try again shortly", retry_after=1
             )
@@ -193,7 +224,6 @@ class Newsroom:
         store holds each article once; ``ArticlePublished`` may then repeat (consumers of it
         deduplicate by id).
         """
-        assert self.publisher is not None
         submitted = message.value
         if await self.store.get(submitted.id) is not None:
             log.info("article already stored; redelivery skipped", article_id=submitted.id)
@@ -214,7 +244,7 @@ class Newsroom:
 
     # -- lifecycle ---------------------------------------------------------------------------
 
-    async def _start(self) -> None:
+    async def _create_topics(self) -> None:
         kafka = self.settings.kafka
         partitions = self.topics.partitions
         await news_kafka.ensure_topics(
@@ -225,30 +255,12 @@ class Newsroom:
                 news_kafka.TopicSpec(self.dead_letter_topic, 1),
             ],
         )
-        # Metrics: KafkaSettings.metrics is "auto", so both use news-metrics' Kafka hook.
-        self.publisher = news_kafka.Publisher(kafka)
-        await self.publisher.start()
-        self.consumer = news_kafka.Consumer(
-            kafka,
-            topics=self.topics.submitted,
-            group_id=self.settings.newsroom.group_id,
-            handler=self.process,
-            value_type=ArticleSubmitted,
-            dead_letter_publisher=self.publisher,
-        )
-        await self.consumer.start()
-        health = self.app.health  # None when news-health is not installed (or health=off)
-        if health is not None:
-            from news_kafka.health import register_health
-
-            # Readiness "kafka": a metadata request; liveness: the consumer's fetch loop.
-            self._kafka_check = register_health(health, settings=kafka, consumers=[self.consumer])
         state_file(self.settings.http.port).write_text(
             json.dumps({"bootstrap": ",".join(kafka.bootstrap_servers), "pid": os.getpid()}),
             encoding="utf-8",
         )
         log.info(
-            "article processor started",
+            "article processor starting",
             group=self.settings.newsroom.group_id,
             topic=self.topics.submitted,
             dead_letter_topic=self.dead_letter_topic,
@@ -256,7 +268,6 @@ class Newsroom:
         )
 
     def _caught_up(self) -> bool:
-        assert self.consumer is not None
         committed = self.consumer.committed_offsets()
         topic = self.topics.submitted
         return all(
@@ -264,41 +275,19 @@ class Newsroom:
             for partition, offset in self._published.items()
         )
 
-    async def _stop_consumer(self) -> None:
-        consumer = self.consumer
-        if consumer is None:
+    async def _process_accepted(self) -> None:
+        """The embedded broker keeps nothing once stopped: process what was accepted first."""
+        if self._caught_up():
             return
-        if self.broker is not None and not self._caught_up():
-            # The embedded broker keeps nothing once stopped: process what was accepted first.
-            log.info("processing what was accepted before stopping the embedded broker")
-            deadline = time.monotonic() + self.settings.newsroom.drain_timeout
-            while not self._caught_up() and time.monotonic() < deadline:
-                await asyncio.sleep(0.05)
-            if not self._caught_up():
-                log.error(
-                    "accepted articles left unprocessed; the embedded broker forgets them",
-                    drain_timeout_s=self.settings.newsroom.drain_timeout,
-                )
-        await consumer.stop()
-
-    async def _stop_publisher(self) -> None:
-        if self._kafka_check is not None:
-            await self._kafka_check.aclose()
-        if self.publisher is not None:
-            await self.publisher.stop()
-
-    async def _close_store(self) -> None:
-        store = self.store
-        count = await store.count()
-        dump = self.settings.newsroom.store_dump
-        if dump and isinstance(store, MemoryStore):
-            Path(dump).write_bytes(msgspec.json.encode(store.snapshot()))
-        log.info(
-            "store closed",
-            articles=count,
-            duplicates=getattr(store, "duplicates", None),
-            dump=dump or None,
-        )
+        log.info("processing what was accepted before stopping the embedded broker")
+        deadline = time.monotonic() + self.settings.newsroom.drain_timeout
+        while not self._caught_up() and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        if not self._caught_up():
+            log.error(
+                "accepted articles left unprocessed; the embedded broker forgets them",
+                drain_timeout_s=self.settings.newsroom.drain_timeout,
+            )
 
     def _stop_broker(self) -> None:
         state_file(self.settings.http.port).unlink(missing_ok=True)

@@ -8,10 +8,17 @@ opaque position (the store's sequence number) that the HTTP layer signs into a c
 from __future__ import annotations
 
 import bisect
+from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple, Protocol
+
+import msgspec
+
+import news_log
 
 if TYPE_CHECKING:
     from newsroom.models import Article
+
+log = news_log.get_logger("newsroom")
 
 __all__ = ["ArticleStore", "MemoryStore", "Page"]
 
@@ -29,7 +36,15 @@ class Page(NamedTuple):
 
 
 class ArticleStore(Protocol):
-    """What the newsroom needs from a store of articles."""
+    """What the newsroom needs from a store of articles (the app starts and stops it)."""
+
+    async def start(self) -> None:
+        """Open the store (a database store connects its pool here)."""
+        ...
+
+    async def stop(self) -> None:
+        """Close the store, once nothing writes to it any more."""
+        ...
 
     async def put(self, article: Article) -> bool:
         """Store ``article``; True if it is new, False if its id was already stored (kept)."""
@@ -53,15 +68,33 @@ class MemoryStore:
 
     Puts are idempotent by id: a redelivered event (Kafka is at-least-once) keeps the first
     stored version, and `duplicates` counts how often that happened.
+
+    Args:
+        dump: When set, `stop` writes every stored article there as a JSON array.
     """
 
-    __slots__ = ("_by_id", "_order", "_sections", "duplicates")
+    __slots__ = ("_by_id", "_order", "_sections", "dump", "duplicates")
 
-    def __init__(self) -> None:
+    def __init__(self, *, dump: str = "") -> None:
+        self.dump = dump
         self._by_id: dict[str, tuple[int, Article]] = {}
         self._order: list[tuple[int, Article]] = []  # by sequence number, ascending
         self._sections: dict[str, list[tuple[int, Article]]] = {}
         self.duplicates = 0
+
+    async def start(self) -> None:
+        """Nothing to open: the articles live in this process."""
+
+    async def stop(self) -> None:
+        """Write the dump (when asked) and log what the store held."""
+        if self.dump:
+            Path(self.dump).write_bytes(msgspec.json.encode(self.snapshot()))
+        log.info(
+            "store closed",
+            articles=len(self._order),
+            duplicates=self.duplicates,
+            dump=self.dump or None,
+        )
 
     async def put(self, article: Article) -> bool:
         """Store ``article`` unless its id is there already; True if it was new."""
