@@ -44,6 +44,7 @@ class Newsroom:
             NEWSROOM_HTTP__PORT=str(self.port),
             NEWSROOM_LOG__FORMAT="json",
             NEWSROOM_NEWSROOM__STORE_DUMP=str(self.dump_path),
+            NEWSROOM_NEWSROOM__SUBMIT_RATE="100000/minute",  # 200 articles from one address
         )
         self.process: subprocess.Popen[bytes] | None = None
 

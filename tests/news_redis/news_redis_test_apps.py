@@ -40,8 +40,7 @@ def make_app() -> news_http.NewsApp:
     limiter = news_redis.RateLimiter(redis, retry_interval=0.2, log_interval=30.0)
     rate = os.environ.get("TEST_RATE", "100/minute")
     app = news_http.create_app(news_http.HTTPSettings(), name="limited")
-    app.on_startup(redis.start)
-    app.on_shutdown(redis.stop)
+    app.manage(redis)
     open_limit = rate_limit(limiter, rate, key=by_client_address(app), name="open", fail="open")
     closed_limit = rate_limit(
         limiter, rate, key=by_client_address(app), name="closed", fail="closed"

@@ -111,8 +111,16 @@ class TestLifecycle:
         bad = server.settings(password=news_redis._settings.Secret("wrong"))
         with pytest.raises(news_redis.RedisConnectionError, match=r"credentials|password"):
             await Redis(bad).start()
-        async with Redis(server.settings(password=news_redis._settings.Secret("right"))) as ok:
+        password = news_redis._settings.Secret("right")
+        right = server.settings(password=password, url=f"{server.url[:-2]}/3")
+        async with Redis(right) as ok:
             assert await ok.ping()
+            # scripts (the pipelined connection) authenticate and select the database too
+            assert await ok.script("return redis.call('SET', KEYS[1], 'x')")(["in-3"]) == b"OK"
+            assert await ok.get("in-3") == b"x"
+        with pytest.raises(news_redis.RedisConnectionError, match="credentials"):
+            async with Redis(msgspec.structs.replace(bad, start_check=False)) as client:
+                await client.script("return 1")()
 
 
 class TestPool:
@@ -135,3 +143,19 @@ class TestPool:
             await asyncio.gather(*blockers)
             assert client.in_use() == 0
             assert await client.get("k") is None
+
+
+class TestDefaultMetrics:
+    async def test_auto_reports_to_news_metrics(self, redis_settings):
+        """metrics='auto' with news-metrics installed: commands appear in the exposition."""
+        import msgspec
+
+        from news_metrics.testing import sample_value
+
+        settings = msgspec.structs.replace(redis_settings, metrics="auto")
+        async with Redis(settings, name="auto-metrics") as client:
+            await client.set("k", "v")
+            await client.get("k")
+        labels = {"client": "auto-metrics", "command": "GET"}
+        assert sample_value("redis_command_duration_seconds_count", labels) == 1
+        assert sample_value("redis_pool_connections_in_use", {"client": "auto-metrics"}) == 0

@@ -102,6 +102,9 @@ class TestCancellation:
                     assert echoes == [f"check-{n}".encode() for n in range(16)]
                     values = await asyncio.gather(*(client.get(f"k{n}") for n in range(50)))
                     assert values == [str(n).encode() for n in range(50)]
+                    echo = client.script("return ARGV[1]")
+                    answers = await asyncio.gather(*(echo((), (f"s{n}",)) for n in range(50)))
+                    assert answers == [f"s{n}".encode() for n in range(50)]
                 assert client.in_use() == 0
 
 

@@ -190,10 +190,14 @@ class TestRedisFaults:
                 start = time.monotonic()
                 for path in paths:
                     traffic.wait_for(path, 200, start)
+                ready = httpx.get(f"{app.url}/health/ready")
+                assert ready.status_code == 200, ready.text
+                assert ready.json()["checks"]["redis"][0]["output"].startswith("PONG in ")
                 server.stop()
                 down = time.monotonic()
                 traffic.wait_for("/closed", 503, down)
                 traffic.wait_for("/sync-closed", 503, down)
+                assert httpx.get(f"{app.url}/health/ready").status_code == 503  # app.manage
                 time.sleep(1.0)  # a second of outage under traffic
                 outage_end = time.monotonic()
                 for path in ("/open", "/sync-open"):

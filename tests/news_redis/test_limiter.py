@@ -211,3 +211,23 @@ class TestFailureModes:
     def test_settings_struct_round_trip(self):
         """Rate is a msgspec Struct: it can live in settings."""
         assert msgspec.json.decode(msgspec.json.encode(Rate(5, 1.0)), type=Rate) == Rate(5, 1.0)
+
+
+class TestEncoding:
+    def test_commands_are_encoded_as_redis_py_packs_them(self):
+        """The fast path's RESP encoding equals redis-py's own packer, byte for byte."""
+        from redis.asyncio.connection import Connection
+
+        from news_redis import _redispy
+
+        args = ("EVALSHA", "a" * 40, 1, "ratelimit:default:ip:1.2.3.4", 100, 60_000_000, 1, "m:7")
+        packed = b"".join(Connection().pack_command(*args))
+        assert _redispy.encode_command(*args) == packed
+        script = Redis().script("return 1")
+        script.sha = "a" * 40
+        assert script.evalsha_command(args[3:4], args[4:]) == packed
+        assert _redispy.encode_command("SET", "é", 1.5) == b"".join(
+            Connection().pack_command("SET", "é", 1.5)
+        )
+        with pytest.raises(TypeError, match="bool"):
+            _redispy.encode_command("SET", "k", True)

@@ -49,10 +49,12 @@ from news_metrics._exposition import Exposition, render
 from news_metrics._families import setup
 from news_metrics._http import HTTPMetrics
 from news_metrics._kafka import KafkaMetrics
+from news_metrics._redis import RedisMetrics
 from news_metrics._settings import (
     DEFAULT_HTTP_DURATION_BUCKETS,
     DEFAULT_HTTP_SIZE_BUCKETS,
     DEFAULT_KAFKA_DURATION_BUCKETS,
+    DEFAULT_REDIS_DURATION_BUCKETS,
     MetricsSettings,
 )
 
@@ -63,6 +65,7 @@ __all__ = [
     "DEFAULT_HTTP_DURATION_BUCKETS",
     "DEFAULT_HTTP_SIZE_BUCKETS",
     "DEFAULT_KAFKA_DURATION_BUCKETS",
+    "DEFAULT_REDIS_DURATION_BUCKETS",
     "BusinessEvent",
     "EventDeclarationError",
     "EventRecordError",
@@ -74,6 +77,7 @@ __all__ = [
     "MetricsSettings",
     "MultiprocessError",
     "NewsMetricsError",
+    "RedisMetrics",
     "ServerError",
     "UnknownEventError",
     "__version__",

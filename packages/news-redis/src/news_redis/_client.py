@@ -25,6 +25,7 @@ from news_redis._errors import (
 )
 from news_redis._metrics import resolve_metrics
 from news_redis._settings import RedisSettings
+from news_redis._wire import ErrorReply, Wire
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -140,13 +141,24 @@ class Script:
         value = await incr_by(["counter"], [5])
     """
 
-    __slots__ = ("_redis", "name", "sha", "source")
+    __slots__ = ("_heads", "_redis", "name", "sha", "source")
 
     def __init__(self, redis: Redis, source: str, *, name: str = "EVALSHA") -> None:
         self._redis = redis
         self.source = source
         self.sha = hashlib.sha1(source.encode(), usedforsecurity=False).hexdigest()
         self.name = name
+        self._heads: dict[tuple[int, int], bytes] = {}
+
+    def evalsha_command(self, keys: Sequence[Arg], args: Sequence[Arg]) -> bytes:
+        """The EVALSHA command for ``keys`` and ``args``, encoded (its start cached per arity)."""
+        arity = (len(keys), len(args))
+        head = self._heads.get(arity)
+        if head is None:
+            head = self._heads[arity] = _redispy.encode_command(
+                "EVALSHA", self.sha, len(keys)
+            ).replace(b"*3\r\n", b"*%d\r\n" % (3 + len(keys) + len(args)), 1)
+        return _redispy.encode_tail(head, (*keys, *args))
 
     async def __call__(self, keys: Sequence[Arg] = (), args: Sequence[Arg] = ()) -> Any:
         """Run the script; return its reply (Lua tables come back as lists).
@@ -255,6 +267,7 @@ class Redis:
         self._client: redis.asyncio.Redis | None = None
         self._pool: Any = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._wire: Wire | None = None
         self._closing = False
 
     def __repr__(self) -> str:
@@ -287,6 +300,7 @@ class Redis:
         pool = _make_pool(self.settings)
         self._pool = pool
         self._client = RedisPy(connection_pool=pool)
+        self._wire = Wire(self.settings) if _redispy.fast_paths() else None
         self._loop = asyncio.get_running_loop()
         self._closing = False
         if self._metrics is not None:
@@ -318,9 +332,12 @@ class Redis:
         _log.info("redis client stopped", client=self.name, address=self.settings.address)
 
     async def _close(self, timeout: float) -> None:
-        client, pool = self._client, self._pool
+        client, pool, wire = self._client, self._pool, self._wire
         self._client = None
         self._pool = None
+        self._wire = None
+        if wire is not None:
+            wire.close()
         try:
             async with asyncio.timeout(timeout):
                 if client is not None:
@@ -491,22 +508,23 @@ class Redis:
         client = self._client
         if pool is None or client is None:
             raise self._closed()
-        from redis.exceptions import NoScriptError
-
         started = perf_counter()
+        wire = self._wire
         try:
-            if _redispy.fast_paths():
-                try:
-                    reply = await _redispy.call(
-                        pool,
-                        _redispy.encode_command("EVALSHA", script.sha, len(keys), *keys, *args),
+            if wire is not None:
+                reply = await wire.call(script.evalsha_command(keys, args))
+                if isinstance(reply, ErrorReply) and reply.startswith("NOSCRIPT"):
+                    # EVAL runs it and loads it for the next EVALSHA
+                    reply = await wire.call(
+                        _redispy.encode_command("EVAL", script.source, len(keys), *keys, *args)
                     )
-                except NoScriptError:  # EVAL runs it and loads it for the next EVALSHA
-                    reply = await _redispy.call(
-                        pool,
-                        _redispy.encode_command("EVAL", script.source, len(keys), *keys, *args),
+                if isinstance(reply, ErrorReply):
+                    raise RedisCommandError(  # noqa: TRY301 - counted and raised below
+                        f"Redis at {self.settings.address} refused {script.name}: {reply}"
                     )
             else:
+                from redis.exceptions import NoScriptError
+
                 try:
                     reply = await client.evalsha(script.sha, len(keys), *keys, *args)
                 except NoScriptError:

@@ -75,7 +75,7 @@ def resolve_metrics(hook: RedisMetricsHook | None, mode: MetricsMode) -> RedisMe
     if _DEFAULT_HOOK:
         return _DEFAULT_HOOK[0]
     try:
-        from news_metrics import RedisMetrics  # type: ignore[attr-defined,unused-ignore]
+        from news_metrics import RedisMetrics
     except (ModuleNotFoundError, ImportError) as exc:
         missing = isinstance(exc, ModuleNotFoundError) and (exc.name or "").startswith(
             "news_metrics"

@@ -32,6 +32,7 @@ __all__ = [
     "TESTED",
     "call",
     "encode_command",
+    "encode_tail",
     "fast_paths",
     "open_connections",
 ]
@@ -96,12 +97,15 @@ def _encode_arg(arg: Any) -> bytes:
 
 def encode_command(*args: Any) -> bytes:
     """Encode one command in RESP (``*n``, then ``$len`` and the bytes of each argument)."""
-    parts = [b"*%d\r\n" % len(args)]
+    return encode_tail(b"*%d\r\n" % len(args), args)
+
+
+def encode_tail(head: bytes, args: Any) -> bytes:
+    """``head`` (a pre-encoded start of a command) followed by ``args`` encoded in RESP."""
+    parts = [head]
     for arg in args:
-        data = _encode_arg(arg)
-        parts.append(b"$%d\r\n" % len(data))
-        parts.append(data)
-        parts.append(b"\r\n")
+        data = arg.encode() if type(arg) is str else _encode_arg(arg)
+        parts.append(b"$%d\r\n%b\r\n" % (len(data), data))
     return b"".join(parts)
 
 

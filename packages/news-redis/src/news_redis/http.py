@@ -68,10 +68,11 @@ class _ClientAddress:
     may be forged by the client and is ignored.
     """
 
-    __slots__ = ("_app", "_networks", "_proxies")
+    __slots__ = ("_app", "_networks", "_proxies", "_seen")
 
     def __init__(self, trusted: Iterable[str] | NewsApp) -> None:
         self._app: Any = None
+        self._seen: Any = None
         self._proxies: tuple[str, ...] | None = None
         self._networks: tuple[_Network, ...] = ()
         if hasattr(trusted, "settings"):
@@ -94,10 +95,10 @@ class _ClientAddress:
         return any(ip in network for network in self._networks)
 
     def __call__(self, request: Request) -> str | None:
-        if self._app is not None:  # the app's settings may change until it serves
-            proxies = tuple(self._app.settings.trusted_proxies)
-            if proxies != self._proxies:
-                self._use(proxies)
+        app = self._app
+        if app is not None and app.settings is not self._seen:  # replaced until it serves
+            self._seen = app.settings
+            self._use(tuple(app.settings.trusted_proxies))
         peer: str | None = request.ip_addr
         address = peer
         if self._networks and peer is not None and self._trusted(peer):
@@ -237,9 +238,12 @@ def rate_limit(
         )
 
     def decorate(response: Response, result: RateLimitResult) -> Response:
-        for header, value in headers_of(result).items():
-            existing = response.headers.get(header)
-            response.headers.set(header, f"{existing}, {value}" if existing else value)
+        # append: stacked limits each add their item (several field lines form one list)
+        headers = response.headers
+        headers.append("ratelimit-policy", policy_header)
+        headers.append(
+            "ratelimit", f"{label};r={max(0, result.remaining)};t={math.ceil(result.reset_after)}"
+        )
         return response
 
     def middleware(next_handler: Handler) -> Handler:

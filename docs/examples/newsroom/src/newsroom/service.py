@@ -35,6 +35,8 @@ import news_http
 import news_kafka
 import news_log
 import news_metrics
+import news_redis
+from news_redis.http import by_client_address, rate_limit
 from newsroom.models import ArticleIn, ArticleSubmitted
 from newsroom.normalise import normalise, published_event, slugify
 from newsroom.store import ArticleStore, MemoryStore
@@ -78,6 +80,8 @@ class Newsroom:
         settings: The service's settings (``settings.kafka`` already points at the broker).
         store: Where articles go (default: a `MemoryStore`).
         broker: The embedded broker, stopped last on shutdown; None with an external cluster.
+        use_redis: Count the rate limits in Redis (``settings.redis``), shared by every
+            instance; False counts them in this process.
     """
 
     def __init__(
@@ -86,6 +90,7 @@ class Newsroom:
         *,
         store: ArticleStore | None = None,
         broker: EmbeddedBroker | None = None,
+        use_redis: bool = False,
     ) -> None:
         if settings.http.processes != 1:
             raise news_http.HTTPConfigError(
@@ -114,6 +119,22 @@ class Newsroom:
         # Highest offset this process published, per partition of the submitted topic.
         self._published: dict[int, int] = {}
         self.app = app = news_http.create_app(settings.http, name="newsroom")
+        # Rate limits: in Redis when NEWSROOM_REDIS__* is set (shared by every instance, Redis
+        # is a readiness check), else in this process. Redis down: submissions stay limited
+        # per process (fail open with an in-process fallback), logged once per 10 s.
+        self.redis: news_redis.Redis | None = None
+        if use_redis:
+            self.redis = app.manage(news_redis.Redis(settings.redis), name="redis")
+            self.limiter = news_redis.RateLimiter(self.redis, prefix="newsroom:ratelimit")
+        else:
+            self.limiter = news_redis.RateLimiter(news_redis.MemoryBackend())
+        self.submit_limit = rate_limit(
+            self.limiter,
+            settings.newsroom.submit_rate,
+            key=by_client_address(app),  # honours NEWSROOM_HTTP__TRUSTED_PROXIES
+            name="submit",
+            fail="open",
+        )
         self._routes()
         app.on_startup(self._create_topics)  # the app's hooks run before its resources start
         app.on_shutdown(self._stop_broker)  # and after they stopped
@@ -134,7 +155,13 @@ class Newsroom:
 
     def _routes(self) -> None:
         app = self.app
-        app.post("/v1/articles")(self.submit)
+        submit = self.submit
+
+        async def limited_submit(article: ArticleIn) -> news_api.Response:
+            return await submit(article)
+
+        limited_submit.__doc__ = submit.__doc__
+        app.post("/v1/articles")(news_http.with_middleware(self.submit_limit)(limited_submit))
         app.get("/v1/articles/:article_id")(self.get_article)
         app.get("/v1/articles")(self.list_articles)
 
