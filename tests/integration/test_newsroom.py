@@ -314,3 +314,34 @@ class TestNewsroomDeadLetters:
         assert "msgspec.DecodeError" in human.stdout
         assert "request id: dlq-2" in human.stdout
         assert newsroom.stop(signal.SIGINT) == 0, newsroom.tail()
+
+
+class TestSectionMetric:
+    def test_random_sections_do_not_push_real_ones_into_other(self, newsroom):
+        """150 made-up sections count as other; real sections posted after them keep their name."""
+        made_up = [f"zz{n:03d}-{os.urandom(3).hex()}" for n in range(150)]
+        real = ["world", "sport", "culture"]
+
+        async def post(sections: list[str]) -> list[str]:
+            limits = httpx.Limits(max_connections=20)
+            async with httpx.AsyncClient(base_url=newsroom.url, timeout=30, limits=limits) as c:
+
+                async def one(section: str) -> str:
+                    body = {"title": "t", "body": "b", "section": section, "author": "Ada"}
+                    response = await c.post("/v1/articles", json=body)
+                    assert response.status_code == 202, response.text
+                    return str(response.json()["data"]["id"])
+
+                return list(await asyncio.gather(*(one(s) for s in sections)))
+
+        ids = asyncio.run(post(made_up))
+        asyncio.run(wait_until_readable(newsroom.url, ids))
+        ids = asyncio.run(post(real))
+        asyncio.run(wait_until_readable(newsroom.url, ids))
+        metrics = httpx.get(f"{newsroom.url}/metrics", timeout=30).text
+        name = "business_article_published_total"
+        assert metric(metrics, name, section="other") == 150
+        for section in real:
+            assert metric(metrics, name, section=section) == 1, section
+        assert metric(metrics, name) == 153
+        assert newsroom.stop() == 0, newsroom.tail()

@@ -181,7 +181,7 @@ class TestOneRule:
             codec = news_api.CursorCodec(value)
             assert codec.decode(reference.encode(7)) == 7
         else:
-            with pytest.raises(TypeError, match="cursor secret"):
+            with pytest.raises(news_api.APITypeError, match="cursor secret"):
                 news_api.CursorCodec(value)
 
     def test_secret_inside_a_cursor_value_is_masked(self) -> None:

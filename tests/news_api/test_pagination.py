@@ -1,3 +1,5 @@
+from urllib.parse import parse_qsl
+
 import msgspec
 import pytest
 
@@ -216,3 +218,101 @@ class TestCursorParams:
         codec = news_api.CursorCodec(SECRET)
         with pytest.raises(news_api.InvalidCursor):
             news_api.cursor_params({"cursor": "WzFd.AAAAAAAAAAAAAAAAAAAAAA"}, codec)
+
+
+class TestFrameworkQueries:
+    """Robyn's QueryParams (the real one, from the installed robyn) works as it is."""
+
+    @staticmethod
+    def robyn_query(*pairs: tuple[str, str]):
+        """A robyn QueryParams holding *pairs*, as a handler's request.query_params would."""
+        from robyn.robyn import QueryParams
+
+        query = QueryParams()
+        for name, value in pairs:
+            query.set(name, value)
+        return query
+
+    def test_page_params_reads_robyn_query_params(self):
+        """page_params takes request.query_params; bad values are 422s naming the parameter."""
+        query = self.robyn_query(("page", "3"), ("per_page", "5"), ("tag", "a"))
+        assert news_api.page_params(query) == news_api.PageParams(3, 5)
+        with pytest.raises(news_api.ValidationFailed) as info:
+            news_api.page_params(self.robyn_query(("per_page", "500")))
+        assert [e.field for e in info.value.errors] == ["per_page"]
+
+    def test_cursor_params_reads_robyn_query_params(self):
+        """cursor_params decodes the cursor and the limit from request.query_params."""
+        codec = news_api.CursorCodec(b"0123456789abcdef0123456789abcdef")
+        query = self.robyn_query(("cursor", codec.encode(42)), ("limit", "7"))
+        assert news_api.cursor_params(query, codec) == news_api.CursorParams(42, 7)
+
+    def test_links_keep_every_other_parameter(self):
+        """Repeated and other parameters of a Robyn query are carried into every link."""
+        query = self.robyn_query(("tag", "a"), ("page", "2"), ("tag", "b"), ("q", "x y"))
+        body = news_api.offset_page(
+            [1], page=2, per_page=1, total=3, base_url="/v1/items", query=query
+        ).json()
+        path, _, next_query = body["links"]["next"].partition("?")
+        assert path == "/v1/items"
+        assert sorted(parse_qsl(next_query)) == [
+            ("page", "3"),
+            ("per_page", "1"),
+            ("q", "x y"),
+            ("tag", "a"),
+            ("tag", "b"),
+        ]
+        page = news_api.cursor_page([1], next_cursor="n", base_url="/v1/items", query=query)
+        _, _, cursor_query = page.json()["links"]["next"].partition("?")
+        assert sorted(parse_qsl(cursor_query)) == [
+            ("cursor", "n"),
+            ("page", "2"),
+            ("q", "x y"),
+            ("tag", "a"),
+            ("tag", "b"),
+        ]
+
+    def test_get_all_shaped_queries_work_too(self):
+        """An object with keys() and get_all() (and no multi_items) is read the same way."""
+
+        class Multi:
+            def keys(self):
+                """The names."""
+                return ["page", "tag"]
+
+            def get_all(self, key):
+                """Every value of a name."""
+                return {"page": ["2"], "tag": ["a", "b"]}[key]
+
+        assert news_api.page_params(Multi()) == news_api.PageParams(2, 20)
+
+    def test_other_objects_are_refused_clearly(self):
+        """Something that is no query says what a query may be."""
+        with pytest.raises(news_api.APITypeError, match="multi_items"):
+            news_api.page_params(42)  # type: ignore[arg-type]
+
+
+class TestOffsetPageMeta:
+    def test_extra_meta_members_follow_the_page_meta(self):
+        """offset_page(meta=) adds members after page, per_page, total and pages."""
+        body = news_api.offset_page(
+            [], page=1, per_page=10, total=0, base_url="/x", meta={"sort": "-published"}
+        ).json()
+        assert body["meta"] == {
+            "page": 1,
+            "per_page": 10,
+            "total": 0,
+            "pages": 0,
+            "sort": "-published",
+        }
+
+    @pytest.mark.parametrize("name", ["page", "per_page", "total", "pages"])
+    def test_meta_cannot_overwrite_the_page_members(self, name):
+        """A meta member named like a PageMeta field is a usage error, not a silent overwrite."""
+        with pytest.raises(news_api.APIUsageError, match=name):
+            news_api.offset_page([], page=1, per_page=10, total=0, base_url="/x", meta={name: 0})
+
+    def test_cursor_page_meta_cannot_overwrite_next_cursor(self):
+        """cursor_page's meta= cannot replace next_cursor either."""
+        with pytest.raises(news_api.APIUsageError, match="next_cursor"):
+            news_api.cursor_page([], next_cursor=None, base_url="/x", meta={"next_cursor": "x"})

@@ -98,11 +98,18 @@ class TestCreatedAndNoContent:
         assert response.body == b'{"data":{"id":7},"meta":{"v":1}}'
 
     def test_created_refuses_empty_or_injected_location(self):
-        """An empty Location or one carrying CR/LF is refused."""
-        with pytest.raises(ValueError, match="location"):
+        """An empty Location or one carrying CR/LF is a usage error (also a ValueError)."""
+        with pytest.raises(news_api.APIUsageError, match="location"):
             news_api.created({}, location="")
         with pytest.raises(ValueError, match="CR, LF"):
             news_api.created({}, location="/a\r\nx: y")
+
+    def test_created_without_a_location(self):
+        """A new resource without a URL of its own: 201 and no Location header."""
+        response = news_api.created({"subscribed": True})
+        assert response.status == 201
+        assert "location" not in response.headers
+        assert response.json() == {"data": {"subscribed": True}}
 
     def test_no_content_has_empty_body_and_no_content_type(self):
         """no_content() is 204 with an empty body and no content-type."""

@@ -167,8 +167,8 @@ class TestTable:
         assert result.returncode == 0, result.stderr
         assert "from-file" not in result.stdout
 
-    def test_unknown_variables_are_noted(self, run: Run) -> None:
-        """A prefixed variable the schema lacks is mentioned on stderr, not fatal."""
+    def test_unknown_variables_are_warned(self, run: Run) -> None:
+        """A prefixed variable the schema lacks is warned about on stderr; the table shows."""
         result = run(
             "svc:Settings",
             "--prefix",
@@ -176,12 +176,45 @@ class TestTable:
             env={"NEWSROOM_DB__PASSWORD": "x", "NEWSROOM_DB__PROT": "1"},
         )
         assert result.returncode == 0
-        assert "note: NEWSROOM_DB__PROT is set but svc:Settings has no such setting" in (
-            result.stderr
+        assert (
+            "warning: NEWSROOM_DB__PROT is not a setting; did you mean NEWSROOM_DB__PORT?"
+            in result.stderr
         )
 
 
 class TestCheck:
+    def test_unknown_variables_fail_the_check(self, run: Run, tmp_path: Path) -> None:
+        """--check exits 1 on a typo in the environment, a .env file or a secrets directory."""
+        env_file = tmp_path / "check.env"
+        env_file.write_text("NEWSROOM_MOTO=typo\nNEWSROOM_DB__HOST: bad line\n")
+        secrets = tmp_path / "secrets"
+        secrets.mkdir()
+        (secrets / "newsroom_db__pasword").write_text("x")
+        result = run(
+            "svc:Settings",
+            "--prefix",
+            "NEWSROOM_",
+            "--check",
+            "--env-file",
+            str(env_file),
+            "--secrets-dir",
+            str(secrets),
+            env={"NEWSROOM_DB__PASSWORD": "x", "NEWSROOM_DB__PROT": "1"},
+        )
+        assert result.returncode == 1, result.stdout
+        out = result.stdout
+        assert "4 invalid, missing or unknown settings for Settings:" in out
+        assert "NEWSROOM_DB__PROT is not a setting; did you mean NEWSROOM_DB__PORT?" in out
+        assert (
+            f"NEWSROOM_MOTO is not a setting; did you mean NEWSROOM_MOTTO? "
+            f"(from .env file {env_file}:1)"
+        ) in out
+        assert (
+            "NEWSROOM_DB__PASWORD is not a setting; did you mean NEWSROOM_DB__PASSWORD? "
+            f"(from secret file {secrets / 'newsroom_db__pasword'})"
+        ) in out
+        assert f"{env_file}:2 cannot be parsed as NAME=value; the line is ignored" in out
+
     def test_ok(self, run: Run) -> None:
         """Valid settings print one ok line and exit 0."""
         result = run(

@@ -64,6 +64,7 @@ class TestSurface:
             ("env_file", "KEYWORD_ONLY", ".env"),
             ("secrets_dir", "KEYWORD_ONLY", None),
             ("environ", "KEYWORD_ONLY", None),
+            ("strict", "KEYWORD_ONLY", None),
         ]
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import msgspec
 import pytest
 
-from news_config import ConfigError, SchemaError, load
+from news_config import ConfigError, SchemaError, Source, load
 
 
 class Kafka(msgspec.Struct, frozen=True, kw_only=True):
@@ -136,13 +136,15 @@ class TestNested:
         assert [e.env_name for e in info.value.errors] == ["A_TLS__CERT"]
         assert load(NeedsTls, environ={"TLS__CERT": "c"}, env_file=None).tls.cert == "c"
 
-    def test_post_init_error_is_collected(self) -> None:
-        """A Struct's own __post_init__ check becomes an error for its section."""
+    def test_post_init_error_names_the_exact_variables(self) -> None:
+        """A nested Struct's own check is reported by each variable its message names."""
         with pytest.raises(ConfigError) as info:
             load(HasRange, prefix="X_", environ={"X_RANGE__LOW": "11"}, env_file=None)
-        (item,) = info.value.errors
-        assert item.env_name == "X_RANGE__*"
-        assert item.detail == "low must not exceed high"
+        low, high = info.value.errors
+        assert (low.env_name, low.found, low.source) == ("X_RANGE__LOW", "'11'", Source.ENV)
+        assert (high.env_name, high.found, high.source) == ("X_RANGE__HIGH", None, None)
+        assert low.detail == high.detail == "low must not exceed high"
+        assert "X_RANGE__*" not in str(info.value)
 
     def test_self_reference_is_read_as_json(self) -> None:
         """A self-referencing Struct field is one JSON variable instead of endless nesting."""

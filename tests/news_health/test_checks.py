@@ -8,7 +8,7 @@ import time
 import pytest
 
 import news_health
-from news_health import CheckResult, HealthRegistry, Status
+from news_health import CheckResult, HealthRegistry, HealthSettings, Status
 
 
 class FakeClock:
@@ -23,7 +23,9 @@ class FakeClock:
 class TestEventLoopLag:
     async def test_responsive_loop_passes(self):
         """An idle loop passes with a small observed lag in ms."""
-        async with HealthRegistry(loop_lag_threshold=0.5, loop_interval=0.02) as registry:
+        async with HealthRegistry(
+            HealthSettings(loop_lag_threshold=0.5, loop_interval=0.02)
+        ) as registry:
             await asyncio.sleep(0.1)
             outcome = (await registry.check_liveness()).checks["event_loop"]
         assert outcome.status is Status.PASS
@@ -33,7 +35,7 @@ class TestEventLoopLag:
     async def test_blocked_loop_is_detected(self):
         """A loop blocked for 0.8 s fails liveness (threshold 0.3 s) with the lag observed."""
         async with HealthRegistry(
-            loop_lag_threshold=0.3, loop_interval=0.02, loop_window=5
+            HealthSettings(loop_lag_threshold=0.3, loop_interval=0.02, loop_window=5)
         ) as registry:
             await asyncio.sleep(0.1)
             time.sleep(0.8)  # a handler doing blocking I/O on the loop
@@ -49,7 +51,7 @@ class TestEventLoopLag:
     async def test_lag_ages_out_of_the_window(self):
         """Once the window has passed without lag, liveness passes again."""
         async with HealthRegistry(
-            loop_lag_threshold=0.2, loop_interval=0.02, loop_window=0.4
+            HealthSettings(loop_lag_threshold=0.2, loop_interval=0.02, loop_window=0.4)
         ) as registry:
             await asyncio.sleep(0.05)
             time.sleep(0.4)
@@ -60,7 +62,7 @@ class TestEventLoopLag:
 
     async def test_monitor_starts_lazily(self):
         """Without start(), the first liveness probe starts the monitor."""
-        registry = HealthRegistry(loop_lag_threshold=0.5)
+        registry = HealthRegistry(HealthSettings(loop_lag_threshold=0.5))
         assert not registry.loop_monitor.running
         assert (await registry.check_liveness()).status is Status.PASS
         assert registry.loop_monitor.running
@@ -68,7 +70,7 @@ class TestEventLoopLag:
 
     async def test_wedged_loop_seen_from_another_thread(self):
         """check_liveness_sync from another thread fails fast while the loop is blocked."""
-        registry = HealthRegistry(loop_lag_threshold=0.2, loop_interval=0.02)
+        registry = HealthRegistry(HealthSettings(loop_lag_threshold=0.2, loop_interval=0.02))
         await registry.start()
         await asyncio.sleep(0.05)
         pool = concurrent.futures.ThreadPoolExecutor(1)
@@ -113,7 +115,7 @@ class TestSyncEntryPoints:
 
     def test_repeated_sync_probes_without_a_loop(self):
         """Sync liveness probes in temporary loops do not count the gap between them as lag."""
-        registry = HealthRegistry(loop_lag_threshold=0.2)
+        registry = HealthRegistry(HealthSettings(loop_lag_threshold=0.2))
         assert registry.check_liveness_sync().status is Status.PASS
         time.sleep(0.5)  # longer than the threshold, with no loop running at all
         report = registry.check_liveness_sync()
@@ -122,7 +124,7 @@ class TestSyncEntryPoints:
 
     async def test_from_a_thread_runs_on_the_registry_loop(self):
         """From a worker thread, checks run on the loop the registry was started on."""
-        registry = HealthRegistry(loop_lag_threshold=None)
+        registry = HealthRegistry(HealthSettings(loop_lag_threshold=None))
         registry.mark_started()
         loops = []
 
@@ -139,7 +141,7 @@ class TestSyncEntryPoints:
 
     async def test_from_the_loop_thread_is_refused(self):
         """Calling the sync entry point on the loop itself raises LoopError (no deadlock)."""
-        registry = HealthRegistry(loop_lag_threshold=None)
+        registry = HealthRegistry(HealthSettings(loop_lag_threshold=None))
         await registry.start()
         with pytest.raises(news_health.LoopError, match="await"):
             registry.check_readiness_sync()
@@ -149,7 +151,7 @@ class TestSyncEntryPoints:
 
     async def test_unanswered_probe_fails_after_timeout(self):
         """If the loop does not run the probe within timeout, the sync report fails."""
-        registry = HealthRegistry(loop_lag_threshold=None)
+        registry = HealthRegistry(HealthSettings(loop_lag_threshold=None))
         registry.mark_started()
         await registry.start()
         pool = concurrent.futures.ThreadPoolExecutor(1)
@@ -180,7 +182,7 @@ class TestTcpCheck:
 
         server = await asyncio.start_server(on_connect, "127.0.0.1", 0)
         port = server.sockets[0].getsockname()[1]
-        registry = HealthRegistry(loop_lag_threshold=None)
+        registry = HealthRegistry(HealthSettings(loop_lag_threshold=None))
         registry.mark_started()
         registry.add("db", news_health.tcp_check("127.0.0.1", port, component_type="datastore"))
         async with server:
@@ -197,7 +199,7 @@ class TestTcpCheck:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
         sock.close()
-        registry = HealthRegistry(loop_lag_threshold=None)
+        registry = HealthRegistry(HealthSettings(loop_lag_threshold=None))
         registry.mark_started()
         registry.add("db", news_health.tcp_check("127.0.0.1", port))
         outcome = (await registry.check_readiness()).checks["db"]
@@ -219,7 +221,7 @@ class TestTcpCheck:
                 with contextlib.suppress(BlockingIOError):
                     filler.connect(("127.0.0.1", port))
                 fillers.append(filler)
-            registry = HealthRegistry(loop_lag_threshold=None)
+            registry = HealthRegistry(HealthSettings(loop_lag_threshold=None))
             registry.mark_started()
             registry.add("db", news_health.tcp_check("127.0.0.1", port), timeout=0.3)
             started = time.perf_counter()
@@ -290,7 +292,7 @@ class TestHeartbeatCheck:
     async def test_in_a_registry_as_liveness(self):
         """A stale heartbeat registered for liveness fails the liveness report (503)."""
         clock = FakeClock()
-        registry = HealthRegistry(loop_lag_threshold=None)
+        registry = HealthRegistry(HealthSettings(loop_lag_threshold=None))
         registry.add(
             "consumer",
             news_health.heartbeat_check(lambda: 0.0, stale_after=60, clock=clock),
@@ -337,7 +339,7 @@ class TestNoSecretsInOutput:
 
     async def test_exception_in_report_is_sanitised(self):
         """A check raising with a DSN in its message reports no password and no traceback."""
-        registry = HealthRegistry(loop_lag_threshold=None)
+        registry = HealthRegistry(HealthSettings(loop_lag_threshold=None))
         registry.mark_started()
 
         async def db():
@@ -373,7 +375,7 @@ async def _returns(value):
 class TestThreadSafety:
     def test_probes_from_many_threads(self):
         """Sync probes from several threads against one running loop all get answers."""
-        registry = HealthRegistry(loop_lag_threshold=0.5)
+        registry = HealthRegistry(HealthSettings(loop_lag_threshold=0.5))
         registry.mark_started()
         counter = {"n": 0}
 

@@ -6,12 +6,12 @@ import time
 import pytest
 
 import news_health
-from news_health import CheckResult, HealthRegistry, Status
+from news_health import CheckResult, HealthRegistry, HealthSettings, Status
 
 
 def _registry(**kwargs):
     kwargs.setdefault("loop_lag_threshold", None)
-    registry = HealthRegistry(**kwargs)
+    registry = HealthRegistry(HealthSettings(**kwargs))
     registry.mark_started()
     return registry
 
@@ -60,7 +60,7 @@ class TestRegistration:
     def test_builtin_loop_check_is_listed(self):
         """With a lag threshold, liveness starts with the built-in event_loop check."""
         assert HealthRegistry().names("liveness") == ["event_loop"]
-        assert HealthRegistry(loop_lag_threshold=None).names("liveness") == []
+        assert HealthRegistry(HealthSettings(loop_lag_threshold=None)).names("liveness") == []
 
     def test_duplicate_name_refused(self):
         """A second check with the same name in the same probe is refused."""
@@ -218,7 +218,7 @@ class TestTimeouts:
         assert outcome.status is Status.FAIL
         assert outcome.output == "timed out after 0.2s"
         assert 0.19 <= elapsed < 1.5
-        assert 190 <= outcome.duration_ms < 1500
+        assert 0.19 <= outcome.duration < 1.5
         assert slow.cancelled
         assert report.http_status == 503
 
@@ -358,7 +358,7 @@ class TestConcurrency:
         report = await registry.check_readiness()
         assert time.perf_counter() - started < 1.0
         assert report.checks["fast"].output == "quick"
-        assert report.checks["fast"].duration_ms < 250
+        assert report.checks["fast"].duration < 0.25
 
 
 class TestAggregation:
@@ -402,7 +402,7 @@ class TestAggregation:
 class TestLifecycle:
     async def test_not_ready_until_started_and_checks_not_run(self):
         """Before mark_started readiness fails with "starting" and runs no checks."""
-        registry = HealthRegistry(loop_lag_threshold=None)
+        registry = HealthRegistry(HealthSettings(loop_lag_threshold=None))
         counter = Counter()
         registry.add("db", counter)
         report = await registry.check_readiness()
@@ -416,7 +416,7 @@ class TestLifecycle:
 
     async def test_require_startup_off(self):
         """require_startup=False makes readiness independent of mark_started."""
-        registry = HealthRegistry(loop_lag_threshold=None, require_startup=False)
+        registry = HealthRegistry(HealthSettings(loop_lag_threshold=None, require_startup=False))
         assert (await registry.check_readiness()).status is Status.PASS
 
     async def test_shutdown_flips_readiness_immediately(self):
@@ -485,11 +485,11 @@ class TestReportJson:
     async def test_shape(self):
         """The JSON follows the health+json draft: status, ids, output, checks arrays."""
         registry = HealthRegistry(
+            HealthSettings(loop_lag_threshold=None),
             service_id="newsroom-api",
             version="1.4.2",
             release_id="2026.11.24",
             description="newsroom API",
-            loop_lag_threshold=None,
         )
         registry.mark_started()
         registry.add("db", Counter(error=OSError("down")))
@@ -554,3 +554,63 @@ class TestReportJson:
         registry = _registry()
         registry.add("lag", Counter(result=CheckResult("warn", "lag 4s")))
         assert (await registry.check_readiness()).to_dict()["output"] == "warning: lag"
+
+
+class TestHealthSettings:
+    def test_one_struct_holds_the_options(self):
+        """HealthRegistry(settings, *, identity): options in HealthSettings, identity by name."""
+        settings = HealthSettings(default_timeout=0.5, loop_lag_threshold=None)
+        registry = HealthRegistry(settings, service_id="svc", version="1")
+        assert registry.settings is settings
+        assert registry.default_timeout == 0.5
+        assert registry.names("liveness") == []
+        assert HealthRegistry().settings == HealthSettings()
+
+    @pytest.mark.parametrize(
+        ("options", "match"),
+        [
+            ({"default_timeout": 0}, "default_timeout"),
+            ({"default_cache_ttl": -1}, "default_cache_ttl"),
+            ({"loop_lag_threshold": 0}, "loop_lag_threshold"),
+            ({"loop_interval": 0}, "loop_interval"),
+            ({"loop_window": 0.1, "loop_interval": 0.5}, "loop_window"),
+        ],
+    )
+    def test_values_are_checked_when_built(self, options, match):
+        """A value out of range is a HealthConfigError (a ValueError) naming the field."""
+        with pytest.raises(news_health.HealthConfigError, match=match):
+            HealthSettings(**options)
+        assert issubclass(news_health.HealthConfigError, ValueError)
+
+    def test_news_config_fills_it(self):
+        """HealthSettings loads from the environment like every settings Struct."""
+        import news_config
+
+        settings = news_config.load(
+            HealthSettings,
+            prefix="HEALTH_",
+            env_file=None,
+            environ={"HEALTH_DEFAULT_TIMEOUT": "1.5", "HEALTH_LOOP_LAG_THRESHOLD": ""},
+        )
+        assert settings == HealthSettings(default_timeout=1.5, loop_lag_threshold=None)
+        with pytest.raises(news_config.ConfigError, match="HEALTH_LOOP_WINDOW"):
+            news_config.load(
+                HealthSettings,
+                prefix="HEALTH_",
+                env_file=None,
+                environ={"HEALTH_LOOP_WINDOW": "0.1"},
+            )
+
+    async def test_durations_are_seconds(self):
+        """A check's outcome reports its duration in seconds (durationMs in the JSON)."""
+
+        async def slow() -> None:
+            await asyncio.sleep(0.05)
+
+        registry = _registry()
+        registry.add("slow", slow)
+        report = await registry.check_readiness()
+        outcome = report.checks["slow"]
+        assert 0.04 <= outcome.duration < 5
+        shown = report.to_dict()["checks"]["slow"][0]["durationMs"]
+        assert shown == round(outcome.duration * 1000, 3)

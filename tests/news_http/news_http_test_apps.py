@@ -518,3 +518,52 @@ def worker_only() -> news_http.NewsApp:
     app = news_http.create_app(name="worker")
     app.manage(Journal("consumer"), name="consumer")
     return app
+
+
+class ItemIn(msgspec.Struct):
+    title: str
+
+
+class ItemPatch(msgspec.Struct):
+    title: str | None = None
+
+
+def items() -> news_http.NewsApp:
+    """A JSON-body API for the media-type tests: what it created is readable at GET /items."""
+    app = news_http.create_app(name="items")
+    created: list[dict[str, Any]] = []
+
+    @app.post("/items")
+    def create_item(item: ItemIn) -> news_api.Response:
+        created.append({"title": item.title})
+        return news_api.created({"n": len(created)}, location=f"/items/{len(created)}")
+
+    @app.get("/items")
+    def list_items() -> dict[str, Any]:
+        return {"items": created}
+
+    @app.patch("/items/:n")
+    async def patch_item(n: int, body: ItemPatch) -> dict[str, Any]:
+        if body.title is not None:
+            created[n - 1]["title"] = body.title
+        return created[n - 1]
+
+    @app.post("/touch")
+    def touch(body: ItemPatch | None = None) -> dict[str, bool]:
+        return {"had_body": body is not None}
+
+    @app.post("/notes")
+    @news_http.accepts("text/plain", "text/markdown")
+    def add_note(body: str) -> dict[str, int]:
+        return {"length": len(body)}
+
+    @app.post("/anything")
+    @news_http.accepts("*/*")
+    def anything(item: ItemIn) -> dict[str, str]:
+        return {"title": item.title}
+
+    @app.post("/raw")
+    def raw(request: Request) -> dict[str, int]:
+        return {"size": len(request.body)}
+
+    return app

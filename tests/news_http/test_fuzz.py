@@ -135,7 +135,11 @@ class TestBodyFuzzing:
         self, client: httpx.Client, document: Any
     ) -> None:
         """Any JSON document posted to a Struct endpoint is 201, 400 or 422, never 500."""
-        response = client.post("/articles", content=json.dumps(document).encode())
+        response = client.post(
+            "/articles",
+            content=json.dumps(document).encode(),
+            headers={"content-type": "application/json"},
+        )
         assert response.status_code in (201, 400, 422), response.text
         if response.status_code == 422:
             assert response.json()["errors"]
@@ -148,6 +152,8 @@ class TestBodyFuzzing:
     @given(body=st.binary(max_size=400))
     def test_arbitrary_bytes_never_give_a_500(self, client: httpx.Client, body: bytes) -> None:
         """Random bytes (not JSON, not UTF-8) are a 4xx problem."""
-        response = client.post("/articles", content=body)
+        response = client.post(
+            "/articles", content=body, headers={"content-type": "application/json"}
+        )
         assert 400 <= response.status_code < 500
         assert response.headers["content-type"] == "application/problem+json"

@@ -110,7 +110,9 @@ class TestBodies:
         self, standard_server: ServerProcess, body: bytes, status: int
     ) -> None:
         """Missing, malformed or non-UTF-8 bodies are a 400 problem, never a 500."""
-        response = standard_server.client().post("/articles", content=body)
+        response = standard_server.client().post(
+            "/articles", content=body, headers={"content-type": "application/json"}
+        )
         assert response.status_code == status
         assert response.headers["content-type"] == PROBLEM
 

@@ -150,3 +150,45 @@ class TestBrokerRestart:
             await publisher.publish(topic, b"two")
             await eventually(lambda: b"two" in seen, timeout=60, what="record after restart")
             assert consumer.last_fetch_monotonic > fetched
+
+
+class TestBrokerKilled:
+    async def test_stop_ends_after_the_broker_was_killed(self, kafka_private_broker, eventually):
+        """After a SIGKILLed broker, both stop()s return, log what they gave up, fail waiters."""
+        settings = fault_settings(kafka_private_broker.bootstrap, attempts=50)
+        topic = "killed"
+        await ensure_topics(settings, [TopicSpec(topic, 3)])
+        seen: list[int] = []
+
+        async def handle(message: news_kafka.Message[bytes]) -> None:
+            seen.append(message.offset)
+
+        consumer = news_kafka.Consumer(settings, topics=topic, group_id="killed-g", handler=handle)
+        publisher = Publisher(settings)
+        await publisher.start()
+        await consumer.start()
+        for _ in range(3):
+            await publisher.publish(topic, b"before", key="k")
+        await eventually(lambda: len(seen) == 3, what="records handled")
+        kafka_private_broker.kill()
+        await asyncio.sleep(3)  # aiokafka notices: fetches and heartbeats fail
+        with capture_logs() as lines:
+            await publisher.send(topic, b"queued", key="q")
+            waiting = asyncio.ensure_future(publisher.publish(topic, b"waiting", key="w"))
+            await asyncio.sleep(0.2)
+            # A hang guard only: a stop that never returns fails here rather than hanging.
+            first, second = await asyncio.wait_for(
+                asyncio.gather(consumer.stop(timeout=2), consumer.stop(timeout=2)), 120
+            )
+            await asyncio.wait_for(publisher.stop(timeout=1), 120)
+            with pytest.raises(news_kafka.PublishError):
+                await asyncio.wait_for(waiting, 5)
+        assert (first, second) == (None, None)
+        assert not consumer.running
+        assert not publisher.running
+        messages = [line["msg"] for line in lines]
+        assert "consumer stopped" in messages
+        failed = [x for x in lines if x["msg"] == "publish failed"]
+        assert sorted(x["key"] for x in failed) == ["q", "w"]
+        given_up = [x for x in lines if x.get("gave_up")]
+        assert given_up, messages  # what stop() gave up on is said in the log

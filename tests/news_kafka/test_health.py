@@ -30,7 +30,9 @@ async def ignore(message: Message[bytes]) -> None:
 
 def registry() -> news_health.HealthRegistry:
     """A registry without the event-loop check (the tests look at Kafka's checks only)."""
-    made = news_health.HealthRegistry(loop_lag_threshold=None, default_cache_ttl=0.0)
+    made = news_health.HealthRegistry(
+        news_health.HealthSettings(loop_lag_threshold=None, default_cache_ttl=0.0)
+    )
     made.mark_started()
     return made
 

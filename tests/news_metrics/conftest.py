@@ -14,7 +14,7 @@ import pytest
 from prometheus_client import CollectorRegistry
 
 import news_metrics
-from news_metrics import _fast
+from news_metrics import _prometheus
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -62,9 +62,9 @@ def logged() -> Iterator[ListHandler]:
 @pytest.fixture(params=["fast", "public"])
 def recorder_path(request: pytest.FixtureRequest) -> Iterator[str]:
     """Run the test with the direct recorders and again with prometheus-client's public methods."""
-    old = _fast.use_fast_path(request.param == "fast")
+    old = _prometheus.use_fast_path(request.param == "fast")
     yield request.param
-    _fast.use_fast_path(old)
+    _prometheus.use_fast_path(old)
 
 
 @pytest.fixture

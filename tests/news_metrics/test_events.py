@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import logging
 
 import pytest
 
@@ -121,3 +122,71 @@ class TestRecording:
         warnings = [m for m in logged.messages() if metric in m]
         assert len(warnings) == 1
         assert "'term'" in warnings[0]
+
+
+class TestDeclaredValues:
+    SECTIONS = ("world", "politics", "business", "sport", "culture")
+
+    def test_random_values_cannot_push_real_ones_into_other(self, settings, logged):
+        """150 random sections are recorded as other; real sections seen after them still count."""
+        news_metrics.setup(news_metrics.MetricsSettings(max_label_values=100))
+        name = unique("published")
+        news_metrics.declare_business_event(
+            name, labels=("section",), values={"section": self.SECTIONS}, description="x"
+        )
+        for i in range(150):
+            news_metrics.business_event(name, section=f"made-up-{i}")
+        for section in self.SECTIONS:
+            news_metrics.business_event(name, section=section)
+        metric = f"business_{name}_total"
+        assert sample_value(metric, {"event": name, "section": "other"}) == 150
+        for section in self.SECTIONS:
+            assert sample_value(metric, {"event": name, "section": section}) == 1
+        assert sample_value(metric, {"event": name, "section": "made-up-0"}) is None
+        notes = [m for m in logged.messages(logging.INFO) if metric in m]
+        assert len(notes) == 1
+        assert "'made-up-0'" in notes[0]
+
+    def test_other_labels_keep_their_cap(self, settings):
+        """A label without declared values is still capped beside one with them."""
+        news_metrics.setup(news_metrics.MetricsSettings(max_label_values=2))
+        name = unique("commented")
+        news_metrics.declare_business_event(
+            name, labels=("section", "kind"), values={"section": ["world"]}, description="x"
+        )
+        for kind in ("a", "b", "c"):
+            news_metrics.business_event(name, section="world", kind=kind)
+        metric = f"business_{name}_total"
+        assert sample_value(metric, {"event": name, "section": "world", "kind": "b"}) == 1
+        assert sample_value(metric, {"event": name, "section": "world", "kind": "other"}) == 1
+
+    @pytest.mark.parametrize(
+        ("values", "match"),
+        [
+            ({"region": ["eu"]}, "not one of its labels"),
+            ({"section": "world"}, "not the string"),
+            ({"section": []}, "non-empty strings"),
+            ({"section": ["world", ""]}, "non-empty strings"),
+        ],
+    )
+    def test_bad_value_sets_are_refused(self, values, match):
+        """values= must name declared labels with collections of non-empty strings."""
+        with pytest.raises(news_metrics.EventDeclarationError, match=match):
+            news_metrics.declare_business_event(
+                unique("e"), labels=("section",), values=values, description="x"
+            )
+
+    def test_redeclaring_with_other_values_fails(self):
+        """The allowed values are part of the declaration, like the labels."""
+        name = unique("e")
+        news_metrics.declare_business_event(
+            name, labels=("section",), values={"section": ["a"]}, description="x"
+        )
+        same = news_metrics.declare_business_event(
+            name, labels=("section",), values={"section": ("a",)}, description="x"
+        )
+        assert same.values == {"section": frozenset({"a"})}
+        with pytest.raises(news_metrics.EventDeclarationError, match="already declared"):
+            news_metrics.declare_business_event(
+                name, labels=("section",), values={"section": ["b"]}, description="x"
+            )

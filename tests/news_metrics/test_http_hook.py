@@ -116,11 +116,11 @@ class TestHTTPMetrics:
 
     def test_fast_and_public_recorders_expose_identical_samples(self):
         """The direct recorders produce exactly what prometheus-client's public methods do."""
-        from news_metrics import _fast
+        from news_metrics import _prometheus
 
         results = []
         for fast in (True, False):
-            old = _fast.use_fast_path(fast)
+            old = _prometheus.use_fast_path(fast)
             try:
                 registry = CollectorRegistry()
                 hook = news_metrics.HTTPMetrics(registry=registry)
@@ -129,7 +129,7 @@ class TestHTTPMetrics:
                 hook.request_started("PUT", "/r/x")
                 results.append(all_samples(registry))
             finally:
-                _fast.use_fast_path(old)
+                _prometheus.use_fast_path(old)
         assert results[0] == results[1]
         assert len(results[0]) > 100
 

@@ -54,6 +54,24 @@ class TestCli:
         assert proc.returncode == 1
         assert "is gone" in proc.stderr
 
+    def test_short_cursor_secret_stops_serve_before_the_broker(self, tmp_path):
+        """A 5-character cursor secret: exit 2 naming the variable, no traceback, no broker."""
+        proc = run(
+            ["serve"],
+            tmp_path,
+            NEWSROOM_NEWSROOM__CURSOR_SECRET="abcde",
+            NEWSROOM_HTTP__PORT="1",
+            NEWSROOM_LOG__FORMAT="json",
+        )
+        output = proc.stdout + proc.stderr
+        assert proc.returncode == 2, output
+        assert "NEWSROOM_NEWSROOM__CURSOR_SECRET" in proc.stderr
+        assert "cursor_secret must be at least 16 bytes" in proc.stderr
+        assert "<secret, 5 chars>" in proc.stderr
+        assert "abcde" not in output
+        assert "Traceback" not in output
+        assert "broker" not in output.replace("newsroom: ", "").lower()
+
     def test_bad_settings_exit_2_naming_the_variable(self, tmp_path):
         """An invalid NEWSROOM_ variable stops the command before anything starts."""
         proc = run(["dlq"], tmp_path, NEWSROOM_HTTP__PORT="eighty")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -9,6 +10,7 @@ import pytest
 
 import news_config
 from newsroom import settings as newsroom_settings
+from newsroom.service import state_file
 
 
 class TestSettings:
@@ -96,3 +98,70 @@ class TestSettings:
             assert name in proc.stdout
         assert "9002" in proc.stdout
         assert "newsroom-demo-cursor-secret" not in proc.stdout
+
+
+TYPOS = {
+    "NEWSROOM_HTTP__PROT": ("8081", "NEWSROOM_HTTP__PORT"),
+    "NEWSROOM_KAFKA__BOOTSTRAP_SERVER": ("kafka:9092", "NEWSROOM_KAFKA__BOOTSTRAP_SERVERS"),
+    "NEWSROOM_KAFKA__SECURITY_PROTOCOL": ("SASL_PLAINTEXT", "NEWSROOM_KAFKA__SECURITY__PROTOCOL"),
+}
+
+
+class TestTypos:
+    def test_check_fails_on_each_typo_naming_the_real_variable(self, tmp_path):
+        """`python -m news_config ... --check` exits 1 with a did-you-mean line per typo."""
+        env = {name: value for name, (value, _) in TYPOS.items()}
+        proc = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "news_config",
+                "newsroom.settings:Settings",
+                "--prefix",
+                "NEWSROOM_",
+                "--check",
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+            cwd=tmp_path,
+            env={**env, "PATH": ""},
+        )
+        assert proc.returncode == 1, proc.stdout + proc.stderr
+        for name, (_, real) in TYPOS.items():
+            assert f"{name} is not a setting; did you mean {real}?" in proc.stdout
+
+    def test_the_service_warns_about_each_typo(self, tmp_path):
+        """A newsroom command started with typos says so on stderr before doing anything."""
+        env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSROOM_")}
+        env.update({name: value for name, (value, _) in TYPOS.items()})
+        env["NEWSROOM_HTTP__PORT"] = "1"  # dlq finds no newsroom there and stops at once
+        state_file(1).unlink(missing_ok=True)
+        proc = subprocess.run(
+            [sys.executable, "-m", "newsroom", "dlq"],
+            capture_output=True,
+            text=True,
+            check=False,
+            cwd=tmp_path,
+            env=env,
+            timeout=60,
+        )
+        for name, (_, real) in TYPOS.items():
+            assert f"{name} is not a setting; did you mean {real}?" in proc.stderr
+
+    def test_strict_refuses_to_start(self, tmp_path):
+        """With NEWS_CONFIG_STRICT=1 the typos stop the command (exit 2), naming each."""
+        env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSROOM_")}
+        env.update({name: value for name, (value, _) in TYPOS.items()})
+        env["NEWS_CONFIG_STRICT"] = "1"
+        proc = subprocess.run(
+            [sys.executable, "-m", "newsroom", "dlq"],
+            capture_output=True,
+            text=True,
+            check=False,
+            cwd=tmp_path,
+            env=env,
+            timeout=60,
+        )
+        assert proc.returncode == 2, proc.stderr
+        assert "3 invalid, missing or unknown settings" in proc.stderr

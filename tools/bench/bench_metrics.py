@@ -63,8 +63,8 @@ def run():
 """,
     "hook-public": """
 import news_metrics
-from news_metrics import _fast
-_fast.use_fast_path(False)
+from news_metrics import _prometheus
+_prometheus.use_fast_path(False)
 hook = news_metrics.HTTPMetrics()
 def run():
     for i in range(N):

@@ -29,12 +29,17 @@ links only when given). Errors are RFC 9457 problems (``application/problem+json
 ``type``, ``title``, ``status``, ``detail``, ``instance``, ``code``, ``request_id`` and, for 422,
 ``errors``. Raise an `APIError` subclass (`NotFound`, `Conflict`, `TooManyRequests`...) or
 subclass one with your own ``code``. Pagination: `offset_page` / `page_params` and
-`cursor_page` / `cursor_params` with a signed `CursorCodec`.
+`cursor_page` / `cursor_params` with a signed `CursorCodec`; they read a query string, a mapping
+or a framework's query object as it is (Robyn's ``request.query_params``).
+
+Everything news-api raises is a `NewsAPIError`: the HTTP problems (`APIError`) and, for calling
+news-api wrongly, `APIUsageError` (a ValueError) and `APITypeError` (a TypeError).
 """
 
 from __future__ import annotations
 
 from news_api.__about__ import __version__
+from news_api._base import APITypeError, APIUsageError, NewsAPIError
 from news_api._cursor import CursorCodec
 from news_api._decode import decode
 from news_api._errors import (
@@ -63,6 +68,8 @@ from news_api._errors import (
 )
 from news_api._pagination import (
     CursorParams,
+    GetAllQuery,
+    MultiItemsQuery,
     PageMeta,
     PageParams,
     Query,
@@ -86,11 +93,61 @@ from news_api._response import (
 )
 from news_api._secret import SecretLike
 
+# Tracebacks, reprs and docs name the public home (news_api.NotFound), not the private module.
+# Not the Structs (Response, PageMeta, PageParams, CursorParams, FieldError): msgspec resolves
+# their annotations in the module they name.
+for _public in (
+    APIError,
+    APITypeError,
+    APIUsageError,
+    BadRequest,
+    Conflict,
+    CursorCodec,
+    Forbidden,
+    GatewayTimeout,
+    GetAllQuery,
+    InternalServerError,
+    InvalidCursor,
+    MalformedJSON,
+    MethodNotAllowed,
+    MissingBody,
+    MultiItemsQuery,
+    NewsAPIError,
+    NotFound,
+    PayloadTooLarge,
+    SecretLike,
+    ServiceUnavailable,
+    TooManyRequests,
+    Unauthorized,
+    UnsupportedMediaType,
+    ValidationFailed,
+    created,
+    cursor_page,
+    cursor_params,
+    decode,
+    encode_json,
+    from_exception,
+    no_content,
+    offset_links,
+    offset_page,
+    ok,
+    page_params,
+    problem,
+    problem_type_base,
+    set_problem_type_base,
+    to_asgi,
+    to_wsgi,
+):
+    _public.__module__ = __name__
+del _public
+
 __all__ = [
     "DEFAULT_PROBLEM_TYPE_BASE",
     "JSON_MEDIA_TYPE",
     "PROBLEM_MEDIA_TYPE",
     "APIError",
+    "APITypeError",
+    "APIUsageError",
     "ApiError",
     "BadRequest",
     "Conflict",
@@ -99,11 +156,14 @@ __all__ = [
     "FieldError",
     "Forbidden",
     "GatewayTimeout",
+    "GetAllQuery",
     "InternalServerError",
     "InvalidCursor",
     "MalformedJSON",
     "MethodNotAllowed",
     "MissingBody",
+    "MultiItemsQuery",
+    "NewsAPIError",
     "NotFound",
     "PageMeta",
     "PageParams",

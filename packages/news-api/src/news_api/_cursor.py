@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Final, TypeVar, overload
 
 import msgspec
 
+from news_api._base import APITypeError, APIUsageError
 from news_api._errors import InvalidCursor
 from news_api._secret import enc_hook, is_secret
 
@@ -47,12 +48,12 @@ def _key(secret: bytes | str | SecretLike, salt: str) -> bytes:
     elif isinstance(secret, bytes | bytearray | memoryview):
         raw = bytes(secret)
     else:
-        raise TypeError(
+        raise APITypeError(
             f"a cursor secret is bytes, str or a secret such as news_config.Secret, "
             f"not {type(secret).__name__}"
         )
     if len(raw) < _MIN_SECRET_BYTES:
-        raise ValueError(
+        raise APIUsageError(
             f"cursor secret must be at least {_MIN_SECRET_BYTES} bytes; "
             "use a random value such as secrets.token_urlsafe(32) from your settings"
         )
@@ -87,8 +88,9 @@ class CursorCodec:
         clock: Time source in Unix seconds (tests pass a fake one).
 
     Raises:
-        ValueError: A secret is shorter than 16 bytes, or ``max_age`` is not positive.
-        TypeError: A secret is not bytes, str or a secret object.
+        APIUsageError: (a ValueError) A secret is shorter than 16 bytes, or ``max_age`` is not
+            positive.
+        APITypeError: (a TypeError) A secret is not bytes, str or a secret object.
     """
 
     __slots__ = ("_clock", "_keys", "_max_age")
@@ -103,7 +105,7 @@ class CursorCodec:
         clock: Callable[[], float] = time.time,
     ) -> None:
         if max_age is not None and max_age <= 0:
-            raise ValueError("max_age must be a positive number of seconds (or None)")
+            raise APIUsageError("max_age must be a positive number of seconds (or None)")
         self._keys = [_key(secret, salt)] + [_key(s, salt) for s in previous_secrets]
         self._max_age = max_age
         self._clock = clock
@@ -123,13 +125,13 @@ class CursorCodec:
 
         Raises:
             TypeError: ``value`` cannot be JSON-encoded.
-            ValueError: ``max_age`` is not positive.
+            APIUsageError: (a ValueError) ``max_age`` is not positive.
         """
         lifetime = self._max_age if max_age is None else max_age
         if lifetime is None:
             payload = _ENCODER.encode((value,))
         elif lifetime <= 0:
-            raise ValueError("max_age must be a positive number of seconds")
+            raise APIUsageError("max_age must be a positive number of seconds")
         else:
             payload = _ENCODER.encode((value, math.ceil(self._clock() + lifetime)))
         return f"{_b64encode(payload)}.{_b64encode(self._tag(self._keys[0], payload))}"

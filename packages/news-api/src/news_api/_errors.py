@@ -3,7 +3,8 @@
 The tree::
 
     Exception
-     └── APIError                       500  internal_error      root: renders as a problem
+     └── NewsAPIError                        root of everything news-api raises (news_api._base)
+          └── APIError                  500  internal_error      an HTTP problem: renders as one
           ├── BadRequest                400  bad_request
           │    ├── MalformedJSON        400  malformed_json      `decode`: not JSON / not UTF-8
           │    ├── MissingBody          400  body_required       `decode`: empty body, one required
@@ -44,6 +45,7 @@ import datetime as _dt
 import math
 from typing import TYPE_CHECKING, Any, ClassVar, Final
 
+from news_api._base import APITypeError, APIUsageError, NewsAPIError
 from news_api._problem import FieldError, problem, status_title
 
 if TYPE_CHECKING:
@@ -85,7 +87,7 @@ third party. Point the base at real documentation when you have it.
 _type_base: str = DEFAULT_PROBLEM_TYPE_BASE
 
 
-class APIError(Exception):
+class APIError(NewsAPIError):
     """Root of the API errors: an exception that renders as an RFC 9457 problem response.
 
     Class attributes (set them in subclasses):
@@ -120,11 +122,11 @@ class APIError(Exception):
         super().__init_subclass__(**kwargs)
         own = cls.__dict__
         if not 400 <= cls.status <= 599:
-            raise TypeError(f"{cls.__name__}.status must be an HTTP error status (400-599)")
+            raise APITypeError(f"{cls.__name__}.status must be an HTTP error status (400-599)")
         if "status" in own and "title" not in own:
             cls.title = status_title(cls.status)
         if not cls.code:
-            raise TypeError(f"{cls.__name__}.code must be a non-empty string")
+            raise APITypeError(f"{cls.__name__}.code must be a non-empty string")
         if "type" in own:
             cls._auto_type = False
         elif "code" in own or cls._auto_type:
@@ -157,7 +159,8 @@ class APIError(Exception):
             instance: URI reference of the occurrence, usually the request path.
 
         Raises:
-            TypeError: An extension member cannot be JSON-encoded, or reuses a standard name.
+            TypeError: An extension member cannot be JSON-encoded (`APITypeError`: it reuses a
+                standard member's name).
         """
         return problem(
             self.status,
@@ -184,11 +187,11 @@ def set_problem_type_base(base: str) -> None:
         news_api.set_problem_type_base("https://developer.newsroom.example/problems/")
 
     Raises:
-        ValueError: ``base`` is empty.
+        APIUsageError: (a ValueError) ``base`` is empty.
     """
     global _type_base  # noqa: PLW0603 - one process-wide setting, documented
     if not base:
-        raise ValueError("the problem type base must be a non-empty URI prefix")
+        raise APIUsageError("the problem type base must be a non-empty URI prefix")
     _type_base = base
     stack: list[type[APIError]] = [APIError]
     while stack:
@@ -397,14 +400,14 @@ _MONTHS: Final = (
 def _retry_after_value(retry_after: float | _dt.datetime) -> str:
     if isinstance(retry_after, _dt.datetime):
         if retry_after.tzinfo is None:
-            raise ValueError("retry_after datetime must be timezone-aware")
+            raise APIUsageError("retry_after datetime must be timezone-aware")
         t = retry_after.astimezone(_dt.UTC)  # IMF-fixdate (RFC 9110), locale-independent
         return (
             f"{_DAYS[t.weekday()]}, {t.day:02d} {_MONTHS[t.month - 1]} {t.year:04d} "
             f"{t.hour:02d}:{t.minute:02d}:{t.second:02d} GMT"
         )
     if retry_after < 0 or math.isnan(retry_after):
-        raise ValueError("retry_after must be a number of seconds >= 0")
+        raise APIUsageError("retry_after must be a number of seconds >= 0")
     return str(math.ceil(retry_after))
 
 
@@ -418,7 +421,7 @@ class TooManyRequests(APIError):  # noqa: N818 - HTTP status names, per the cros
         **extensions: Extra problem members.
 
     Raises:
-        ValueError: ``retry_after`` is negative or a naive datetime.
+        APIUsageError: (a ValueError) ``retry_after`` is negative or a naive datetime.
     """
 
     status = 429
@@ -457,7 +460,7 @@ class ServiceUnavailable(APIError):  # noqa: N818 - HTTP status names, per the c
         **extensions: Extra problem members.
 
     Raises:
-        ValueError: ``retry_after`` is negative or a naive datetime.
+        APIUsageError: (a ValueError) ``retry_after`` is negative or a naive datetime.
     """
 
     status = 503

@@ -25,11 +25,12 @@ in place, only the page (or cursor) parameters change.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Final, TypeAlias
+from typing import TYPE_CHECKING, Any, Final, Protocol, TypeAlias
 from urllib.parse import parse_qsl, quote
 
 import msgspec
 
+from news_api._base import APITypeError, APIUsageError
 from news_api._errors import ValidationFailed
 from news_api._problem import FieldError
 from news_api._response import ok
@@ -42,6 +43,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CursorParams",
+    "GetAllQuery",
+    "MultiItemsQuery",
     "PageMeta",
     "PageParams",
     "Query",
@@ -52,8 +55,41 @@ __all__ = [
     "page_params",
 ]
 
-Query: TypeAlias = Mapping[str, str | Sequence[str]] | Sequence[tuple[str, str]] | str | None
-"""A request query: a raw query string, a mapping (values may be lists), or (name, value) pairs."""
+
+class MultiItemsQuery(Protocol):
+    """A framework's query object with every (name, value) pair, repeats included, in order.
+
+    Robyn's ``request.query_params`` (``QueryParams.multi_items()``) is one; news-api never
+    imports a framework, it only needs this method.
+    """
+
+    def multi_items(self) -> Sequence[tuple[str, str]]:
+        """Every (name, value) pair of the query, in order."""
+        ...
+
+
+class GetAllQuery(Protocol):
+    """A framework's query object with its names and all values of a name (``get_all``)."""
+
+    def keys(self) -> Iterable[str]:
+        """The parameter names."""
+        ...
+
+    def get_all(self, key: str) -> Sequence[str] | None:
+        """Every value of parameter *key*."""
+        ...
+
+
+Query: TypeAlias = (
+    Mapping[str, str | Sequence[str]]
+    | Sequence[tuple[str, str]]
+    | MultiItemsQuery
+    | GetAllQuery
+    | str
+    | None
+)
+"""A request query: a raw query string, a mapping (values may be lists), (name, value) pairs, or
+a framework's query object read structurally (Robyn's ``request.query_params`` as it is)."""
 
 _INT_DIGITS: Final = 18
 
@@ -109,10 +145,17 @@ class PageMeta(msgspec.Struct, frozen=True):
 
 
 def _pairs(query: Query) -> list[tuple[str, str]]:
-    if not query:
+    if query is None:
         return []
     if isinstance(query, str):
-        return parse_qsl(query.lstrip("?"), keep_blank_values=True)
+        return parse_qsl(query.lstrip("?"), keep_blank_values=True) if query else []
+    multi_items = getattr(query, "multi_items", None)
+    if callable(multi_items):  # Robyn's QueryParams, Starlette's QueryParams, multidicts
+        return [(str(name), str(value)) for name, value in multi_items()]
+    get_all = getattr(query, "get_all", None)
+    keys = getattr(query, "keys", None)
+    if callable(get_all) and callable(keys) and not isinstance(query, Mapping):
+        return [(str(name), str(value)) for name in keys() for value in get_all(name) or ()]
     if isinstance(query, Mapping):
         pairs: list[tuple[str, str]] = []
         for name, value in query.items():
@@ -121,7 +164,14 @@ def _pairs(query: Query) -> list[tuple[str, str]]:
             else:
                 pairs.extend((name, v) for v in value)
         return pairs
-    return [(str(name), str(value)) for name, value in query]
+    try:
+        return [(str(name), str(value)) for name, value in query]  # type: ignore[union-attr]
+    except (TypeError, ValueError):
+        raise APITypeError(
+            f"a query is a query string, a mapping, (name, value) pairs or an object with "
+            f"multi_items() or keys()/get_all() (Robyn's request.query_params), not "
+            f"{type(query).__name__}"
+        ) from None
 
 
 def _first(pairs: Iterable[tuple[str, str]], name: str) -> str | None:
@@ -255,13 +305,30 @@ def offset_links(
 ) -> dict[str, str]:
     """The ``self``/``first``/``prev``/``next``/``last`` links of an offset page.
 
-    ``prev`` is absent on page 1, ``next`` on the last page (and beyond it).
+    `offset_page` puts them in its envelope; call this directly for a ``Link`` header, or when
+    the body has another shape. ``prev`` is absent on page 1, ``next`` on the last page (and
+    beyond it, where ``prev`` points at the last page); ``last`` is page 1 for an empty
+    collection. Every other query parameter is kept, in place::
+
+        offset_links(page=2, per_page=20, total=95, base_url="/v1/articles", query="tag=x")
+        # {"self": "/v1/articles?tag=x&page=2&per_page=20", "first": "...page=1...",
+        #  "prev": "...page=1...", "next": "...page=3...", "last": "...page=5..."}
+
+    Args:
+        page: The 1-based page number.
+        per_page: Items per page.
+        total: Items in the whole collection.
+        base_url: The collection's URL (path or absolute; its own query string is kept).
+        query: The request's query (a query string, a mapping, pairs or a framework's query
+            object such as Robyn's ``request.query_params``).
+        page_param: Name of the page parameter.
+        per_page_param: Name of the page-size parameter.
 
     Raises:
-        ValueError: ``page`` or ``per_page`` is below 1, or ``total`` is negative.
+        APIUsageError: (a ValueError) ``page`` or ``per_page`` is below 1, or ``total`` is negative.
     """
     if page < 1 or per_page < 1 or total < 0:
-        raise ValueError("page and per_page must be >= 1 and total >= 0")
+        raise APIUsageError("page and per_page must be >= 1 and total >= 0")
     pages = -(-total // per_page)
     last = max(pages, 1)
 
@@ -290,6 +357,7 @@ def offset_page(
     query: Query = None,
     page_param: str = "page",
     per_page_param: str = "per_page",
+    meta: Mapping[str, Any] | None = None,
     headers: Mapping[str, str] | None = None,
 ) -> Response:
     """A 200 envelope for one offset page: ``data``, `PageMeta` as ``meta``, and ``links``.
@@ -303,10 +371,12 @@ def offset_page(
         query: The request's query; other parameters are carried into every link.
         page_param: Name of the page parameter.
         per_page_param: Name of the page-size parameter.
+        meta: Extra meta members (``{"sort": "-published"}``), after the `PageMeta` ones.
         headers: Extra headers.
 
     Raises:
-        ValueError: ``page`` or ``per_page`` is below 1, or ``total`` is negative.
+        APIUsageError: (a ValueError) ``page`` or ``per_page`` is below 1, ``total`` is
+            negative, or ``meta`` reuses ``page``, ``per_page``, ``total`` or ``pages``.
     """
     links = offset_links(
         page=page,
@@ -317,8 +387,22 @@ def offset_page(
         page_param=page_param,
         per_page_param=per_page_param,
     )
-    meta = PageMeta(page, per_page, total, -(-total // per_page))
-    return ok(data, meta=meta, links=links, headers=headers)
+    page_meta = PageMeta(page, per_page, total, -(-total // per_page))
+    if not meta:
+        return ok(data, meta=page_meta, links=links, headers=headers)
+    body_meta: dict[str, Any] = msgspec.structs.asdict(page_meta)
+    _add_meta(body_meta, meta, "offset_page")
+    return ok(data, meta=body_meta, links=links, headers=headers)
+
+
+def _add_meta(body_meta: dict[str, Any], extra: Mapping[str, Any], caller: str) -> None:
+    clash = sorted(set(body_meta).intersection(extra))
+    if clash:
+        raise APIUsageError(
+            f"{caller}(meta=...) reuses {', '.join(clash)}, which {caller} sets itself; "
+            "pick other names"
+        )
+    body_meta.update(extra)
 
 
 def cursor_page(
@@ -346,12 +430,16 @@ def cursor_page(
         cursor_param: Name of the cursor parameter.
         meta: Extra meta members (``{"limit": 20}``).
         headers: Extra headers.
+
+    Raises:
+        APIUsageError: (a ValueError) ``meta`` reuses ``next_cursor`` (or ``prev_cursor`` when
+            given).
     """
     body_meta: dict[str, Any] = {"next_cursor": next_cursor}
     if prev_cursor is not None:
         body_meta["prev_cursor"] = prev_cursor
     if meta:
-        body_meta.update(meta)
+        _add_meta(body_meta, meta, "cursor_page")
     links_for = _Links(base_url, query, (cursor_param,))
     links = {"self": links_for.current()}
     if next_cursor is not None:

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 import msgspec
 
+from news_api._base import APITypeError
 from news_api._response import PROBLEM_MEDIA_TYPE, Response, encode_json, merge_headers
 
 if TYPE_CHECKING:
@@ -77,8 +78,9 @@ def problem(
         **extensions: More members for the body (must not reuse a standard member name).
 
     Raises:
-        TypeError: An extension reuses a standard member's name, or cannot be encoded.
-        ValueError: A header contains CR, LF or NUL.
+        TypeError: An extension cannot be encoded (`APITypeError`: it reuses a standard
+            member's name).
+        APIUsageError: (a ValueError) A header contains CR, LF or NUL.
     """
     body: dict[str, Any] = {
         "type": type or "about:blank",
@@ -98,7 +100,7 @@ def problem(
     if extensions:
         clash = RESERVED_MEMBERS.intersection(extensions)
         if clash:
-            raise TypeError(
+            raise APITypeError(
                 f"problem extension member(s) {sorted(clash)} clash with standard members; "
                 "pass them through the named arguments instead"
             )

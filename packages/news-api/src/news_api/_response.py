@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 import msgspec
 
+from news_api._base import APIUsageError
 from news_api._secret import enc_hook
 
 if TYPE_CHECKING:
@@ -66,7 +67,8 @@ class Response(msgspec.Struct, frozen=True, gc=False):
         """Return a copy with ``headers`` added (names lower-cased; later values win).
 
         Raises:
-            ValueError: A header name or value contains CR, LF or NUL (response splitting).
+            APIUsageError: (a ValueError) A header name or value contains CR, LF or NUL
+                (response splitting).
         """
         return Response(self.status, merge_headers(dict(self.headers), headers), self.body)
 
@@ -87,7 +89,7 @@ def encode_json(value: Any) -> bytes:
 def _check_header(name: str, value: str) -> None:
     for text in (name, value):
         if "\r" in text or "\n" in text or "\0" in text:
-            raise ValueError(
+            raise APIUsageError(
                 f"header {name!r} contains CR, LF or NUL; refusing to build the response "
                 "(strip control characters from values taken from requests)"
             )
@@ -97,7 +99,7 @@ def merge_headers(base: dict[str, str], extra: Mapping[str, str] | None) -> dict
     """Add ``extra`` into ``base`` (in place) with lower-cased names and return ``base``.
 
     Raises:
-        ValueError: A header name or value contains CR, LF or NUL.
+        APIUsageError: (a ValueError) A header name or value contains CR, LF or NUL.
     """
     if extra:
         for name, value in extra.items():
@@ -134,7 +136,7 @@ def ok(
 
     Raises:
         TypeError: ``data``, ``meta`` or ``links`` holds a value that cannot be encoded.
-        ValueError: A header contains CR, LF or NUL.
+        APIUsageError: (a ValueError) A header contains CR, LF or NUL.
     """
     body = _ENCODER.encode(_Envelope(data, meta, links))
     response_headers = {"content-type": JSON_MEDIA_TYPE}
@@ -146,21 +148,26 @@ def ok(
 def created(
     data: Any,
     *,
-    location: str,
+    location: str | None = None,
     meta: Any = None,
     headers: Mapping[str, str] | None = None,
 ) -> Response:
-    """A 201 Created envelope with a ``location`` header pointing at the new resource.
+    """A 201 Created envelope, with a ``location`` header pointing at the new resource if any.
+
+    Give ``location`` whenever the new resource has a URL of its own (RFC 9110 15.3.2); leave it
+    out when it has none (a subscription, a batch of rows, an action's record).
 
     Raises:
         TypeError: ``data`` or ``meta`` cannot be encoded.
-        ValueError: ``location`` (or another header) contains CR, LF or NUL, or is empty.
+        APIUsageError: (a ValueError) ``location`` (or another header) contains CR, LF or
+            NUL, or is empty.
     """
-    if not location:
-        raise ValueError("created() needs the new resource's URL as location=")
+    if location is not None and not location:
+        raise APIUsageError("created(location=...) is empty; give the URL or leave it out")
     response = ok(data, meta=meta, status=201, headers=headers)
-    _check_header("location", location)
-    response.headers["location"] = location
+    if location is not None:
+        _check_header("location", location)
+        response.headers["location"] = location
     return response
 
 
@@ -168,7 +175,7 @@ def no_content(*, headers: Mapping[str, str] | None = None) -> Response:
     """A 204 No Content response: empty body and no content-type.
 
     Raises:
-        ValueError: A header contains CR, LF or NUL.
+        APIUsageError: (a ValueError) A header contains CR, LF or NUL.
     """
     return Response(204, merge_headers({}, headers), b"")
 

@@ -53,7 +53,7 @@ from news_config._loader import SettingInfo, explain, load
 from news_config._render import SettingSpec, describe, env_example
 from news_config._secret import Secret, enc_hook, is_secret, is_secret_type
 
-# Tracebacks and reprs name the public home (news_config.ConfigError), not the private module.
+# Tracebacks, reprs and docs name the public home (news_config.ConfigError), not the private module.
 for _public in (
     ConfigError,
     ConfigErrorItem,
@@ -64,6 +64,13 @@ for _public in (
     SettingSpec,
     Source,
     SourceError,
+    describe,
+    enc_hook,
+    env_example,
+    explain,
+    is_secret,
+    is_secret_type,
+    load,
 ):
     _public.__module__ = __name__
 del _public

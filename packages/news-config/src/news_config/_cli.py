@@ -1,6 +1,7 @@
 """``python -m news_config MODULE:Struct``: show, check or template a service's settings.
 
-Exit codes: 0 fine, 1 the settings are invalid (or a source file is unreadable), 2 bad usage
+Exit codes: 0 fine, 1 the settings are invalid (or a source file is unreadable; with ``--check``,
+also when a prefixed variable names no setting or a ``.env`` line cannot be parsed), 2 bad usage
 (a MODULE:Struct reference that does not resolve, an unloadable schema). The table uses rich when
 it is installed (``pip install 'news-config[cli]'``) and a plain aligned table otherwise.
 """
@@ -120,7 +121,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--secrets-dir", default=None, help="directory of secret files")
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument(
-        "--check", action="store_true", help="exit 1 listing every problem, 0 if all is valid"
+        "--check",
+        action="store_true",
+        help="exit 1 listing every problem (unknown variables included), 0 if all is valid",
     )
     mode.add_argument("--env-example", action="store_true", help="print a commented .env template")
     return parser
@@ -143,12 +146,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SourceError as exc:
         print(f"news-config: error: {exc}", file=sys.stderr)
         return 1
-    for name in result.unknown:
-        print(
-            f"note: {name} is set but {args.target} has no such setting (ignored)", file=sys.stderr
-        )
-    if result.errors:
-        message = str(ConfigError(result.errors, schema_name=schema.__qualname__))
+    errors = result.errors
+    if args.check:
+        errors = errors + result.unknown
+    else:
+        for item in result.unknown:
+            print(f"warning: {item.message}", file=sys.stderr)
+    if errors:
+        message = str(ConfigError(errors, schema_name=schema.__qualname__))
         print(message, file=sys.stdout if args.check else sys.stderr)
         return 1
     if args.check:

@@ -9,7 +9,8 @@ The tree::
           └── SourceError (OSError)     a .env file or secret file exists but cannot be read
 
 `ConfigError` is the one a running service meets: its message has one line per failing variable
-(full env name, what was expected, what was found, where it came from), and `ConfigError.errors`
+(full env name, what was expected, what was found, where it came from; with ``strict``, also each
+prefixed variable that names no setting, with the closest real one), and `ConfigError.errors`
 keeps the same facts as `ConfigErrorItem` values for programs. Values of secret fields, and any
 value read from a secret file, are never echoed: they appear as ``<secret, N chars>``.
 """
@@ -63,6 +64,10 @@ class ConfigErrorItem(NamedTuple):
             entry); None for the environment and for missing variables.
         missing: True when a required variable is set nowhere.
         detail: Extra explanation from the type's own check (never for secrets), or None.
+        unknown: True when the variable carries the prefix but names no setting (a typo), or
+            for a ``.env`` statement that cannot be parsed (then ``env_name`` is its
+            ``path:line``).
+        suggestion: For an unknown variable, the closest real one, or None.
     """
 
     env_name: str
@@ -72,12 +77,23 @@ class ConfigErrorItem(NamedTuple):
     location: str | None = None
     missing: bool = False
     detail: str | None = None
+    unknown: bool = False
+    suggestion: str | None = None
 
     @property
     def message(self) -> str:
         """One human line describing the problem, as shown in the `ConfigError` message."""
         if self.missing:
             return f"{self.env_name}: required but not set (expected {self.expected})"
+        if self.unknown:
+            if self.location is not None and self.env_name == self.location:
+                return f"{self.location} cannot be parsed as NAME=value; the line is ignored"
+            text = f"{self.env_name} is not a setting"
+            if self.suggestion:
+                text += f"; did you mean {self.suggestion}?"
+            if self.source is not None and self.source is not Source.ENV:
+                text += f" (from {self.source.where(self.location)})"
+            return text
         text = f"{self.env_name}: expected {self.expected}"
         if self.found is not None:
             text += f", found {self.found}"
@@ -109,7 +125,12 @@ class ConfigError(NewsConfigError, ValueError):
 
     def _render(self) -> str:
         count = len(self.errors)
-        what = f"{count} invalid or missing setting{'s' if count != 1 else ''}"
+        kinds = (
+            "invalid, missing or unknown"
+            if any(e.unknown for e in self.errors)
+            else ("invalid or missing")
+        )
+        what = f"{count} {kinds} setting{'s' if count != 1 else ''}"
         head = f"{what} for {self.schema_name}:" if self.schema_name else f"{what}:"
         return "\n".join([head, *(f"  - {item.message}" for item in self.errors)])
 

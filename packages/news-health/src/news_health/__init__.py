@@ -36,7 +36,7 @@ from __future__ import annotations
 from news_health.__about__ import __version__
 from news_health._check import CheckFunction, CheckReturn, RegisteredCheck
 from news_health._checks import heartbeat_check, tcp_check
-from news_health._errors import CheckConfigError, LoopError, NewsHealthError
+from news_health._errors import CheckConfigError, HealthConfigError, LoopError, NewsHealthError
 from news_health._loop import LoopMonitor
 from news_health._registry import LIFECYCLE_CHECK, LOOP_CHECK, HealthRegistry, Probe
 from news_health._report import (
@@ -48,6 +48,29 @@ from news_health._report import (
     describe_exception,
     safe_output,
 )
+from news_health._settings import HealthSettings
+
+# Tracebacks, reprs and docs name the public home (news_health.HealthRegistry). Not the Struct
+# (HealthSettings): msgspec resolves its annotations in the module it names.
+for _public in (
+    CheckConfigError,
+    CheckOutcome,
+    CheckResult,
+    HealthConfigError,
+    HealthRegistry,
+    HealthReport,
+    LoopError,
+    LoopMonitor,
+    NewsHealthError,
+    RegisteredCheck,
+    Status,
+    describe_exception,
+    heartbeat_check,
+    safe_output,
+    tcp_check,
+):
+    _public.__module__ = __name__
+del _public
 
 __all__ = [
     "HEALTH_MEDIA_TYPE",
@@ -58,8 +81,10 @@ __all__ = [
     "CheckOutcome",
     "CheckResult",
     "CheckReturn",
+    "HealthConfigError",
     "HealthRegistry",
     "HealthReport",
+    "HealthSettings",
     "LoopError",
     "LoopMonitor",
     "NewsHealthError",

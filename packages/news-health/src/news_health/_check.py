@@ -157,13 +157,13 @@ class RegisteredCheck:
             result = CheckResult(Status.FAIL, "CancelledError: the check was cancelled")
         except Exception as exc:  # noqa: BLE001 - any failure of a check is its verdict
             result = CheckResult(Status.FAIL, describe_exception(exc))
-        duration_ms = (time.perf_counter() - started) * 1000
+        duration = time.perf_counter() - started
         outcome = CheckOutcome(
             name=self.name,
             status=Status(result.status),
             critical=self.critical,
             time=when,
-            duration_ms=duration_ms,
+            duration=duration,
             output=safe_output(result.output) if result.output else None,
             observed_value=result.observed_value,
             observed_unit=result.observed_unit,

@@ -3,9 +3,10 @@
 The tree::
 
     Exception
-     └── NewsHealthError                       every error news-health raises
-          ├── CheckConfigError (ValueError)  a check registered with a bad name or option
-          └── LoopError (RuntimeError)       a sync entry point called where it would deadlock
+     └── NewsHealthError                        every error news-health raises
+          ├── HealthConfigError (ValueError)  `HealthSettings` out of range
+          │    └── CheckConfigError           a check registered with a bad name or option
+          └── LoopError (RuntimeError)        a sync entry point called where it would deadlock
 
 Failing *checks* never raise out of the registry: their exceptions and timeouts become ``fail``
 entries in the report.
@@ -13,14 +14,18 @@ entries in the report.
 
 from __future__ import annotations
 
-__all__ = ["CheckConfigError", "LoopError", "NewsHealthError"]
+__all__ = ["CheckConfigError", "HealthConfigError", "LoopError", "NewsHealthError"]
 
 
 class NewsHealthError(Exception):
     """Root of every error news-health raises."""
 
 
-class CheckConfigError(NewsHealthError, ValueError):
+class HealthConfigError(NewsHealthError, ValueError):
+    """`HealthSettings` (or a loop monitor) got a value out of range; the message says which."""
+
+
+class CheckConfigError(HealthConfigError):
     """A check was registered with a bad or duplicate name, or an invalid timeout or TTL."""
 
 

@@ -12,6 +12,7 @@ from news_health._check import RegisteredCheck
 from news_health._errors import CheckConfigError, LoopError
 from news_health._loop import LoopMonitor
 from news_health._report import CheckOutcome, HealthReport, Status, aggregate
+from news_health._settings import HealthSettings
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
@@ -38,7 +39,7 @@ def _instant(name: str, status: Status, output: str) -> CheckOutcome:
         status=status,
         critical=True,
         time=_dt.datetime.now(_dt.UTC),
-        duration_ms=0.0,
+        duration=0.0,
         output=output,
     )
 
@@ -53,48 +54,36 @@ class HealthRegistry:
     stays *live* (it is draining work) but is immediately *not ready*.
 
     Args:
+        settings: Timeouts, caching and the event-loop check (`HealthSettings`); None: the
+            defaults.
         service_id: ``serviceId`` in reports.
         version: ``version`` in reports.
         release_id: ``releaseId`` in reports.
         description: ``description`` in reports.
-        default_timeout: Seconds a check may run when it has no ``timeout`` of its own.
-        default_cache_ttl: Seconds a result is reused when a check has no ``cache_ttl``.
-        loop_lag_threshold: Event-loop lag (seconds) above which liveness fails; None turns the
-            built-in ``event_loop`` check off.
-        loop_interval: Seconds between event-loop lag samples.
-        loop_window: Seconds of lag samples the ``event_loop`` check looks back over.
-        require_startup: When True (default) readiness fails with ``starting`` until
-            `mark_started` is called.
 
-    Raises:
-        CheckConfigError: A default is out of range.
+    Example::
+
+        registry = HealthRegistry(HealthSettings(default_timeout=1.0), service_id="ingest")
     """
 
     def __init__(
         self,
+        settings: HealthSettings | None = None,
         *,
         service_id: str | None = None,
         version: str | None = None,
         release_id: str | None = None,
         description: str | None = None,
-        default_timeout: float = 2.0,
-        default_cache_ttl: float = 2.0,
-        loop_lag_threshold: float | None = 1.0,
-        loop_interval: float = 0.25,
-        loop_window: float = 10.0,
-        require_startup: bool = True,
     ) -> None:
-        if not default_timeout > 0:
-            raise CheckConfigError("default_timeout must be > 0 seconds")
-        if not default_cache_ttl >= 0:
-            raise CheckConfigError("default_cache_ttl must be >= 0 seconds")
+        settings = HealthSettings() if settings is None else settings
+        self.settings = settings
         self.service_id = service_id
         self.version = version
         self.release_id = release_id
         self.description = description
-        self.default_timeout = default_timeout
-        self.default_cache_ttl = default_cache_ttl
-        self.require_startup = require_startup
+        self.default_timeout = settings.default_timeout
+        self.default_cache_ttl = settings.default_cache_ttl
+        self.require_startup = settings.require_startup
         self._liveness: dict[str, RegisteredCheck] = {}
         self._readiness: dict[str, RegisteredCheck] = {}
         self._lock = threading.Lock()
@@ -102,9 +91,11 @@ class HealthRegistry:
         self._shutting_down = False
         self._loop: asyncio.AbstractEventLoop | None = None
         self._monitor: LoopMonitor | None = None
-        if loop_lag_threshold is not None:
+        if settings.loop_lag_threshold is not None:
             self._monitor = LoopMonitor(
-                threshold=loop_lag_threshold, interval=loop_interval, window=loop_window
+                threshold=settings.loop_lag_threshold,
+                interval=settings.loop_interval,
+                window=settings.loop_window,
             )
             self._liveness[LOOP_CHECK] = RegisteredCheck(
                 LOOP_CHECK, self._monitor.check, timeout=None, critical=True, cache_ttl=0.0
@@ -334,7 +325,7 @@ class HealthRegistry:
                             status=Status.FAIL,
                             critical=True,
                             time=_dt.datetime.now(_dt.UTC),
-                            duration_ms=0.0,
+                            duration=0.0,
                             output=verdict.output,
                             observed_value=verdict.observed_value,
                             observed_unit=verdict.observed_unit,

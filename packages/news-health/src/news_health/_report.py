@@ -134,7 +134,7 @@ class CheckOutcome:
         status: Its status.
         critical: Whether a failure fails the whole report (else it only warns).
         time: When the result was produced (UTC); older than the probe when cached.
-        duration_ms: How long the check ran, in milliseconds.
+        duration: How long the check ran, in seconds (``durationMs`` in the JSON report).
         output: Sanitised message (None when there is nothing to say).
         observed_value: Measurement, if the check gave one.
         observed_unit: Its unit.
@@ -146,7 +146,7 @@ class CheckOutcome:
     status: Status
     critical: bool
     time: _dt.datetime
-    duration_ms: float
+    duration: float
     output: str | None = None
     observed_value: float | int | str | None = None
     observed_unit: str | None = None
@@ -158,7 +158,7 @@ class CheckOutcome:
         entry: dict[str, Any] = {
             "status": self.status.value,
             "time": _rfc3339(self.time),
-            "durationMs": round(self.duration_ms, 3),
+            "durationMs": round(self.duration * 1000, 3),
         }
         if self.observed_value is not None:
             entry["observedValue"] = self.observed_value

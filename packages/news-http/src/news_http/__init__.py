@@ -49,11 +49,12 @@ from news_http._types import (
 if TYPE_CHECKING:
     from news_http._app import UNMATCHED_ROUTE, NewsApp, create_app
     from news_http._chain import make_middleware, with_middleware
-    from news_http._handler import to_response
+    from news_http._handler import JSON_MEDIA_TYPES, accepts, to_response
     from news_http._run import run
     from news_http._stack.request_id import current_request_id, new_request_id
 
 __all__ = [
+    "JSON_MEDIA_TYPES",
     "UNMATCHED_ROUTE",
     "AsyncHandler",
     "CORSSettings",
@@ -70,6 +71,7 @@ __all__ = [
     "ServerStartError",
     "SyncHandler",
     "__version__",
+    "accepts",
     "create_app",
     "current_request_id",
     "make_middleware",
@@ -87,6 +89,8 @@ _LAZY = {
     "make_middleware": "news_http._chain",
     "with_middleware": "news_http._chain",
     "to_response": "news_http._handler",
+    "accepts": "news_http._handler",
+    "JSON_MEDIA_TYPES": "news_http._handler",
     "run": "news_http._run",
     "current_request_id": "news_http._stack.request_id",
     "new_request_id": "news_http._stack.request_id",

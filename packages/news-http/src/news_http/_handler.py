@@ -23,6 +23,14 @@ any other name                                  the query parameter of that name
                                                 default when absent, else 422 naming it
 ==============================================  ==============================================
 
+A handler that takes a JSON body (a Struct parameter, or ``body`` decoded) refuses a non-empty body
+of any other media type with 415 before it is called: ``application/json`` and
+``application/*+json`` pass, whatever their parameters (``charset``); a body without
+``Content-Type`` does not. So a web page cannot reach such a route with a "simple" cross-origin
+request (``text/plain``, forms, ``no-cors``), which browsers send without a CORS preflight.
+``@news_http.accepts(...)`` under the route decorator names the media types a route takes
+instead (``accepts("*/*")``: any), for JSON routes and for routes that read the raw body.
+
 Return values: a Robyn ``Response`` as is; a ``news_api.Response`` converted; ``dict``, ``list``
 and msgspec Structs as JSON (``application/json``); ``str`` as ``text/plain; charset=utf-8``;
 ``bytes`` as ``application/octet-stream``; ``None`` as 204.
@@ -32,6 +40,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import re
 import types
 import typing
 from typing import TYPE_CHECKING, Any, Final, cast
@@ -49,7 +58,7 @@ if TYPE_CHECKING:
 
     from news_http._types import Handler
 
-__all__ = ["adapt_handler", "to_response"]
+__all__ = ["JSON_MEDIA_TYPES", "accepts", "adapt_handler", "to_response"]
 
 _ENCODER: Final = msgspec.json.Encoder()
 _JSON: Final = "application/json"
@@ -68,6 +77,94 @@ _ATTRIBUTE_NAMES: Final = frozenset(
     }
 )
 _DEPENDENCY_NAMES: Final = frozenset({"global_dependencies", "router_dependencies"})
+_ACCEPTS_ATTR: Final = "__news_http_accepts__"
+_MEDIA_TYPE: Final = re.compile(r"^[a-z0-9!#$&^_.+*-]+/[a-z0-9!#$&^_.+*-]+$")
+
+#: What a route whose handler takes a JSON body accepts unless `accepts` says otherwise.
+JSON_MEDIA_TYPES: Final = ("application/json", "application/*+json")
+
+
+def accepts(*media_types: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Name the media types a route's request body may have; others get 415 problem+json.
+
+    Put it under the route decorator::
+
+        @app.post("/v1/images")
+        @news_http.accepts("image/png", "image/jpeg")
+        def upload(request: robyn.Request) -> news_api.Response: ...
+
+    A route whose handler takes a JSON body accepts `JSON_MEDIA_TYPES` without it. Patterns may
+    use ``*`` in the subtype (``application/*+json``, ``text/*``); ``"*/*"`` accepts anything,
+    a missing ``Content-Type`` included. An empty body is never refused for its type. The 415
+    answer lists the accepted types in ``Accept-Post`` (and ``Accept-Patch`` for PATCH).
+
+    Raises:
+        HTTPConfigError: No media type, or one that is not ``type/subtype``.
+    """
+    if not media_types:
+        raise HTTPConfigError("accepts() needs at least one media type, e.g. 'application/json'")
+    normalized = tuple(media_type.strip().lower() for media_type in media_types)
+    for media_type in normalized:
+        kind = media_type.partition("/")[0]
+        if (
+            not _MEDIA_TYPE.fullmatch(media_type)
+            or media_type.count("*") > (2 if media_type == "*/*" else 1)
+            or ("*" in kind and media_type != "*/*")
+        ):
+            raise HTTPConfigError(
+                f"accepts({media_type!r}): a media type is 'type/subtype' without parameters, "
+                "e.g. 'application/json', 'application/*+json', 'text/*' or '*/*'"
+            )
+
+    def decorate(handler: Callable[..., Any]) -> Callable[..., Any]:
+        setattr(handler, _ACCEPTS_ATTR, normalized)
+        return handler
+
+    return decorate
+
+
+def _media_matcher(media_types: tuple[str, ...]) -> Callable[[str], bool] | None:
+    """A predicate over a lower-case ``type/subtype``; None when everything is accepted."""
+    if "*/*" in media_types:
+        return None
+    exact = frozenset(m for m in media_types if "*" not in m)
+    patterns = [
+        re.compile("^" + ".*".join(re.escape(part) for part in m.split("*")) + "$")
+        for m in media_types
+        if "*" in m
+    ]
+
+    def matches(media_type: str) -> bool:
+        return media_type in exact or any(p.match(media_type) for p in patterns)
+
+    return matches
+
+
+def _media_check(media_types: tuple[str, ...]) -> Callable[[Request], None] | None:
+    """The check run before the handler: 415 for a body of a media type not accepted."""
+    matches = _media_matcher(media_types)
+    if matches is None:
+        return None
+    listed = ", ".join(media_types)
+    detail = f"the request body must be one of: {listed}"
+
+    def check(request: Request) -> None:
+        if not request.body:
+            return
+        raw = request.headers.get("content-type")
+        media_type = raw.split(";", 1)[0].strip().lower() if raw else ""
+        if media_type and matches(media_type):
+            return
+        headers = {"accept-post": listed}
+        if request.method == "PATCH":
+            headers["accept-patch"] = listed
+        raise news_api.UnsupportedMediaType(
+            detail if media_type else f"the request body has no Content-Type; {detail}",
+            headers=headers,
+            accepted=list(media_types),
+        )
+
+    return check
 
 
 def _the_request(request: Request) -> Request:
@@ -154,6 +251,11 @@ def _is_list_annotation(annotation: Any) -> bool:
     return False
 
 
+def _takes_json(name: str, annotation: Any) -> bool:
+    """Whether a parameter is the request body decoded from JSON."""
+    return _is_struct_type(annotation) or (name == "body" and _wants_body_decoding(annotation))
+
+
 def _getter(  # noqa: PLR0911 - one getter per kind of parameter
     param: inspect.Parameter,
     annotation: Any,
@@ -165,7 +267,7 @@ def _getter(  # noqa: PLR0911 - one getter per kind of parameter
         name in _REQUEST_NAMES and annotation in (inspect.Parameter.empty, Any)
     ):
         return _the_request
-    if _is_struct_type(annotation) or (name == "body" and _wants_body_decoding(annotation)):
+    if _takes_json(name, annotation):
         required = param.default is inspect.Parameter.empty
         decode = news_api.decode
 
@@ -241,6 +343,7 @@ def adapt_handler(
     route_params = _route_params(route)
     getters: list[tuple[str, Callable[[Request], Any]]] = []
     only_request = False
+    takes_json = False
     for param in signature.parameters.values():
         if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
             raise HTTPConfigError(
@@ -253,6 +356,7 @@ def adapt_handler(
                 f"{param.name!r} cannot be passed by name"
             )
         annotation = hints.get(param.name, param.annotation)
+        takes_json = takes_json or _takes_json(param.name, annotation)
         getter = _getter(param, annotation, route_params, dependencies)
         getters.append((param.name, getter))
         only_request = getter is _the_request and param.kind is not param.KEYWORD_ONLY
@@ -301,5 +405,29 @@ def adapt_handler(
             return convert(call(**{name: get(request) for name, get in getters}))
 
         adapted = sync_kwargs
+    declared: tuple[str, ...] | None = getattr(handler, _ACCEPTS_ATTR, None)
+    media_types = declared if declared is not None else JSON_MEDIA_TYPES if takes_json else None
+    check = _media_check(media_types) if media_types is not None else None
+    if check is not None:
+        adapted = _checked(adapted, check, asynchronous=asynchronous)
     result: Handler = functools.wraps(handler)(adapted)
     return result
+
+
+def _checked(adapted: Any, check: Callable[[Request], None], *, asynchronous: bool) -> Any:
+    """``adapted`` with the media-type ``check`` run first."""
+    if asynchronous:
+
+        async def async_checked(request: Request) -> Response:
+            check(request)
+            response: Response = await adapted(request)
+            return response
+
+        return async_checked
+
+    def sync_checked(request: Request) -> Response:
+        check(request)
+        response: Response = adapted(request)
+        return response
+
+    return sync_checked

@@ -35,6 +35,7 @@ from news_kafka._records import (
     Message,
 )
 from news_kafka._settings import KafkaSettings
+from news_kafka._shutdown import end_tasks, run_step
 from news_log import bind, get_logger
 
 if TYPE_CHECKING:
@@ -59,8 +60,10 @@ _CHUNK: Final = 256  # records a partition handles before letting others take th
 _HELD_BACK_POLL_MS: Final = 5  # poll timeout while some partitions wait for queue room
 _COMMIT_CHECK: Final = 0.1  # the committer looks for progress at least this often
 _SUPERVISOR_PERIOD: Final = 0.25
-_END_TASK_RECHECK: Final = 0.5  # stop(): cancel again a task still running after this
-_END_TASK_GIVE_UP: Final = 10.0  # stop(): leave a task that ignores cancellation this long
+_FINAL_COMMIT_TIMEOUT: Final = 5.0  # stop(): seconds the last offset commit may take
+_CLIENT_STOP_TIMEOUT: Final = 5.0  # stop(): seconds aiokafka's stop (leaving the group) may take
+_DLQ_STOP_TIMEOUT: Final = 5.0  # stop(): seconds the own dead-letter publisher may flush
+_FORCE_CLOSE_TIMEOUT: Final = 2.0  # seconds closing a client by hand may take
 _LAG_PERIOD: Final = 1.0  # seconds between lag reports to the metrics hook
 _MAX_ERROR_MESSAGE: Final = 1000
 _CONTEXT_FIELDS: Final = {
@@ -306,7 +309,7 @@ class Consumer(Generic[T]):
             else:
                 consumer.subscribe(topics=list(self._topics), listener=listener)
         except (KafkaError, OSError, TimeoutError) as exc:
-            await _bounded_consumer_stop(consumer, 5.0)
+            await _bounded_consumer_stop(consumer, 5.0, self._group)
             raise ConsumerError(
                 f"consumer group {self._group!r} cannot start against "
                 f"{','.join(self._settings.bootstrap_servers)}: {type(exc).__name__}: {exc}; "
@@ -334,7 +337,11 @@ class Consumer(Generic[T]):
 
         Records fetched but not yet started are left uncommitted: the group redelivers them.
         ``timeout`` (seconds) defaults to ``consumer.stop_timeout_ms``; handlers still running
-        after it are cancelled (their records stay uncommitted).
+        after it are cancelled (their records stay uncommitted). Never raises, and always
+        ends, also against a dead broker: a step that fails or hangs (the final commit,
+        leaving the group, aiokafka's own ``stop()``, which raises ``CancelledError`` after a
+        broker loss) is given up after its bound and logged (``gave_up``). Only a cancellation
+        of the caller's own task propagates.
         """
         consumer = self._consumer
         if consumer is None:
@@ -345,8 +352,19 @@ class Consumer(Generic[T]):
         if timeout is None:
             timeout = self._settings.consumer.stop_timeout_ms / 1000.0
         self._stopping = True
+        try:
+            await self._shut_down(consumer, timeout)
+        finally:
+            self._states.clear()
+            self._consumer = None
+            self._running = False
+            self._done.set()
+            log.info("consumer stopped", group=self._group)
+
+    async def _shut_down(self, consumer: AIOKafkaConsumer, timeout: float) -> None:
+        """The steps of `stop`, each bounded; a failed step is logged and the next one runs."""
         poll, committer, supervisor = self._tasks
-        await _end_tasks((poll,))
+        await end_tasks((poll,), log=log)
         for state in self._states.values():
             state.queue.clear()
             state.wakeup.set()
@@ -360,25 +378,26 @@ class Consumer(Generic[T]):
                     cancelled=len(late),
                     timeout_s=timeout,
                 )
-                await _end_tasks(list(late))
-        await _end_tasks((supervisor, committer))
-        try:
-            await asyncio.wait_for(self._commit(), 10.0)
-        except Exception as exc:  # noqa: BLE001 - reported; the group redelivers uncommitted work
-            log.error(  # noqa: TRY400 - the error text is enough; no traceback wanted
-                "final commit failed; uncommitted records will be redelivered",
-                group=self._group,
-                error=f"{type(exc).__name__}: {exc}",
-            )
-        await _bounded_consumer_stop(consumer, 10.0)
-        self._states.clear()
-        self._consumer = None
+                await end_tasks(list(late), log=log)
+        await end_tasks((supervisor, committer), log=log)
+        group = self._group
+        await run_step(
+            self._commit(),
+            timeout=_FINAL_COMMIT_TIMEOUT,
+            what="final offset commit (uncommitted records will be redelivered)",
+            log=log,
+            group=group,
+        )
+        await _bounded_consumer_stop(consumer, _CLIENT_STOP_TIMEOUT, group)
         if self._own_dlq is not None:
-            await self._own_dlq.stop(5.0)
-            self._own_dlq = None
-        self._running = False
-        self._done.set()
-        log.info("consumer stopped", group=self._group)
+            publisher, self._own_dlq = self._own_dlq, None
+            await run_step(
+                publisher.stop(_DLQ_STOP_TIMEOUT),
+                timeout=_DLQ_STOP_TIMEOUT + _CLIENT_STOP_TIMEOUT,
+                what="dead-letter publisher stop",
+                log=log,
+                group=group,
+            )
 
     async def wait(self) -> None:
         """Wait until the consumer stops; raise `ConsumerError` if a fatal error stopped it."""
@@ -559,7 +578,7 @@ class Consumer(Generic[T]):
             )
             _, late = await asyncio.wait(workers, timeout=bound)
             if late:
-                await _end_tasks(list(late))
+                await end_tasks(list(late), log=log)
         try:
             await self._commit([s.tp for s in states])
         except Exception as exc:  # noqa: BLE001 - the next owner redoes uncommitted records
@@ -953,34 +972,6 @@ class Consumer(Generic[T]):
             metrics.lag(tp.topic, tp.partition, self._group, max(0, highwater - position))
 
 
-async def _end_tasks(tasks: Sequence[asyncio.Task[None]]) -> None:
-    """Cancel ``tasks`` and wait until they are done, cancelling again if one missed it.
-
-    A cancellation can be lost (``asyncio.wait_for`` on Python 3.11 swallows one that lands
-    as its awaitable completes, and so may third-party code); the loops also watch the
-    stopping flag, so a second cancel, or the flag, ends them.
-    """
-    pending = {task for task in tasks if not task.done()}
-    deadline = time.monotonic() + _END_TASK_GIVE_UP
-    while pending:
-        if time.monotonic() > deadline:  # e.g. a handler that swallows every cancellation
-            log.error(
-                "consumer tasks ignored cancellation; left running",
-                tasks=sorted(task.get_name() for task in pending),
-                waited_s=_END_TASK_GIVE_UP,
-            )
-            return
-        for task in pending:
-            task.cancel()
-        _, pending = await asyncio.wait(pending, timeout=_END_TASK_RECHECK)
-    for task in tasks:
-        if not task.cancelled() and task.exception() is not None:
-            log.warning(
-                "consumer task failed while stopping",
-                error=f"{type(task.exception()).__name__}: {task.exception()}",
-            )
-
-
 def _qualname(error: BaseException) -> str:
     """Name an error's type for the DLQ header: ``module.Class``, builtins bare.
 
@@ -999,20 +990,32 @@ def _qualname(error: BaseException) -> str:
     return f"{module}.{cls.__qualname__}"
 
 
-async def _bounded_consumer_stop(consumer: AIOKafkaConsumer, timeout: float) -> None:
-    """Stop an aiokafka consumer (leaves the group); force it closed if it hangs (#659)."""
-    try:
-        await asyncio.wait_for(consumer.stop(), timeout)
-    except TimeoutError:
-        log.error(  # noqa: TRY400 - a timeout has no useful traceback
-            "aiokafka consumer did not stop in time; closing it forcibly", timeout_s=timeout
+async def _bounded_consumer_stop(consumer: AIOKafkaConsumer, timeout: float, group: str) -> None:
+    """Stop an aiokafka consumer (leaves the group); close it by hand if that fails or hangs.
+
+    aiokafka's ``stop()`` raises ``CancelledError`` after a broker loss (``Fetcher.close()``
+    awaits a task it just cancelled, upstream #1101 and #659), before closing its client.
+    """
+    if await run_step(
+        consumer.stop(), timeout=timeout, what="aiokafka consumer stop", log=log, group=group
+    ):
+        return
+    from news_kafka._aiokafka import SWITCHES, force_close_consumer
+
+    if not SWITCHES.force_close:
+        log.warning(
+            "aiokafka consumer left to the garbage collector (fast path 'force_close' is off)",
+            gave_up="closing the consumer's client",
+            group=group,
         )
-        try:
-            await asyncio.wait_for(consumer._client.close(), 2.0)
-        except (TimeoutError, OSError, AttributeError) as exc:
-            log.error("aiokafka client did not close", error=str(exc))  # noqa: TRY400
-    except Exception as exc:  # noqa: BLE001 - closing must not raise on a broken connection
-        log.warning("aiokafka consumer stop failed", error=f"{type(exc).__name__}: {exc}")
+        return
+    await run_step(
+        force_close_consumer(consumer),
+        timeout=_FORCE_CLOSE_TIMEOUT,
+        what="closing the consumer's client by hand",
+        log=log,
+        group=group,
+    )
 
 
 _LISTENER_CLASS: list[type] = []

@@ -26,6 +26,7 @@ from news_kafka._records import (
     encode_key,
 )
 from news_kafka._settings import KafkaSettings
+from news_kafka._shutdown import run_step
 from news_log import get_context, get_logger
 
 if TYPE_CHECKING:
@@ -44,6 +45,7 @@ log = get_logger(__name__)
 _BATCH_OVERHEAD: Final = 1024  # bytes kept free in a publish_many batch for request framing
 _REAP_PERIOD: Final = 0.05  # seconds between background checks of queued records
 _MANY_BATCH: Final = 256 * 1024  # publish_many's batch size (bytes): sent while the next fills
+_FORCE_CLOSE_TIMEOUT: Final = 2.0  # seconds closing by hand (or ending retry tasks) may take
 
 
 # A record on its way: (topic, key, value, headers, partition, timestamp)
@@ -146,6 +148,8 @@ class Publisher:
         self._reaper: asyncio.Task[None] | None = None
         self._retries: set[asyncio.Task[None]] = set()
         self._failures: list[PublishError] = []
+        # publish() calls waiting for their acknowledgement: stop() fails them
+        self._waiters: dict[asyncio.Future[Any], tuple[_Record, int]] = {}
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -199,7 +203,10 @@ class Publisher:
 
         ``timeout`` defaults to ``settings.producer.close_timeout_ms``. Records still undelivered
         when it expires fail (``publish`` callers get `PublishError`) and are logged; ``stop``
-        itself does not raise for them (``flush`` does).
+        itself does not raise for them (``flush`` does). Never raises, and always ends, also
+        against a dead broker: aiokafka's own ``stop()`` is bounded, closed by hand if it
+        fails or hangs, and what was given up is logged (``gave_up``). Only a cancellation of
+        the caller's own task propagates.
         """
         producer = self._producer
         if producer is None:
@@ -209,31 +216,38 @@ class Publisher:
             timeout = self._settings.producer.close_timeout_ms / 1000.0
         deadline = time.monotonic() + timeout
         try:
-            await self._drain(timeout)
-        except TimeoutError:
-            log.error(  # noqa: TRY400 - a timeout has no useful traceback
-                "publisher close timed out; undelivered records fail",
-                undelivered=self._pending,
-                timeout_s=timeout,
-            )
-        for task in list(self._retries):
-            task.cancel()
-        if self._retries:
-            await asyncio.gather(*self._retries, return_exceptions=True)
-        # No retries from here on: a record that aiokafka fails while it stops (the reaper
-        # settles it meanwhile) is given up and reported now, not retried after stop() returned.
-        self._producer = None
-        await _bounded_stop(producer, max(1.0, deadline - time.monotonic()))
-        self._reap(scan_all=True)
-        while self._queued:
-            entry = self._queued.popleft()
-            record, attempt = _record_of(entry), entry[2]
-            self._give_up(record, attempt, _closed_error(record, attempt, "delivered"))
-        self._failures.clear()
-        if self._reaper is not None:
-            self._reaper.cancel()
-            self._reaper = None
-        log.debug("publisher stopped")
+            try:
+                await self._drain(timeout)
+            except TimeoutError:
+                log.error(  # noqa: TRY400 - a timeout has no useful traceback
+                    "publisher close timed out; undelivered records fail",
+                    gave_up="undelivered records",
+                    undelivered=self._pending,
+                    timeout_s=timeout,
+                )
+            for task in list(self._retries):
+                task.cancel()
+            if self._retries:
+                await asyncio.wait(set(self._retries), timeout=_FORCE_CLOSE_TIMEOUT)
+            # No retries from here on: a record that aiokafka fails while it stops (the reaper
+            # settles it meanwhile) is given up and reported now, not retried after stop().
+            self._producer = None
+            await _bounded_stop(producer, max(1.0, deadline - time.monotonic()))
+        finally:
+            self._producer = None
+            self._reap(scan_all=True)
+            while self._queued:
+                entry = self._queued.popleft()
+                record, attempt = _record_of(entry), entry[2]
+                self._give_up(record, attempt, _closed_error(record, attempt, "delivered"))
+            for waiter, (record, attempt) in list(self._waiters.items()):
+                if not waiter.done():
+                    waiter.set_exception(_closed_error(record, attempt, "acknowledged"))
+            self._failures.clear()
+            if self._reaper is not None:
+                self._reaper.cancel()
+                self._reaper = None
+            log.debug("publisher stopped")
 
     async def close(self, timeout: float | None = None) -> None:
         """Same as `stop`: flush what was accepted (bounded), then disconnect."""
@@ -404,7 +418,16 @@ class Publisher:
                     )
                     if self._expedite_enabled:
                         self._schedule_expedite()
-                    meta = await asyncio.shield(future)
+                    waiter = self._loop.create_future()  # type: ignore[union-attr]
+                    self._waiters[waiter] = (record, attempt)
+                    future.add_done_callback(functools.partial(_relay, waiter))
+                    try:
+                        meta = await waiter
+                    finally:
+                        del self._waiters[waiter]
+            except PublisherClosedError as closed:  # stop() gave up on it
+                self._report_failure(record, attempt, closed)
+                raise
             except Exception as exc:
                 if is_retriable(exc) and attempt < self._policy.attempts and self.running:
                     delay = self._retry_delay(record, attempt, exc)
@@ -1043,21 +1066,29 @@ def _show_key(key: bytes | None) -> str | None:
     return key.decode("utf-8", "replace")
 
 
+def _relay(waiter: asyncio.Future[Any], future: asyncio.Future[Any]) -> None:
+    """Pass aiokafka's outcome of a record on to the publish() call waiting for it."""
+    if waiter.done():  # stop() failed it already
+        return
+    if future.cancelled():
+        waiter.set_exception(TimeoutError("delivery cancelled"))
+        return
+    error = future.exception()
+    if error is not None:
+        waiter.set_exception(error)
+    else:
+        waiter.set_result(future.result())
+
+
 async def _bounded_stop(producer: AIOKafkaProducer, timeout: float) -> None:
-    """Stop an aiokafka producer; force it closed if it hangs (upstream #1101)."""
-    try:
-        await asyncio.wait_for(producer.stop(), timeout)
-    except TimeoutError:
-        log.error(  # noqa: TRY400 - a timeout has no useful traceback
-            "aiokafka producer did not stop in time; closing it forcibly", timeout_s=timeout
-        )
-        sender = getattr(producer, "_sender", None)
-        task = getattr(sender, "sender_task", None)
-        if task is not None:
-            task.cancel()
-        try:
-            await asyncio.wait_for(producer.client.close(), 2.0)
-        except (TimeoutError, OSError) as exc:
-            log.error("aiokafka client did not close", error=str(exc))  # noqa: TRY400
-    except Exception as exc:  # noqa: BLE001 - closing must not raise on a broken connection
-        log.warning("aiokafka producer stop failed", error=f"{type(exc).__name__}: {exc}")
+    """Stop an aiokafka producer; close it by hand if that fails or hangs (upstream #1101)."""
+    if await run_step(producer.stop(), timeout=timeout, what="aiokafka producer stop", log=log):
+        return
+    from news_kafka._aiokafka import force_close_producer
+
+    await run_step(
+        force_close_producer(producer),
+        timeout=_FORCE_CLOSE_TIMEOUT,
+        what="closing the producer's client by hand",
+        log=log,
+    )

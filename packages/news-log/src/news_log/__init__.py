@@ -24,6 +24,12 @@ from news_log._core import Logger, get_logger
 from news_log._settings import DEFAULT_REDACT_KEYS, Level, LogSettings
 from news_log._setup import flush, setup, shutdown
 
+# Tracebacks, reprs and docs name the public home (news_log.Logger). Not the Struct (LogSettings):
+# msgspec resolves its annotations in the module it names.
+for _public in (Logger, bind, flush, get_context, get_logger, setup, shutdown):
+    _public.__module__ = __name__
+del _public
+
 __all__ = [
     "DEFAULT_REDACT_KEYS",
     "Level",

@@ -61,6 +61,29 @@ from news_metrics._settings import (
 if TYPE_CHECKING:
     from news_metrics._server import MetricsServer
 
+# Tracebacks, reprs and docs name the public home (news_metrics.HTTPMetrics). Not the Struct
+# (MetricsSettings): msgspec resolves its annotations in the module it names.
+for _public in (
+    BusinessEvent,
+    EventDeclarationError,
+    EventRecordError,
+    Exposition,
+    HTTPMetrics,
+    KafkaMetrics,
+    MetricsConfigError,
+    MultiprocessError,
+    NewsMetricsError,
+    ServerError,
+    UnknownEventError,
+    business_event,
+    declare_business_event,
+    declared_events,
+    render,
+    setup,
+):
+    _public.__module__ = __name__
+del _public
+
 __all__ = [
     "DEFAULT_HTTP_DURATION_BUCKETS",
     "DEFAULT_HTTP_SIZE_BUCKETS",
@@ -95,5 +118,6 @@ def __getattr__(name: str) -> Any:
     if name == "MetricsServer":
         from news_metrics._server import MetricsServer
 
+        MetricsServer.__module__ = __name__
         return MetricsServer
     raise AttributeError(f"module 'news_metrics' has no attribute {name!r}")

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
 from typing import TYPE_CHECKING, Final
 
-from news_metrics import _fast
 from news_metrics._errors import EventDeclarationError, EventRecordError, UnknownEventError
-from news_metrics._families import LabelGuard, current_settings
+from news_metrics._families import OTHER, LabelGuard, current_settings
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterable, Mapping
 
 __all__ = ["PREFIX", "BusinessEvent", "business_event", "declare_business_event", "declared_events"]
 
@@ -27,24 +27,50 @@ _RESERVED_LABELS: Final = frozenset({"event", "le", "quantile", "job", "instance
 
 _lock = threading.Lock()
 _events: dict[str, BusinessEvent] = {}
+_log = logging.getLogger("news_metrics")
 
 
 class BusinessEvent:
     """A declared business event: a counter ``business_<name>_total{event, <labels>...}``.
 
     Get one from `declare_business_event`; record with `inc` (or `business_event` by name).
-    Each label keeps at most `MetricsSettings.max_label_values` distinct values; later new values
-    are counted as ``other`` and a warning is logged once per label.
+    A label declared with its allowed values (``values=``) records any other value as ``other``;
+    every other label keeps at most `MetricsSettings.max_label_values` distinct values, and later
+    new values are counted as ``other`` with a warning logged once per label.
+
+    Attributes:
+        name: The event name.
+        labels: The label names, in order.
+        values: Label name to its allowed values, for the labels declared with ``values=``.
+        description: The help text.
     """
 
-    __slots__ = ("_children", "_counter", "_guards", "_lock", "description", "labels", "name")
+    __slots__ = (
+        "_children",
+        "_counter",
+        "_guards",
+        "_lock",
+        "_warned",
+        "description",
+        "labels",
+        "name",
+        "values",
+    )
 
-    def __init__(self, name: str, labels: tuple[str, ...], description: str) -> None:
+    def __init__(
+        self,
+        name: str,
+        labels: tuple[str, ...],
+        description: str,
+        values: Mapping[str, frozenset[str]] | None = None,
+    ) -> None:
         self.name = name
         self.labels = labels
         self.description = description
+        self.values: dict[str, frozenset[str]] = dict(values or {})
         self._children: dict[tuple[str, ...], Callable[[float], None]] = {}
         self._guards: dict[str, LabelGuard] = {}
+        self._warned: set[str] = set()
         self._counter: object | None = None
         self._lock = threading.Lock()
 
@@ -91,6 +117,7 @@ class BusinessEvent:
     def _resolve(self, key: tuple[str, ...]) -> Callable[[float], None]:
         from prometheus_client import Counter
 
+        from news_metrics import _prometheus
         from news_metrics._families import _freeze
 
         with self._lock:
@@ -105,37 +132,66 @@ class BusinessEvent:
                 )
             values = []
             for name, raw in zip(self.labels, key, strict=True):
+                allowed = self.values.get(name)
+                if allowed is not None:  # a closed set: never capped, the rest is `other`
+                    values.append(self._allowed(name, str(raw), allowed))
+                    continue
                 guard = self._guards.get(name)
                 if guard is None:
                     cap = current_settings().max_label_values
                     guard = self._guards[name] = LabelGuard(self.metric_name, name, cap)
                 values.append(guard.admit(str(raw)))
             assert isinstance(counter, Counter)
-            inc = _fast.counter_inc(counter.labels(self.name, *values))
+            inc = _prometheus.counter_inc(counter.labels(self.name, *values))
             if tuple(values) == key:
                 self._children[key] = inc  # values past the cap are not cached: bounded memory
             return inc
 
+    def _allowed(self, label: str, value: str, allowed: frozenset[str]) -> str:
+        if value in allowed:
+            return value
+        if label not in self._warned:
+            self._warned.add(label)
+            _log.info(
+                "metric %s: label %r got a value outside its declared values, recorded as %r "
+                "(this is said once; first one: %r)",
+                self.metric_name,
+                label,
+                OTHER,
+                value[:100],
+            )
+        return OTHER
+
 
 def declare_business_event(
-    name: str, *, labels: tuple[str, ...] | list[str] = (), description: str
+    name: str,
+    *,
+    labels: tuple[str, ...] | list[str] = (),
+    values: Mapping[str, Iterable[str]] | None = None,
+    description: str,
 ) -> BusinessEvent:
     """Declare the business event *name* with its label names; return its handle.
 
     Call it once at import time of the module that records the event. Declaring the same name
-    again with the same labels returns the same handle (so module reloads are harmless).
+    again with the same labels (and values) returns the same handle (module reloads are harmless).
 
     Args:
         name: Lower-case snake case (``article_published``); exposed as
             ``business_<name>_total`` with the label ``event="<name>"``.
         labels: Label names (``("section",)``); not ``event``, ``le``, ``quantile``, ``job`` or
             ``instance``. Keep their values to small sets: each is capped.
+        values: Allowed values of some labels (``{"section": ("world", "sport")}``): any other
+            value is recorded as ``other``, so clients sending made-up values can neither add
+            series nor push real values out (such a label is not subject to the cap). Use it
+            for every label whose values come from requests.
         description: The help text shown with the metric.
 
     Raises:
-        EventDeclarationError: a bad name or label, or *name* was declared with other labels.
+        EventDeclarationError: a bad name, label or value set, or *name* was declared with
+            other labels or values.
     """
     labels = tuple(labels)
+    allowed = _allowed_values(name, labels, values)
     if not _NAME.match(name) or name.endswith("_total"):
         raise EventDeclarationError(
             f"business event name {name!r} must be lower-case snake case "
@@ -155,14 +211,40 @@ def declare_business_event(
     with _lock:
         existing = _events.get(name)
         if existing is not None:
-            if existing.labels != labels:
+            if existing.labels != labels or existing.values != allowed:
                 raise EventDeclarationError(
                     f"business event {name!r} is already declared with labels "
-                    f"{existing.labels!r}, not {labels!r}"
+                    f"{existing.labels!r} (values {existing.values!r}), not {labels!r} "
+                    f"(values {allowed!r})"
                 )
             return existing
-        event = _events[name] = BusinessEvent(name, labels, description)
+        event = _events[name] = BusinessEvent(name, labels, description, allowed)
         return event
+
+
+def _allowed_values(
+    name: str, labels: tuple[str, ...], values: Mapping[str, Iterable[str]] | None
+) -> dict[str, frozenset[str]]:
+    allowed: dict[str, frozenset[str]] = {}
+    for label, given in (values or {}).items():
+        if label not in labels:
+            raise EventDeclarationError(
+                f"business event {name!r}: values= names {label!r}, which is not one of its "
+                f"labels {labels!r}"
+            )
+        if isinstance(given, str):
+            raise EventDeclarationError(
+                f"business event {name!r}: values[{label!r}] must be a collection of strings, "
+                f"not the string {given!r}"
+            )
+        members = frozenset(given)
+        checked: frozenset[object] = members  # callers without type checking pass anything
+        if not checked or not all(isinstance(v, str) and v for v in checked):
+            raise EventDeclarationError(
+                f"business event {name!r}: values[{label!r}] must hold non-empty strings"
+            )
+        allowed[label] = members
+    return allowed
 
 
 def business_event(name: str, amount: float = 1, /, **labels: str) -> None:

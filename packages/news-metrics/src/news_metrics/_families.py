@@ -8,6 +8,7 @@ first metric object exists, and services build their app (and its hooks) before 
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from typing import TYPE_CHECKING, Any, Final
@@ -212,9 +213,9 @@ def current_settings() -> MetricsSettings:
 
 def values_are_multiprocess() -> bool:
     """Whether prometheus-client records new metric values into multi-process mmap files."""
-    from prometheus_client import values
+    from news_metrics import _prometheus
 
-    return bool(getattr(values.ValueClass, "_multiprocess", False))
+    return _prometheus.values_are_multiprocess()
 
 
 def created_in_memory() -> bool:
@@ -231,11 +232,14 @@ def _apply_globals(settings: MetricsSettings) -> None:
         pc.disable_created_metrics()  # type: ignore[no-untyped-call]
     default_collectors = (pc.PROCESS_COLLECTOR, pc.PLATFORM_COLLECTOR, pc.GC_COLLECTOR)
     for collector in default_collectors:
-        registered = collector in pc.REGISTRY._collector_to_names
-        if settings.process_metrics and not registered:
-            pc.REGISTRY.register(collector)
-        elif not settings.process_metrics and registered:
-            pc.REGISTRY.unregister(collector)
+        # The public API only: registering twice is a ValueError, unregistering a stranger a
+        # KeyError (no peeking into the registry's private maps).
+        if settings.process_metrics:
+            with contextlib.suppress(ValueError):
+                pc.REGISTRY.register(collector)
+        else:
+            with contextlib.suppress(KeyError):
+                pc.REGISTRY.unregister(collector)
 
 
 def setup(settings: MetricsSettings | None = None) -> None:
@@ -265,15 +269,15 @@ def setup(settings: MetricsSettings | None = None) -> None:
 def _freeze() -> MetricsSettings:
     """Record that families now exist with the current buckets; return the settings in force."""
     global _frozen_buckets, _created_in_memory  # noqa: PLW0603
-    from news_metrics import _fast
+    from news_metrics import _prometheus
 
     if _frozen_buckets is None:
         _frozen_buckets = {f: getattr(_settings, f) for f in _BUCKET_FIELDS}
         _apply_globals(_settings)
     if values_are_multiprocess():
-        _fast.set_buffering(_settings.multiprocess_flush_interval)
+        _prometheus.set_buffering(_settings.multiprocess_flush_interval)
     else:
-        _fast.set_buffering(0.0)
+        _prometheus.set_buffering(0.0)
         _created_in_memory = True
     return _settings
 

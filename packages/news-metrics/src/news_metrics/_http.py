@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from bisect import bisect_left
 from typing import TYPE_CHECKING, Any
 
-from news_metrics import _fast
 from news_metrics._families import OTHER, HTTPFamilies, current_settings, http_families
 
 if TYPE_CHECKING:
@@ -29,13 +27,11 @@ def _noop(_amount: float) -> None:
     return None
 
 
-class _Sink:
-    """Stands in for a status counter that could not be created (direct path)."""
+def _Sink() -> Any:  # noqa: N802 - stands in for the class it builds
+    """A status counter stand-in that records nothing (direct path): `_prometheus.Sink`."""
+    from news_metrics import _prometheus
 
-    __slots__ = ("_value",)
-
-    def __init__(self) -> None:
-        self._value = 0.0
+    return _prometheus.Sink()
 
 
 class _Route:
@@ -43,7 +39,7 @@ class _Route:
 
     ``start()`` and ``finish(status, seconds, size)`` are closures over the children: with
     prometheus-client's in-memory values the six updates of a finished request are made under one
-    lock (`_fast.DIRECT_LOCK`); otherwise through the per-value recorders of `_fast`.
+    lock (`_prometheus.DIRECT_LOCK`); otherwise through the per-value recorders of `_prometheus`.
     """
 
     __slots__ = (
@@ -154,18 +150,20 @@ class HTTPMetrics:
             return _DISABLED
 
     def _make_route(self, families: HTTPFamilies, labels: tuple[str, str]) -> _Route:
+        from news_metrics import _prometheus
+
         in_flight_child = families.in_flight.labels(*labels)
         duration_child = families.duration.labels(*labels)
         size_child = families.size.labels(*labels)
         entry = _Route(
             labels,
-            _fast.gauge_inc(in_flight_child),
-            _fast.histogram_observe(duration_child),
-            _fast.histogram_observe(size_child),
+            _prometheus.gauge_inc(in_flight_child),
+            _prometheus.histogram_observe(duration_child),
+            _prometheus.histogram_observe(size_child),
         )
-        in_flight = _fast.direct_value(in_flight_child)
-        duration = _fast.direct_histogram(duration_child)
-        size = _fast.direct_histogram(size_child)
+        in_flight = _prometheus.direct_value(in_flight_child)
+        duration = _prometheus.direct_histogram(duration_child)
+        size = _prometheus.direct_histogram(size_child)
         if in_flight is not None and duration is not None and size is not None:
             self._direct(entry, in_flight, duration, size)
         else:
@@ -199,37 +197,20 @@ class HTTPMetrics:
         duration: tuple[Any, tuple[Any, ...], tuple[float, ...]],
         sizes: tuple[Any, tuple[Any, ...], tuple[float, ...]],
     ) -> None:
-        """In-memory values: one lock per event, no call per value (see `_fast.direct_value`)."""
-        lock = _fast.DIRECT_LOCK
-        statuses = entry.statuses
-        status_of = self._status
-        duration_sum, duration_buckets, duration_bounds = duration
-        size_sum, size_buckets, size_bounds = sizes
-        duration_last, size_last = len(duration_bounds) - 1, len(size_bounds) - 1
+        """In-memory values: one lock per event, no call per value (`_prometheus` does it)."""
+        from news_metrics import _prometheus
 
-        def start() -> None:
-            with lock:
-                in_flight._value += 1.0
+        def status_of(status: int) -> Any:
+            return self._status(entry, status, direct=True)
 
-        def finish(status: int, seconds: float, size: float) -> None:
-            count = statuses.get(status)
-            if count is None:
-                count = status_of(entry, status, direct=True)
-            # the +Inf bucket is never looked past (NaN lands there too)
-            d = duration_buckets[bisect_left(duration_bounds, seconds, 0, duration_last)]
-            s = size_buckets[bisect_left(size_bounds, size, 0, size_last)]
-            with lock:
-                in_flight._value -= 1.0
-                count._value += 1.0
-                duration_sum._value += seconds
-                d._value += 1.0
-                size_sum._value += size
-                s._value += 1.0
-
-        entry.start, entry.finish = start, finish
+        entry.start, entry.finish = _prometheus.direct_route_recorders(
+            in_flight, duration, sizes, entry.statuses, status_of
+        )
 
     def _status(self, entry: _Route, status: int, *, direct: bool) -> Any:
         """The status counter of *entry*: a recorder, or (direct) a value object."""
+        from news_metrics import _prometheus
+
         if entry is _DISABLED:
             return _Sink() if direct else _noop
         try:
@@ -241,12 +222,12 @@ class HTTPMetrics:
                     label = str(status) if 100 <= status <= 999 else OTHER
                     child = families.requests.labels(entry.labels[0], entry.labels[1], label)
                     if direct:  # the route's other values are in memory: so is this one
-                        count = _fast.direct_value(child, checked=False)
+                        count = _prometheus.direct_value(child, checked=False)
                         if count is None:
                             log.error("news_metrics: HTTP status %r not counted", status)
                             count = _Sink()
                     else:
-                        count = _fast.counter_inc(child)
+                        count = _prometheus.counter_inc(child)
                     entry.statuses[status] = count
                 return count
         except Exception:

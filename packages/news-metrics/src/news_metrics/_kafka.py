@@ -6,7 +6,6 @@ import logging
 import threading
 from typing import TYPE_CHECKING
 
-from news_metrics import _fast
 from news_metrics._families import KafkaFamilies, LabelGuard, current_settings, kafka_families
 
 if TYPE_CHECKING:
@@ -157,11 +156,13 @@ class KafkaMetrics:
         return guard.admit(value)
 
     def _resolve_published(self, topic: str) -> Callable[[float], None]:
+        from news_metrics import _prometheus
+
         try:
             with self._lock:
                 families = self._ready()
                 label = self._admit("topic", topic)
-                inc = _fast.counter_inc(families.published.labels(label))
+                inc = _prometheus.counter_inc(families.published.labels(label))
                 if label == topic:
                     self._published[topic] = inc
                 return inc
@@ -171,11 +172,13 @@ class KafkaMetrics:
             return _noop
 
     def _resolve_publish_error(self, topic: str, error_type: str) -> Callable[[float], None]:
+        from news_metrics import _prometheus
+
         try:
             with self._lock:
                 families = self._ready()
                 labels = (self._admit("topic", topic), self._admit("error_type", error_type))
-                inc = _fast.counter_inc(families.publish_errors.labels(*labels))
+                inc = _prometheus.counter_inc(families.publish_errors.labels(*labels))
                 if labels == (topic, error_type):
                     self._publish_errors[topic, error_type] = inc
                 return inc
@@ -185,6 +188,8 @@ class KafkaMetrics:
             return _noop
 
     def _resolve_consumer(self, topic: str, group: str) -> _Consumer:
+        from news_metrics import _prometheus
+
         try:
             with self._lock:
                 entry = self._consumers.get((topic, group))
@@ -196,9 +201,9 @@ class KafkaMetrics:
                 if entry is None:
                     entry = _Consumer(
                         labels,
-                        _fast.counter_inc(families.consumed.labels(*labels)),
-                        _fast.counter_inc(families.dead_lettered.labels(*labels)),
-                        _fast.histogram_observe(families.handler_duration.labels(*labels)),
+                        _prometheus.counter_inc(families.consumed.labels(*labels)),
+                        _prometheus.counter_inc(families.dead_lettered.labels(*labels)),
+                        _prometheus.histogram_observe(families.handler_duration.labels(*labels)),
                     )
                     self._consumers[labels] = entry
                 return entry
@@ -210,6 +215,8 @@ class KafkaMetrics:
     def _resolve_handler_error(self, entry: _Consumer, error_type: str) -> Callable[[float], None]:
         if entry is _DISABLED:
             return _noop
+        from news_metrics import _prometheus
+
         try:
             with self._lock:
                 families = self._ready()
@@ -217,7 +224,7 @@ class KafkaMetrics:
                 inc = entry.errors.get(label)
                 if inc is None:
                     child = families.handler_errors.labels(*entry.labels, label)
-                    inc = entry.errors[label] = _fast.counter_inc(child)
+                    inc = entry.errors[label] = _prometheus.counter_inc(child)
                 if label != error_type:
                     return inc
                 entry.errors[error_type] = inc
@@ -227,6 +234,7 @@ class KafkaMetrics:
             return _noop
 
     def _resolve_lag(self, topic: str, partition: int, group: str) -> Callable[[float], None]:
+
         try:
             with self._lock:
                 families = self._ready()

@@ -66,8 +66,7 @@ def prepare(directory: str | os.PathLike[str] | None = None) -> Path:
             with another folder, or the folder cannot be used.
     """
     global _prepared, _created_dir  # noqa: PLW0603 - process-wide mode, like the env variable
-    from prometheus_client import values
-
+    from news_metrics import _prometheus
     from news_metrics._families import created_in_memory
 
     with _lock:
@@ -103,10 +102,9 @@ def prepare(directory: str | os.PathLike[str] | None = None) -> Path:
                 "give a writable folder (MetricsSettings.multiprocess_dir)"
             ) from exc
         os.environ[ENV] = str(path)
-        if not getattr(values.ValueClass, "_multiprocess", False):
-            # prometheus-client chose in-memory values at import (the variable was not set yet);
-            # metrics created from now on write to the folder. Its own tests switch it this way.
-            values.ValueClass = values.MultiProcessValue()  # type: ignore[no-untyped-call]
+        # prometheus-client may have chosen in-memory values at import (the variable was not set
+        # yet): metrics created from now on write to the folder.
+        _prometheus.switch_to_multiprocess_values()
         _prepared = path
         return path
 
@@ -118,18 +116,18 @@ def flush() -> None:
     seconds, at exit, and before they render a scrape. Call it before a worker ends in a way that
     skips both (``os._exit`` outside multiprocessing).
     """
-    from news_metrics import _fast
+    from news_metrics import _prometheus
 
-    _fast.flush()
+    _prometheus.flush()
 
 
 def active_directory() -> Path | None:
     """The folder of multi-process mode if this process records into one, else None."""
     if _prepared is not None:
         return _prepared
-    from prometheus_client import values
+    from news_metrics import _prometheus
 
-    if getattr(values.ValueClass, "_multiprocess", False) and os.environ.get(ENV):
+    if _prometheus.values_are_multiprocess() and os.environ.get(ENV):
         return Path(os.environ[ENV])
     return None
 
@@ -199,9 +197,9 @@ def cleanup() -> None:
             return
         from prometheus_client import values
 
-        from news_metrics import _fast
+        from news_metrics import _prometheus
 
-        _fast.flush()
+        _prometheus.flush()
         close_files = getattr(values, "close_all_multiprocess_files", None)
         if callable(close_files):  # prometheus-client >= 0.21
             close_files()

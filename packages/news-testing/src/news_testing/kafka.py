@@ -268,6 +268,22 @@ class KafkaBroker:
             self._executor = None
         self._close_log()
 
+    def kill(self) -> None:
+        """Kill the broker process with SIGKILL: no clean shutdown, its connections just drop.
+
+        For fault tests of what a client does when its broker dies (``start`` brings it back,
+        empty).
+        """
+        self._refuse_external("kill")
+        executor = self._executor
+        if executor is not None:
+            import signal
+
+            with contextlib.suppress(Exception):
+                executor.kill(sig=signal.SIGKILL)
+            self._executor = None
+        self._close_log()
+
     def restart(self) -> KafkaBroker:
         """Stop and start again on the same port; the broker comes back empty."""
         self.stop()

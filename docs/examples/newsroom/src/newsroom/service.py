@@ -45,12 +45,31 @@ if TYPE_CHECKING:
     from newsroom.broker import EmbeddedBroker
     from newsroom.settings import Settings
 
-__all__ = ["ARTICLE_PUBLISHED", "Newsroom", "state_file"]
+__all__ = ["ARTICLE_PUBLISHED", "METRIC_SECTIONS", "Newsroom", "state_file"]
 
 log = news_log.get_logger("newsroom")
 
+#: The sections counted by name in ``business_article_published_total``; an article of any other
+#: section is stored as usual and counted as ``section="other"`` (clients choose the section, so a
+#: closed set keeps them from adding series or pushing real sections out of the metric).
+METRIC_SECTIONS: tuple[str, ...] = (
+    "world",
+    "politics",
+    "business",
+    "technology",
+    "science",
+    "health",
+    "sport",
+    "culture",
+    "opinion",
+    "local",
+)
+
 ARTICLE_PUBLISHED = news_metrics.declare_business_event(
-    "article_published", labels=("section",), description="Articles processed and stored."
+    "article_published",
+    labels=("section",),
+    values={"section": METRIC_SECTIONS},
+    description="Articles processed and stored, by section (others as 'other').",
 )
 
 

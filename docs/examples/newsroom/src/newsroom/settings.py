@@ -24,6 +24,7 @@ import news_metrics
 import news_redis
 
 __all__ = [
+    "MIN_CURSOR_SECRET_BYTES",
     "PREFIX",
     "NewsroomSettings",
     "Settings",
@@ -35,6 +36,7 @@ __all__ = [
 
 PREFIX = "NEWSROOM_"
 Meta = msgspec.Meta
+MIN_CURSOR_SECRET_BYTES = 16  # what news_api.CursorCodec requires
 
 
 class TopicSettings(msgspec.Struct, frozen=True, kw_only=True):
@@ -66,7 +68,7 @@ class NewsroomSettings(msgspec.Struct, frozen=True, kw_only=True):
     ] = "newsroom-processor"
     cursor_secret: Annotated[
         news_config.Secret,
-        Meta(description="Signs list cursors (at least 16 characters; set your own in production)"),
+        Meta(description="Signs list cursors (at least 16 bytes; set your own in production)"),
     ] = news_config.Secret("newsroom-demo-cursor-secret")
     page_size: Annotated[int, Meta(ge=1, le=100, description="Default items per list page")] = 20
     drain_timeout: Annotated[
@@ -94,6 +96,12 @@ class NewsroomSettings(msgspec.Struct, frozen=True, kw_only=True):
     )
 
     def __post_init__(self) -> None:
+        """Check what one field cannot say alone; news-config reports it with every other error."""
+        if len(self.cursor_secret.reveal().encode()) < MIN_CURSOR_SECRET_BYTES:
+            raise ValueError(
+                f"cursor_secret must be at least {MIN_CURSOR_SECRET_BYTES} bytes (it signs list "
+                "cursors); use a random value such as secrets.token_urlsafe(32)"
+            )
         news_redis.Rate.parse(self.submit_rate)  # RedisConfigError (a ValueError) names the fix
 
 

@@ -1,48 +1,112 @@
-"""Direct recorders for labelled prometheus-client children: the hooks' hot path.
+"""Every use of prometheus-client's private names, in one place: checked, switchable, tested.
 
-prometheus-client's ``Counter.labels(...).inc()`` resolves the label tuple under a lock and checks
-its arguments on every call. The hooks instead resolve each label set once, keep the child, and
-record through the child's value objects directly: one ``inc`` on the value per counter, and a
-bisect plus two ``inc`` per histogram observation, the same arithmetic as ``Histogram.observe``.
+The hooks' hot paths record through prometheus-client's value objects directly instead of its
+public ``.labels(...).inc()`` / ``.observe()`` (which resolve the label tuple under a lock and
+check their arguments on every call). Those are the **fast paths**; each has a public fallback
+giving the same values (tests/news_metrics/test_prometheus_compat.py proves it both ways):
+
+- ``value_inc``: a counter or gauge child's ``_value.inc`` (skips the argument checks);
+- ``histogram``: a histogram child's ``_sum``, ``_buckets`` and ``_upper_bounds``, observed
+  with the same bisect as ``Histogram.observe``;
+- ``direct``: HTTP request recorders adding to the in-memory values' ``_value`` floats under one
+  lock per request (`DIRECT_LOCK`) instead of one lock per value.
+
+Other private names used here, without a public equivalent: ``values.ValueClass`` and its
+``_multiprocess`` flag (which kind of value new metrics get), switched to
+``values.MultiProcessValue()`` when multi-process mode is set up after prometheus-client was
+imported.
+
+**Checked**: this module is imported on first use of a metric (never by ``import news_metrics``),
+and then reads the installed prometheus-client version; outside the tested range
+(`TESTED_RANGE`, the same as the package's dependency) the fast paths are off and one warning
+says why. **Switchable**: ``NEWS_METRICS_NO_FAST_PATHS=1`` (``true``/``yes``/``on``) turns every
+fast path off, with one log line; recording then uses prometheus-client's public API only.
 
 In multi-process mode a value ``inc`` is an mmap write (a lock, a pid check and a struct pack:
 several microseconds). There the recorders add to in-process buffers under one lock instead, and a
 daemon thread writes the buffered amounts to the files every ``multiprocess_flush_interval``
 seconds (also before this process renders a scrape, at interpreter exit, and when a
 multiprocessing child exits). A worker killed with SIGKILL loses at most one interval of counts.
-
-These touch attributes prometheus-client does not document (``_value``, ``_sum``, ``_buckets``,
-``_upper_bounds``), stable since its first releases. Each recorder is probed when built; if a
-future version changes them, the recorder falls back to the public method (slower, same result).
-The test suite checks both paths against the exposition.
 """
 
 from __future__ import annotations
 
 import atexit
+import logging
 import math
 import os
 import sys
 import threading
 from bisect import bisect_left
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Mapping
 
 __all__ = [
     "DIRECT_LOCK",
+    "NO_FAST_PATHS_ENV",
+    "TESTED_RANGE",
     "counter_inc",
     "direct_histogram",
+    "direct_route_recorders",
     "direct_value",
+    "fast_paths_off_reason",
     "flush",
     "gauge_inc",
     "histogram_observe",
     "set_buffering",
+    "switch_to_multiprocess_values",
     "use_fast_path",
+    "values_are_multiprocess",
 ]
 
-_FAST = True
+#: The prometheus-client versions the fast paths are tested with: (floor, cap), cap excluded.
+TESTED_RANGE: Final = ((0, 20), (0, 27))
+#: Set to 1/true/yes/on to record through prometheus-client's public API only.
+NO_FAST_PATHS_ENV: Final = "NEWS_METRICS_NO_FAST_PATHS"
+
+_log = logging.getLogger("news_metrics")
+
+
+def fast_paths_off_reason(
+    version: str | None = None, environ: Mapping[str, str] | None = None
+) -> str | None:
+    """Why the fast paths must stay off (the switch, or an untested version), or None.
+
+    Args:
+        version: The prometheus-client version to judge; None reads the installed one.
+        environ: The environment to read the switch from; None means ``os.environ``.
+    """
+    env = os.environ if environ is None else environ
+    if env.get(NO_FAST_PATHS_ENV, "").strip().lower() in {"1", "true", "yes", "on"}:
+        return f"{NO_FAST_PATHS_ENV} is set"
+    if version is None:
+        from importlib.metadata import PackageNotFoundError
+        from importlib.metadata import version as installed
+
+        try:
+            version = installed("prometheus-client")
+        except PackageNotFoundError:
+            return "the prometheus-client version cannot be read"
+    try:
+        found = tuple(int(part) for part in version.split(".")[:2])
+    except ValueError:
+        return f"prometheus-client {version} is not a version this module can compare"
+    (floor, cap) = TESTED_RANGE
+    if not floor <= found < cap:
+        tested = f">={floor[0]}.{floor[1]},<{cap[0]}.{cap[1]}"
+        return f"prometheus-client {version} is outside the tested range {tested}"
+    return None
+
+
+_OFF_REASON = fast_paths_off_reason()
+_FAST = _OFF_REASON is None
+if _OFF_REASON is not None:
+    _log.warning(
+        "news_metrics: fast paths off (%s); recording through prometheus-client's public API",
+        _OFF_REASON,
+    )
 
 # --- buffering (multi-process mode) ---------------------------------------------------------------
 
@@ -54,7 +118,10 @@ _stop = threading.Event()
 
 
 def use_fast_path(enabled: bool) -> bool:
-    """Switch the direct recorders on or off for children resolved from now on; return the old."""
+    """Switch the direct recorders on or off for children resolved from now on; return the old.
+
+    For tests; `NO_FAST_PATHS_ENV` is the operator's switch.
+    """
     global _FAST
     old, _FAST = _FAST, enabled
     return old
@@ -80,10 +147,8 @@ def _flush_loop(interval: float, stop: threading.Event) -> None:
     while not stop.wait(interval):
         try:
             flush()
-        except Exception:
-            import logging
-
-            logging.getLogger("news_metrics").exception("news_metrics: flushing metrics failed")
+        except Exception:  # noqa: BLE001 - the flusher thread must live on; the error is logged
+            _log.exception("news_metrics: flushing metrics failed")
 
 
 def _ensure_flusher() -> None:
@@ -285,3 +350,81 @@ def histogram_observe(child: Any) -> Callable[[float], None]:
         _incs[_bisect(_bounds, amount, 0, _last)](1)
 
     return observe
+
+
+def direct_route_recorders(
+    in_flight: Any,
+    duration: tuple[Any, tuple[Any, ...], tuple[float, ...]],
+    sizes: tuple[Any, tuple[Any, ...], tuple[float, ...]],
+    statuses: dict[int, Any],
+    status_of: Callable[[int], Any],
+) -> tuple[Callable[[], None], Callable[[int, float, float], None]]:
+    """``(start, finish)`` of one HTTP route over in-memory values: one lock per event.
+
+    Args:
+        in_flight: The in-flight gauge's value (from `direct_value`).
+        duration: The duration histogram's parts (from `direct_histogram`).
+        sizes: The response-size histogram's parts (from `direct_histogram`).
+        statuses: Status code to its request counter's value (from `direct_value`), filled by
+            *status_of* for a status seen the first time.
+        status_of: Returns (and stores in *statuses*) the counter value of a new status.
+    """
+    lock = DIRECT_LOCK
+    duration_sum, duration_buckets, duration_bounds = duration
+    size_sum, size_buckets, size_bounds = sizes
+    duration_last, size_last = len(duration_bounds) - 1, len(size_bounds) - 1
+
+    def start() -> None:
+        with lock:
+            in_flight._value += 1.0
+
+    def finish(status: int, seconds: float, size: float) -> None:
+        count = statuses.get(status)
+        if count is None:
+            count = status_of(status)
+        # the +Inf bucket is never looked past (NaN lands there too)
+        d = duration_buckets[bisect_left(duration_bounds, seconds, 0, duration_last)]
+        s = size_buckets[bisect_left(size_bounds, size, 0, size_last)]
+        with lock:
+            in_flight._value -= 1.0
+            count._value += 1.0
+            duration_sum._value += seconds
+            d._value += 1.0
+            size_sum._value += size
+            s._value += 1.0
+
+    return start, finish
+
+
+class Sink:
+    """A stand-in value for a direct recorder that must record nothing (a disabled route)."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self) -> None:
+        self._value = 0.0
+
+
+# --- which values new metrics get ---------------------------------------------------------------
+
+
+def values_are_multiprocess() -> bool:
+    """Whether prometheus-client records new metric values into multi-process mmap files."""
+    from prometheus_client import values
+
+    flag = getattr(values.ValueClass, "_multiprocess", None)
+    if flag is None:  # not this version's shape: what prometheus-client decides at import
+        return bool(os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
+    return bool(flag)
+
+
+def switch_to_multiprocess_values() -> None:
+    """Make metrics created from now on write to the multi-process folder.
+
+    prometheus-client picks in-memory values at import when ``PROMETHEUS_MULTIPROC_DIR`` is not
+    set yet; its own tests switch it this way.
+    """
+    from prometheus_client import values
+
+    if not values_are_multiprocess():
+        values.ValueClass = values.MultiProcessValue()  # type: ignore[no-untyped-call]
