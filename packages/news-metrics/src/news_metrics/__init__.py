@@ -73,6 +73,7 @@ for _public in (
     MetricsConfigError,
     MultiprocessError,
     NewsMetricsError,
+    RedisMetrics,
     ServerError,
     UnknownEventError,
     business_event,

@@ -6,7 +6,6 @@ import logging
 import threading
 from typing import TYPE_CHECKING, Any
 
-from news_metrics import _fast
 from news_metrics._families import LabelGuard, RedisFamilies, current_settings, redis_families
 
 if TYPE_CHECKING:
@@ -119,11 +118,13 @@ class RedisMetrics:
         return guard.admit(value)
 
     def _resolve_duration(self, client: str, command: str) -> Callable[[float], None]:
+        from news_metrics import _prometheus
+
         try:
             with self._lock:
                 families = self._ready()
                 labels = (self._admit("client", client), self._admit("command", command))
-                observe = _fast.histogram_observe(families.duration.labels(*labels))
+                observe = _prometheus.histogram_observe(families.duration.labels(*labels))
                 if labels == (client, command):
                     self._durations[client, command] = observe
                 return observe
@@ -133,6 +134,8 @@ class RedisMetrics:
             return _noop
 
     def _resolve_error(self, client: str, command: str, error_type: str) -> Callable[[float], None]:
+        from news_metrics import _prometheus
+
         try:
             with self._lock:
                 families = self._ready()
@@ -141,7 +144,7 @@ class RedisMetrics:
                     self._admit("command", command),
                     self._admit("error_type", error_type),
                 )
-                inc = _fast.counter_inc(families.errors.labels(*labels))
+                inc = _prometheus.counter_inc(families.errors.labels(*labels))
                 if labels == (client, command, error_type):
                     self._errors[client, command, error_type] = inc
                 return inc
@@ -151,11 +154,13 @@ class RedisMetrics:
             return _noop
 
     def _resolve_rate_limited(self, policy: str, outcome: str) -> Callable[[float], None]:
+        from news_metrics import _prometheus
+
         try:
             with self._lock:
                 families = self._ready()
                 labels = (self._admit("policy", policy), self._admit("outcome", outcome))
-                inc = _fast.counter_inc(families.rate_limited.labels(*labels))
+                inc = _prometheus.counter_inc(families.rate_limited.labels(*labels))
                 if labels == (policy, outcome):
                     self._rate_limited[policy, outcome] = inc
                 return inc
