@@ -243,7 +243,11 @@ class Wire:
                     ssl=context,
                     server_hostname=settings.server_host if context is not None else None,
                 )
-                await self._handshake(protocol)
+                try:
+                    await self._handshake(protocol)
+                except BaseException:  # timed out or refused: never leave the socket open
+                    protocol.fail(RedisConnectionError(f"{self.where}: handshake failed"))
+                    raise
         except TimeoutError as exc:
             raise RedisTimeoutError(
                 f"{self.where}: no connection within {settings.connect_timeout:g}s "
