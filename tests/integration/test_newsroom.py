@@ -316,6 +316,121 @@ class TestNewsroomDeadLetters:
         assert newsroom.stop(signal.SIGINT) == 0, newsroom.tail()
 
 
+def _shutdown_bound(service: Newsroom) -> float:
+    """The documented bound: shutdown_delay + shutdown_grace + hooks x hook_timeout + 5 s."""
+    drain = service.wait_for_log(
+        lambda line: line.get("msg") == "shutting down: draining in-flight requests"
+    )
+    return drain["grace_s"] + drain["shutdown_hooks"] * drain["hook_timeout_s"] + 5.0
+
+
+def _sigterm(service: Newsroom, timeout: float) -> tuple[int, float]:
+    """SIGTERM the service; its exit code and how long it took (fails past ``timeout``)."""
+    assert service.process is not None
+    began = time.monotonic()
+    service.process.send_signal(signal.SIGTERM)
+    try:
+        code = service.process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        service.kill()
+        pytest.fail(f"newsroom still running {timeout} s after SIGTERM:\n{service.tail()}")
+    return code, time.monotonic() - began
+
+
+class TestNewsroomShutdownFaults:
+    def test_sigterm_after_the_broker_died_ends_in_time_and_dumps_the_store(self, tmp_path):
+        """Broker SIGKILLed, then SIGTERM: exits within the bound and writes its store dump."""
+        service = Newsroom(tmp_path)
+        service.env.update(NEWSROOM_HTTP__SHUTDOWN_GRACE="2", NEWSROOM_HTTP__HOOK_TIMEOUT="3")
+        service.env.update(NEWSROOM_NEWSROOM__DRAIN_TIMEOUT="2")
+        try:
+            service.start()
+            broker_pid = service.lines()[0]["broker_pid"]
+            created = asyncio.run(create_articles(service.url, 3))
+            asyncio.run(wait_until_readable(service.url, list(created)))
+            os.kill(broker_pid, signal.SIGKILL)
+            time.sleep(3)
+            code, took = _sigterm(service, timeout=120)
+        finally:
+            service.kill()
+        assert took < _shutdown_bound(service), service.tail()
+        assert code in {0, 1}  # 1 when a Kafka client could not stop cleanly (logged)
+        closed = next(line for line in service.lines() if line.get("msg") == "store closed")
+        assert closed["articles"] == 3
+        dumped = json.loads(service.dump_path.read_text())
+        assert sorted(article["id"] for article in dumped) == sorted(created)
+        assert service.lines()[-1]["msg"] in {
+            "stopped",
+            "shutdown deadline passed; exiting without finishing the shutdown",
+        }
+
+
+async def _post_until_stopped(
+    url: str, clients: int, stop: asyncio.Event, accepted: set[str]
+) -> dict[int, int]:
+    """``clients`` keep-alive connections POSTing articles until told to stop or refused.
+
+    Adds the ids of the articles answered 202 to ``accepted``; returns how many other answers
+    there were per status.
+    """
+    others: dict[int, int] = {}
+
+    async def one(n: int) -> None:
+        limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
+        async with httpx.AsyncClient(base_url=url, timeout=60, limits=limits) as client:
+            sent = 0
+            while not stop.is_set():
+                sent += 1
+                try:
+                    response = await client.post("/v1/articles", json=article_body(n * 1000 + sent))
+                except httpx.TransportError:
+                    return  # the connection was closed or refused: the server is stopping
+                if response.status_code == 202:
+                    accepted.add(response.json()["data"]["id"])
+                else:
+                    others[response.status_code] = others.get(response.status_code, 0) + 1
+
+    await asyncio.gather(*(one(n) for n in range(clients)))
+    return others
+
+
+class TestNewsroomShutdownUnderLoad:
+    @pytest.mark.parametrize("grace", [3, 25])
+    @pytest.mark.parametrize("run", range(5))
+    def test_every_accepted_article_is_stored(self, tmp_path, grace, run):
+        """50 keep-alive clients POSTing through SIGTERM: every 202 is in the store dump."""
+        service = Newsroom(tmp_path)
+        service.env.update(NEWSROOM_HTTP__SHUTDOWN_GRACE=str(grace))
+        try:
+            service.start()
+            accepted: set[str] = set()
+
+            async def scenario() -> tuple[dict[int, int], int]:
+                stop = asyncio.Event()
+                load = asyncio.create_task(_post_until_stopped(service.url, 50, stop, accepted))
+                deadline = time.monotonic() + 60
+                while len(accepted) < 100 and time.monotonic() < deadline:  # all 50 are busy
+                    await asyncio.sleep(0.05)
+                assert service.process is not None
+                service.process.send_signal(signal.SIGTERM)
+                code = await asyncio.to_thread(service.process.wait, STOP_TIMEOUT)
+                stop.set()
+                return await load, code
+
+            others, exit_code = asyncio.run(scenario())
+        finally:
+            service.kill()
+        assert accepted, service.tail()
+        assert set(others) <= {503}, others
+        dumped = {article["id"] for article in json.loads(service.dump_path.read_text())}
+        lost = accepted - dumped
+        assert not lost, f"{len(lost)} of {len(accepted)} accepted articles lost:\n{service.tail()}"
+        stopped = service.lines()[-1]
+        assert stopped["msg"] == "stopped", service.tail()
+        assert "requests_reset" in stopped
+        assert exit_code == stopped["exit_code"]
+
+
 class TestSectionMetric:
     def test_random_sections_do_not_push_real_ones_into_other(self, newsroom):
         """150 made-up sections count as other; real sections posted after them keep their name."""

@@ -409,6 +409,82 @@ def observed() -> news_http.NewsApp:
     return app
 
 
+def stubborn_shutdown() -> news_http.NewsApp:
+    """Shutdown hooks that misbehave in every way ``STUBBORN_HOOKS`` (comma-separated) names.
+
+    ``cancelled``: raises CancelledError (as aiokafka's stop does after a broker loss);
+    ``ignores_cancel``: overruns hook_timeout and swallows the cancellation;
+    ``never_returns``: a sync hook that blocks for ever;
+    ``exits``: raises SystemExit; ``blocks_loop``: an async hook that blocks the event loop.
+    ``last_hook`` (registered first, so it runs last) logs that it ran.
+    """
+    app = news_http.create_app(name="stubborn")
+    events = news_log.get_logger("stubborn")
+    wanted = os.environ.get("STUBBORN_HOOKS", "").split(",")
+
+    @app.on_shutdown
+    def last_hook() -> None:
+        events.info("shutdown", hook="last_hook")
+
+    async def cancelled() -> None:
+        await asyncio.sleep(0)
+        raise asyncio.CancelledError
+
+    async def ignores_cancel() -> None:
+        while True:
+            try:
+                await asyncio.sleep(3600)
+            except asyncio.CancelledError:
+                events.info("cancellation ignored")
+
+    def never_returns() -> None:
+        threading.Event().wait()
+
+    def exits() -> None:
+        raise SystemExit(7)
+
+    async def blocks_loop() -> None:
+        time.sleep(3600)
+
+    for hook in (cancelled, ignores_cancel, never_returns, exits, blocks_loop):
+        if hook.__name__ in wanted:
+            app.on_shutdown(hook)
+
+    @app.get("/pid")
+    def pid() -> dict[str, int]:
+        return {"pid": os.getpid()}
+
+    return app
+
+
+#: Set by keep_alive_app's shutdown hook: a response computed after it must not be a success.
+HOOKS_STARTED = threading.Event()
+
+
+def keep_alive_app() -> news_http.NewsApp:
+    """A slow-ish async route for keep-alive clients, and a shutdown hook that takes a second."""
+    app = news_http.create_app(name="keepalive")
+    events = news_log.get_logger("keepalive")
+
+    @app.on_shutdown
+    async def stop_publisher() -> None:
+        HOOKS_STARTED.set()
+        events.info("hooks started")
+        await asyncio.sleep(1.0)
+
+    @app.post("/work")
+    async def work(seconds: float = 0.2) -> dict[str, Any]:
+        await asyncio.sleep(seconds)
+        return {"after_hooks": HOOKS_STARTED.is_set(), "pid": os.getpid()}
+
+    @app.post("/work-sync")
+    def work_sync(seconds: float = 0.2) -> dict[str, Any]:
+        time.sleep(seconds)
+        return {"after_hooks": HOOKS_STARTED.is_set(), "pid": os.getpid()}
+
+    return app
+
+
 class Journal:
     """A managed resource that logs its lifecycle; ``fail`` (``start``/``stop``/``hang``) breaks it.
 
@@ -509,6 +585,38 @@ def managed() -> news_http.NewsApp:
             raise news_api.ServiceUnavailable("the store is closed")
         store.items.append(str(request.body))
         return news_api.created({"n": len(store.items)}, location=f"/items/{len(store.items)}")
+
+    return app
+
+
+def signals_app() -> news_http.NewsApp:
+    """Reports whether SIGTERM/SIGINT are handled by Python's C handler (or actix's)."""
+    import ctypes
+    import signal
+
+    app = news_http.create_app(name="signals")
+    libc = ctypes.CDLL(None, use_errno=True)
+
+    def handler_address(signum: int) -> bytes:
+        buffer = ctypes.create_string_buffer(512)
+        assert libc.sigaction(signum, None, buffer) == 0
+        return buffer.raw[: ctypes.sizeof(ctypes.c_void_p)]
+
+    signal.signal(signal.SIGUSR2, lambda *_: None)  # Python's C handler, for reference
+    python = handler_address(signal.SIGUSR2)
+
+    @app.get("/sigaction")
+    def sigaction() -> dict[str, bool]:
+        return {
+            "SIGTERM": handler_address(signal.SIGTERM) == python,
+            "SIGINT": handler_address(signal.SIGINT) == python,
+        }
+
+    @app.get("/slow")
+    async def slow(seconds: float = 1.0) -> dict[str, float]:
+        news_log.get_logger("signals").info("slow request started")
+        await asyncio.sleep(seconds)
+        return {"slept": seconds}
 
     return app
 

@@ -32,6 +32,7 @@ class TestSettings:
         s = PasswordSettings()
         assert (s.memory_cost_kib, s.time_cost, s.parallelism) == (19_456, 2, 1)
         assert (s.hash_length, s.salt_length, s.threads, s.max_waiting) == (32, 16, 2, 64)
+        assert s.niceness == 10
 
     @pytest.mark.parametrize(
         "field",
@@ -45,6 +46,8 @@ class TestSettings:
             {"threads": 0},
             {"threads": 33},
             {"max_waiting": -1},
+            {"niceness": -1},
+            {"niceness": 20},
         ],
     )
     def test_out_of_range_values_are_refused(self, field):
@@ -219,6 +222,26 @@ class TestPool:
         assert threads
         assert threads[0].startswith("news-security-argon2")
         assert threads[0] != threading.current_thread().name
+
+    @pytest.mark.parametrize("niceness", [0, 10, 19])
+    async def test_hashing_threads_get_the_configured_nice_value(self, monkeypatch, niceness):
+        """The pool's threads run at nice ``niceness`` (the process itself is unchanged)."""
+        import os
+
+        seen: list[int] = []
+        original = argon2.PasswordHasher.hash
+
+        def spy(self, password, *, salt=None):
+            seen.append(os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))
+            return original(self, password, salt=salt)
+
+        monkeypatch.setattr(argon2.PasswordHasher, "hash", spy)
+        before = os.getpriority(os.PRIO_PROCESS, 0)
+        settings = PasswordSettings(memory_cost_kib=1024, time_cost=1, niceness=niceness)
+        async with PasswordHasher(settings) as hasher:
+            await hasher.hash("pw")
+        assert seen == [before + niceness if niceness else before]
+        assert os.getpriority(os.PRIO_PROCESS, 0) == before
 
     async def test_loop_keeps_running_while_hashing(self, monkeypatch):
         """While a hash is computed, other coroutines on the loop make progress."""

@@ -23,7 +23,7 @@ from typing import Any, Literal
 
 ROOT = Path(__file__).resolve().parents[2]
 RESULTS = ROOT / "docs" / "benchmarks"
-ORDER = ("log", "metrics", "kafka", "http", "api", "redis")
+ORDER = ("log", "metrics", "kafka", "http", "api", "auth", "redis")
 
 Kind = Literal["ours", "peer", "other"]
 
@@ -197,6 +197,38 @@ def _http(data: dict[str, Any]) -> Panel:
     )
 
 
+def _auth(data: dict[str, Any]) -> Panel:
+    labels = {
+        "PyJWT / news-auth RS256 verify time": "RS256 verify:\nPyJWT's time ÷ ours",
+        "PyJWT / news-auth ES256 verify time": "ES256 verify:\nPyJWT's time ÷ ours",
+        "requires() / open route req/s": "requires():\nreq/s ÷ open route",
+        "requires(), every request verified / open req/s": "requires(), no cache:\nreq/s ÷ open",
+        "GET req/s with 4 logins/s / without": "GET req/s with\n4 logins/s ÷ without",
+    }
+    targets = {key: tuple(value) for key, value in data.get("targets", {}).items()}
+    per_run: dict[str, list[float]] = {}
+    for key, section in (
+        ("PyJWT / news-auth RS256 verify time", data.get("verification", {}).get("RS256")),
+        ("PyJWT / news-auth ES256 verify time", data.get("verification", {}).get("ES256")),
+        ("requires() / open route req/s", data.get("guard", {}).get("default")),
+        ("requires(), every request verified / open req/s", data.get("guard", {}).get("cache_off")),
+        ("GET req/s with 4 logins/s / without", data.get("logins")),
+    ):
+        if section and section.get("ratio_per_run"):
+            per_run[key] = section["ratio_per_run"]
+    bars = [
+        Bar(
+            labels.get(key, key),
+            float(ratio),
+            kind="ours" if key in targets else "other",
+            target=targets.get(key),  # type: ignore[arg-type]
+            spread=(min(per_run[key]), max(per_run[key])) if key in per_run else None,
+        )
+        for key, ratio in data["ratios"].items()
+    ]
+    return Panel("auth", "news-auth / news-security", "ratio as labelled", "higher", bars)
+
+
 def _redis(data: dict[str, Any]) -> Panel:
     labels = {
         "limiter_vs_raw_evalsha": "limiter checks/s\n÷ raw EVALSHA's",
@@ -232,6 +264,7 @@ _PANELS = {
     "metrics": _metrics,
     "kafka": _kafka,
     "http": _http,
+    "auth": _auth,
     "redis": _redis,
 }
 

@@ -146,7 +146,8 @@ class HTTPSettings(msgspec.Struct, frozen=True, kw_only=True):
         msgspec.Meta(
             ge=0,
             description="Largest request body accepted; larger ones get 413 before the "
-            "handler runs. 0 accepts no body at all.",
+            "handler runs, but only once Robyn has read them into memory: enforce the same "
+            "limit in the fronting proxy. 0 accepts no body at all.",
         ),
     ] = 1024 * 1024
     request_timeout: Annotated[
@@ -162,15 +163,16 @@ class HTTPSettings(msgspec.Struct, frozen=True, kw_only=True):
         float,
         msgspec.Meta(
             ge=0.0,
-            description="Seconds in-flight requests may take to finish after SIGTERM/SIGINT "
-            "before shutdown hooks run regardless.",
+            description="Seconds in-flight requests may take to finish after SIGTERM/SIGINT; "
+            "then the connections still open are closed and the shutdown hooks run.",
         ),
     ] = 25.0
     hook_timeout: Annotated[
         float,
         msgspec.Meta(
             gt=0.0,
-            description="Seconds each async startup or shutdown hook may take.",
+            description="Seconds each startup or shutdown hook (and managed resource's "
+            "start or stop) may take; one that overruns is cancelled or left behind.",
         ),
     ] = 10.0
     access_log: Annotated[

@@ -17,6 +17,7 @@ import asyncio
 import base64
 import concurrent.futures
 import contextlib
+import os
 import secrets
 import threading
 from typing import TYPE_CHECKING, Annotated, Any
@@ -69,6 +70,17 @@ class PasswordSettings(msgspec.Struct, frozen=True, kw_only=True):
             ),
         ),
     ] = 2
+    niceness: Annotated[
+        int,
+        Meta(
+            ge=0,
+            le=19,
+            description=(
+                "Nice value of the hashing threads (Linux): above 0 they yield the CPU to "
+                "request handling when both compete, and logins wait a little longer instead"
+            ),
+        ),
+    ] = 10
     max_waiting: Annotated[
         int,
         Meta(
@@ -76,6 +88,14 @@ class PasswordSettings(msgspec.Struct, frozen=True, kw_only=True):
             description="Calls that may wait for a free thread before HasherBusyError is raised",
         ),
     ] = 64
+
+
+def _lower_priority(niceness: int) -> None:
+    """Give the calling pool thread the nice value ``niceness`` (Linux threads have their own)."""
+    if niceness and hasattr(os, "setpriority"):
+        # not permitted here: hashing still works, at normal priority
+        with contextlib.suppress(OSError):
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), niceness)
 
 
 def _b64(data: bytes) -> str:
@@ -217,7 +237,10 @@ class PasswordHasher:
             with self._busy_lock:
                 if self._pool is None:
                     self._pool = concurrent.futures.ThreadPoolExecutor(
-                        self.settings.threads, thread_name_prefix="news-security-argon2"
+                        self.settings.threads,
+                        thread_name_prefix="news-security-argon2",
+                        initializer=_lower_priority,
+                        initargs=(self.settings.niceness,),
                     )
                 pool = self._pool
         return pool

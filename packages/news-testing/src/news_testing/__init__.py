@@ -30,6 +30,18 @@ free port, call it with httpx, read its JSON log lines, stop it with a chosen si
 
 Fixture: ``http_server`` (starts apps like `start_app`; stops them after the test).
 
+OpenID provider (``pip install 'news-testing[auth]'``; Node.js 20+ and npm on the machine): npm's
+oidc-provider on a loopback port, installed into a cache folder on first use, issuing RFC 9068
+access tokens for the client-credentials grant::
+
+    async def test_token_is_accepted(oidc_provider):
+        verifier = news_auth.JWTVerifier(oidc_provider.jwt_settings())
+        principal = await verifier.verify(oidc_provider.token(scope="articles:write"))
+        assert principal.has_scopes("articles:write")
+
+Fixtures: ``oidc_provider`` (session), ``oidc_private_provider`` (fault tests: stop, start,
+key rotation, JWKS request counts).
+
 Redis (``pip install 'news-testing[redis]'``; ``redis-server`` on the PATH): a private server
 per session, flushed before each test, restartable for fault tests::
 
@@ -54,8 +66,6 @@ from news_testing.http import (
     serve_app,
     start_app,
 )
-
-# Kafka helpers (extra `kafka`) and HTTP helpers (extra `http`); both import lazily.
 from news_testing.kafka import (
     BOOTSTRAP_ENV,
     CapturedRecord,
@@ -66,16 +76,33 @@ from news_testing.kafka import (
     publish_raw,
 )
 
+# Kafka helpers (extra `kafka`), HTTP helpers (extra `http`) and the OpenID provider (extra
+# `auth`, Node.js); all import their heavy parts lazily.
+from news_testing.oidc import (
+    DEFAULT_AUDIENCE,
+    DEFAULT_CLIENT_ID,
+    ES256_AUDIENCE,
+    OIDCClient,
+    OIDCProvider,
+    OIDCProviderError,
+)
+
 if TYPE_CHECKING:
     from news_testing.redis import REDIS_URL_ENV, RedisServer, redis_test_settings
 
 __all__ = [
     "BOOTSTRAP_ENV",
-    "REDIS_URL_ENV",
+    "DEFAULT_AUDIENCE",
+    "DEFAULT_CLIENT_ID",
+    "ES256_AUDIENCE",
     "CapturedRecord",
     "KafkaBroker",
     "KafkaCapture",
     "KafkaMockCluster",
+    "OIDCClient",
+    "OIDCProvider",
+    "OIDCProviderError",
+    "REDIS_URL_ENV",
     "RedisServer",
     "ServerProcess",
     "ServerStartError",

@@ -9,5 +9,6 @@ from __future__ import annotations
 pytest_plugins = [
     "news_testing._kafka_fixtures",
     "news_testing._http_fixtures",
+    "news_testing._oidc_fixtures",
     "news_testing._redis_fixtures",
 ]

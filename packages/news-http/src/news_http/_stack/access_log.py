@@ -31,7 +31,16 @@ import news_log
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
 
-__all__ = ["ACCESS_LOGGER", "BATCH_INTERVAL_S", "IN_FLIGHT", "AccessLog", "ClientAddress"]
+__all__ = [
+    "ACCESS_LOGGER",
+    "BATCH_INTERVAL_S",
+    "DRAINING",
+    "IN_FLIGHT",
+    "REFUSING",
+    "AccessLog",
+    "ClientAddress",
+    "flush_all",
+]
 
 ACCESS_LOGGER: Final = "news_http.access"
 BATCH_INTERVAL_S: Final = 0.01
@@ -39,6 +48,12 @@ BATCH_INTERVAL_S: Final = 0.01
 #: One entry per request inside the stack right now (deque appends and pops are atomic, so
 #: Robyn's threads need no lock); graceful shutdown waits for it to empty.
 IN_FLIGHT: Final[deque[None]] = deque()
+#: Not empty from the start of the drain: a request whose body is shorter than its declared
+#: Content-Length (its connection was closed while the body arrived) gets 503.
+DRAINING: Final[deque[None]] = deque()
+#: Not empty once the shutdown hooks are about to run: from then on the stack answers 503 to
+#: every request that still reaches it, and replaces a success computed meanwhile by a 503.
+REFUSING: Final[deque[None]] = deque()
 
 _Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 

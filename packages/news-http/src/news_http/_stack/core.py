@@ -20,16 +20,19 @@ Each step is a plain function or a small object from its own module (`cors`, `co
 separate middlewares because on Robyn every Python frame on the request path costs more than in
 a micro-benchmark (cold caches between requests); the order above is the contract.
 
-The sync variant also keeps the Python thread state of the Robyn thread that calls it (see
-`_keep_thread_state`): Robyn 0.88 otherwise makes and deletes one per request, which measured
-~25 µs of CPU per request in the full stack, more than the stack's own work.
+The sync variant also keeps the Python thread state of the Robyn thread that calls it
+(`news_http._robyn.keep_thread_state`): Robyn 0.88 otherwise makes and deletes one per request,
+which measured ~25 µs of CPU per request in the full stack, more than the stack's own work.
+
+Once the shutdown hooks are about to run (`REFUSING`), requests that still reach the stack get
+503 without running the handler, and a success computed meanwhile becomes a 503: nothing is
+answered with a 2xx after a consumer or publisher started stopping.
 """
 
 from __future__ import annotations
 
 import asyncio
 import functools
-import os
 from threading import get_ident
 from time import perf_counter
 from typing import TYPE_CHECKING, Any
@@ -37,8 +40,9 @@ from typing import TYPE_CHECKING, Any
 import news_api
 import news_log
 from news_http._chain import is_async
-from news_http._stack.access_log import IN_FLIGHT
-from news_http._stack.recovery import error_response, internal_error_response
+from news_http._robyn import KEPT_THREADS, keep_thread_state
+from news_http._stack.access_log import DRAINING, IN_FLIGHT, REFUSING
+from news_http._stack.recovery import error_response, internal_error_response, to_robyn
 from news_http._stack.request_id import context_fields
 
 if TYPE_CHECKING:
@@ -84,27 +88,22 @@ class _Metrics:
             self._failed(exc)
 
 
-#: Robyn's threads that keep their Python thread state between requests (see below).
-_KEPT_THREADS: set[int] = set()
+def _refused(request: Request) -> Response:
+    """503 for a request that reaches the stack once the shutdown hooks are about to run."""
+    from news_http._stack.request_id import current_request_id
+
+    problem = news_api.ServiceUnavailable("the server is shutting down; try again", retry_after=1)
+    return to_robyn(problem.to_response(request_id=current_request_id(), instance=request.url.path))
 
 
-def _keep_thread_state() -> None:
-    """Keep the calling Robyn thread's Python thread state alive between requests.
-
-    Robyn calls a sync handler on a thread Python did not start: each call makes a new Python
-    thread state (with a freshly mapped frame stack) and deletes it afterwards, ~2 system calls
-    and several page faults per request. One extra ``PyGILState_Ensure`` that is never released
-    keeps the thread's state (the GIL is still released between requests, as for any Python
-    thread); it costs one thread state per Robyn worker thread, for the process's lifetime.
-    """
-    import ctypes  # once per Robyn thread, lazily: keeps `import news_http` cheap
-
-    ctypes.pythonapi.PyGILState_Ensure()
-    _KEPT_THREADS.add(get_ident())
-
-
-if hasattr(os, "register_at_fork"):  # a forked worker's threads are new threads
-    os.register_at_fork(after_in_child=_KEPT_THREADS.clear)
+def _cut_short(request: Request, headers: Headers) -> bool:
+    """Whether the request's body is shorter than its Content-Length (checked while draining)."""
+    declared = headers.get("content-length")
+    if declared is None or not declared.isdigit() or declared == "0":
+        return False
+    body = request.body
+    size = len(body) if isinstance(body, bytes) else len(body.encode())
+    return size < int(declared)
 
 
 def _body_size(response: Response) -> int:
@@ -132,10 +131,15 @@ def standard_stack(  # noqa: PLR0915 - one fused layer, see the module docstring
     apply_compression = compressor.apply if compressor is not None else None
     gateway_detail = f"the request took longer than {timeout:g} s" if timeout else ""
     too_large_detail = f"the request body must not exceed {max_body_bytes} bytes"
+    both_lengths_detail = (
+        "the request has both Content-Length and Transfer-Encoding; send one (RFC 9112 6.3)"
+    )
 
     def check_body(request: Request, headers: Headers, method: str) -> None:
         declared = headers.get("content-length")
         if declared is not None:
+            if headers.get("transfer-encoding") is not None:
+                raise news_api.BadRequest(both_lengths_detail)
             # actix has already rejected malformed lengths; be defensive all the same.
             if not declared.isdigit() or int(declared) > max_body_bytes:  # type: ignore[operator]
                 raise news_api.PayloadTooLarge(too_large_detail)
@@ -153,6 +157,8 @@ def standard_stack(  # noqa: PLR0915 - one fused layer, see the module docstring
         fields: dict[str, str],
         started: float,
     ) -> Response:
+        if REFUSING and response.status_code < 400:
+            response = _refused(request)
         response.headers.set(request_id_header, fields["request_id"])
         if record is not None or meter is not None:
             seconds = perf_counter() - started
@@ -241,6 +247,8 @@ def standard_stack(  # noqa: PLR0915 - one fused layer, see the module docstring
                             )
                             if early is not None:
                                 response = early
+                            elif REFUSING or (DRAINING and _cut_short(request, headers)):
+                                response = _refused(request)
                             else:
                                 response = outgoing(
                                     request, await run_async(request, headers, method), origin
@@ -279,8 +287,8 @@ def standard_stack(  # noqa: PLR0915 - one fused layer, see the module docstring
         @functools.wraps(next_handler)
         def sync_stack(request: Request) -> Response:
             started = perf_counter()
-            if get_ident() not in _KEPT_THREADS:
-                _keep_thread_state()
+            if get_ident() not in KEPT_THREADS:
+                keep_thread_state()
             IN_FLIGHT.append(None)
             try:
                 headers = request.headers
@@ -298,6 +306,8 @@ def standard_stack(  # noqa: PLR0915 - one fused layer, see the module docstring
                         )
                         if early is not None:
                             response = early
+                        elif REFUSING or (DRAINING and _cut_short(request, headers)):
+                            response = _refused(request)
                         else:
                             response = outgoing(request, run_sync(request, headers, method), origin)
                     except Exception as exc:  # noqa: BLE001 - the last net: never a bare 500

@@ -1,0 +1,266 @@
+"""Robyn 0.88's internals that news-http relies on, in one place: version-checked, switchable.
+
+news-http serves with Robyn's compiled server directly rather than ``Robyn.start()`` (whose
+process pool SIGKILLs its workers, never drains, and parses ``sys.argv``): `open_socket`,
+`clone_socket` and `serve_forever` are that process bootstrap, built from ``robyn.robyn``'s
+``Server``/``SocketHeld``/``FunctionInfo`` and ``robyn.processpool.initialize_event_loop``
+exactly as Robyn's own ``processpool.spawn_process`` does it.
+
+Two **fast paths** go further than Robyn's public behaviour; both are on by default and both go
+off with ``NEWS_HTTP_NO_FAST_PATHS=1`` (or when the installed Robyn is outside the tested range
+`TESTED`), which one log line reports when the server starts:
+
+- **signal guard** (`SignalGuard`): actix registers its own SIGTERM/SIGINT handlers when its
+  server starts (graceful stop that hangs the process, upstream #1324; forced stop on SIGINT
+  that drops in-flight requests). The guard records Python's sigactions before the server
+  starts (libc ``sigaction`` into a raw buffer) and puts them back once actix replaced them.
+  Off: actix keeps its handlers, which chain to Python's, so news-http's drain still runs, next
+  to actix's own graceful stop (and a SIGINT drops requests in flight).
+- **kept thread state** (`keep_thread_state`): Robyn calls a sync handler on a Rust thread and
+  makes and deletes a Python thread state for every call (~25 µs of CPU per request in the full
+  stack). One ``PyGILState_Ensure`` that is never released keeps the thread's state between
+  calls. Off: Robyn's per-call thread state (thread-locals start afresh on every request).
+
+The import of this module is cheap: Robyn itself is imported when a function needs it.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+from importlib import metadata
+from threading import get_ident
+from typing import TYPE_CHECKING, Any, Final
+
+import news_log
+
+if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable, Mapping
+
+    from robyn.robyn import SocketHeld
+
+    from news_http._app import NewsApp
+
+__all__ = [
+    "KEPT_THREADS",
+    "NO_FAST_PATHS_ENV",
+    "TESTED",
+    "SignalGuard",
+    "clone_socket",
+    "fast_paths",
+    "installed_version",
+    "keep_thread_state",
+    "off_reason",
+    "open_socket",
+    "report_fast_paths",
+    "serve_forever",
+]
+
+#: The Robyn versions whose internals this module was written against (``>=0.88,<0.89``).
+TESTED: Final = ((0, 88), (0, 89))
+#: Set to ``1`` to turn every fast path off in favour of Robyn's public behaviour.
+NO_FAST_PATHS_ENV: Final = "NEWS_HTTP_NO_FAST_PATHS"
+
+_log = news_log.get_logger("news_http.server")
+
+
+def installed_version() -> tuple[int, ...]:
+    """The installed Robyn's version as numbers (``(0, 88, 0)``); ``()`` when unreadable."""
+    try:
+        text = metadata.version("robyn")
+    except metadata.PackageNotFoundError:
+        return ()
+    numbers: list[int] = []
+    for part in text.split("."):
+        digits = "".join(c for c in part if c.isdigit())
+        if not digits:
+            break
+        numbers.append(int(digits))
+    return tuple(numbers)
+
+
+def off_reason(
+    environ: Mapping[str, str] | None = None, version: tuple[int, ...] | None = None
+) -> str | None:
+    """Why the fast paths are off (None: they are on), from the environment and Robyn's version."""
+    environ = os.environ if environ is None else environ
+    if environ.get(NO_FAST_PATHS_ENV, "").strip().lower() in {"1", "true", "yes", "on"}:
+        return f"{NO_FAST_PATHS_ENV} is set"
+    version = installed_version() if version is None else version
+    low, high = TESTED
+    if not low <= version[:2] < high:
+        shown = ".".join(map(str, version)) or "unknown"
+        return f"robyn {shown} is outside the tested range >={low[0]}.{low[1]},<{high[0]}.{high[1]}"
+    return None
+
+
+_OFF_REASON: str | None = off_reason()
+_reported = False
+
+
+def fast_paths() -> bool:
+    """Whether the fast paths are on (decided once, at import)."""
+    return _OFF_REASON is None
+
+
+def report_fast_paths() -> None:
+    """Log once per process that the fast paths are off, and why (nothing when they are on)."""
+    global _reported  # noqa: PLW0603 - one line per process
+    if _OFF_REASON is not None and not _reported:
+        _reported = True
+        _log.info(
+            "news-http fast paths off; using Robyn's public behaviour",
+            reason=_OFF_REASON,
+            pid=os.getpid(),
+        )
+
+
+# -- kept thread state --------------------------------------------------------------------------
+
+#: Robyn's threads whose Python thread state is kept (or, fast paths off, that were seen).
+KEPT_THREADS: set[int] = set()
+
+
+def keep_thread_state() -> None:
+    """Keep the calling Robyn thread's Python thread state alive between requests.
+
+    The request path calls this once per thread (it checks `KEPT_THREADS` first). It costs one
+    thread state per Robyn worker thread for the process's lifetime; the GIL is still released
+    between requests, as for any Python thread. Fast paths off: only records the thread.
+    """
+    if _OFF_REASON is None:
+        import ctypes  # once per Robyn thread, lazily: keeps `import news_http` cheap
+
+        ctypes.pythonapi.PyGILState_Ensure()
+    KEPT_THREADS.add(get_ident())
+
+
+if hasattr(os, "register_at_fork"):  # a forked worker's threads are new threads
+    os.register_at_fork(after_in_child=KEPT_THREADS.clear)
+
+
+# -- signal guard -------------------------------------------------------------------------------
+
+
+class SignalGuard:
+    """Keep SIGTERM and SIGINT with Python's handlers after actix registered its own.
+
+    Make it before the server starts (it records Python's sigactions), call `watch` once the
+    server serves. SIGQUIT stays actix's: an immediate stop.
+    """
+
+    _SIGNALS = (signal.SIGTERM, signal.SIGINT)
+    _BUFFER = 512  # larger than struct sigaction on every Linux ABI
+
+    def __init__(self) -> None:
+        self._sigaction: Any = None
+        self._saved: dict[int, Any] = {}
+        if _OFF_REASON is not None:
+            return
+        try:
+            sigaction, saved = self._record()
+        except Exception as exc:  # noqa: BLE001 - no guard: say so, serve on
+            _log.warning(
+                "signal guard unavailable; actix's own graceful shutdown runs next to "
+                "news-http's (a SIGINT drops requests in flight)",
+                error=f"{type(exc).__name__}: {exc}",
+            )
+            return
+        self._sigaction, self._saved = sigaction, saved
+
+    @classmethod
+    def _record(cls) -> tuple[Any, dict[int, Any]]:
+        """Libc's ``sigaction`` and the current sigaction of each signal (raw buffers)."""
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        sigaction = libc.sigaction
+        saved: dict[int, Any] = {}
+        for signum in cls._SIGNALS:
+            buffer = ctypes.create_string_buffer(cls._BUFFER)
+            if sigaction(signum, None, buffer) != 0:
+                code = ctypes.get_errno()
+                raise OSError(code, f"sigaction({signum}): {os.strerror(code)}")
+            saved[signum] = buffer
+        return sigaction, saved
+
+    @property
+    def active(self) -> bool:
+        """Whether the guard recorded Python's handlers (and will restore them)."""
+        return self._sigaction is not None
+
+    def watch(self, timeout: float = 30.0) -> None:
+        """Start a daemon thread that restores Python's handlers once actix took them."""
+        if self._sigaction is None:
+            return
+        threading.Thread(
+            target=self._run, args=(timeout,), name="news-http-signals", daemon=True
+        ).start()
+
+    def _run(self, timeout: float) -> None:
+        import ctypes
+
+        current = ctypes.create_string_buffer(self._BUFFER)
+        size = ctypes.sizeof(ctypes.c_void_p)  # the handler pointer leads struct sigaction
+        pending = dict(self._saved)
+        deadline = time.monotonic() + timeout
+        while pending and time.monotonic() < deadline:
+            for signum, saved in list(pending.items()):
+                if self._sigaction(signum, None, current) == 0 and (
+                    current.raw[:size] != saved.raw[:size]
+                ):
+                    self._sigaction(signum, saved, None)
+                    del pending[signum]
+            time.sleep(0.005)
+        if pending:
+            _log.warning(
+                "actix kept its signal handlers; its own graceful shutdown runs too",
+                signals=[signal.Signals(s).name for s in pending],
+            )
+
+
+# -- process bootstrap --------------------------------------------------------------------------
+
+
+def open_socket(host: str, port: int) -> SocketHeld:
+    """Robyn's listening socket on ``host:port`` (SO_REUSEPORT, as Robyn binds it)."""
+    from robyn.robyn import SocketHeld
+
+    return SocketHeld(host, port)
+
+
+def clone_socket(held: SocketHeld) -> SocketHeld:
+    """A duplicate of ``held`` for a forked worker."""
+    return held.try_clone()
+
+
+def serve_forever(
+    app: NewsApp, held: SocketHeld, workers: int, startup: Callable[[], Awaitable[None]]
+) -> None:
+    """Serve ``app`` on ``held`` with Robyn's server in this process, as Robyn's workers do.
+
+    ``startup`` runs on the serving event loop before actix listens. Returns only if the event
+    loop stops; Robyn's shutdown handler is not used (news-http runs its own hooks).
+    """
+    from robyn.processpool import initialize_event_loop
+    from robyn.robyn import FunctionInfo, Server
+
+    initialize_event_loop()  # type: ignore[no-untyped-call]  # uvloop, as Robyn does
+    server = Server()
+    for directory in app.directories:
+        server.add_directory(*directory.as_list())  # type: ignore[no-untyped-call]
+    server.apply_request_headers(app.request_headers)
+    server.apply_response_headers(app.response_headers)
+    server.set_response_headers_exclude_paths(app.excluded_response_headers_paths)
+    for route in app.router.get_routes():
+        server.add_route(route.route_type, route.route, route.function, route.is_const)
+    for endpoint, handlers in app.web_socket_router.get_routes().items():
+        # robyn.pyi lists more parameters than the 0.88 binary takes (as processpool.py).
+        server.add_web_socket_route(  # type: ignore[call-arg]
+            endpoint, handlers["connect"], handlers["close"], handlers["message"]
+        )
+    server.add_startup_handler(FunctionInfo(startup, True, 0, {}, {}))
+    # robyn.pyi lists client/keep-alive timeouts the 0.88 binary does not take.
+    server.start(held, workers)  # type: ignore[call-arg]
