@@ -159,8 +159,9 @@ def newsroom_banner(url: str) -> str:
     return "\n".join(
         [
             f"newsroom: {url}  (Ctrl+C stops it; logs follow below)",
-            "  create an article:",
+            "  create an article (with the development API key the service prints at start):",
             f"    curl -i -X POST {url}/v1/articles -H 'content-type: application/json' \\",
+            '      -H "x-api-key: $(python3 tools/dev.py newsroom key)" \\',
             f"      -d '{NEWSROOM_ARTICLE}'",
             f"  read it:    curl {url}/v1/articles/ID   (ID from the Location header)",
             f"  list:       curl '{url}/v1/articles?section=world'",

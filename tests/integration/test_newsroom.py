@@ -2,7 +2,9 @@
 
 Each test starts ``python -m newsroom`` as a child process (no Kafka bootstrap set: it starts
 Tansu itself), talks to it over HTTP and through its CLI, reads its JSON log lines, and stops
-it with SIGTERM as an orchestrator would.
+it with SIGTERM as an orchestrator would. The flow and shutdown tests run twice: with the
+in-memory store (no ``NEWSROOM_DB__*``) and with PostgreSQL (``NEWSROOM_DB__DSN`` of a fresh
+database, which the service migrates at start).
 """
 
 from __future__ import annotations
@@ -33,7 +35,8 @@ STOP_TIMEOUT = 60.0  # bound for the whole shutdown (grace period, hooks, broker
 class Newsroom:
     """A ``python -m newsroom`` child process, its log lines and an HTTP client for it."""
 
-    def __init__(self, workdir: Path) -> None:
+    def __init__(self, workdir: Path, *, dsn: str | None = None) -> None:
+        self.dsn = dsn
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.workdir = workdir
@@ -46,7 +49,11 @@ class Newsroom:
             NEWSROOM_NEWSROOM__STORE_DUMP=str(self.dump_path),
             NEWSROOM_NEWSROOM__SUBMIT_RATE="100000/minute",  # 200 articles from one address
         )
+        if dsn is not None:
+            self.env["NEWSROOM_DB__DSN"] = dsn
         self.process: subprocess.Popen[bytes] | None = None
+        self.key = ""
+        self.auth: dict[str, str] = {}
 
     def start(self, timeout: float = 90.0) -> Newsroom:
         """Start the process; return once it logged "serving"."""
@@ -59,6 +66,10 @@ class Newsroom:
                 stderr=log,
             )
         self.wait_for_log(lambda line: line.get("msg") == "serving", timeout)
+        shown = self.cli("key")  # the development API key, as the README's tour gets it
+        assert shown.returncode == 0, shown.stderr
+        self.key = shown.stdout.strip()
+        self.auth = {"x-api-key": self.key}
         return self
 
     def lines(self) -> list[dict[str, Any]]:
@@ -130,6 +141,17 @@ def newsroom(tmp_path):
         service.kill()
 
 
+@pytest.fixture(params=["memory", "postgres"])
+def any_newsroom(request, tmp_path):
+    """A started newsroom with each store: in memory, then PostgreSQL (a fresh database)."""
+    dsn = request.getfixturevalue("postgres").dsn if request.param == "postgres" else None
+    service = Newsroom(tmp_path, dsn=dsn)
+    try:
+        yield service.start()
+    finally:
+        service.kill()
+
+
 def article_body(n: int) -> dict[str, Any]:
     """The JSON body of article ``n`` (three sections in turn, tags to normalise)."""
     return {
@@ -141,10 +163,10 @@ def article_body(n: int) -> dict[str, Any]:
     }
 
 
-async def create_articles(url: str, count: int) -> dict[str, str]:
+async def create_articles(url: str, count: int, auth: dict[str, str]) -> dict[str, str]:
     """POST ``count`` articles concurrently; return article id -> the request id that made it."""
     limits = httpx.Limits(max_connections=50)
-    async with httpx.AsyncClient(base_url=url, timeout=30, limits=limits) as client:
+    async with httpx.AsyncClient(base_url=url, timeout=30, limits=limits, headers=auth) as client:
 
         async def create(n: int) -> tuple[str, str]:
             request_id = f"e2e-{n:04d}"
@@ -207,13 +229,14 @@ def metric(text: str, name: str, **labels: str) -> float:
 
 
 class TestNewsroomEndToEnd:
-    def test_two_hundred_articles_through_http_and_kafka(self, newsroom):
+    def test_two_hundred_articles_through_http_and_kafka(self, any_newsroom, request):
         """200 concurrent POSTs are all processed once, traced, counted, and kept across SIGTERM."""
+        newsroom = any_newsroom
         lines = newsroom.lines()
         assert lines[0]["msg"].startswith("embedded Kafka broker (Tansu) started"), lines[0]
         broker_pid = lines[0]["broker_pid"]
 
-        created = asyncio.run(create_articles(newsroom.url, ARTICLES))
+        created = asyncio.run(create_articles(newsroom.url, ARTICLES, newsroom.auth))
         assert len(created) == ARTICLES
         asyncio.run(wait_until_readable(newsroom.url, list(created)))
 
@@ -232,6 +255,8 @@ class TestNewsroomEndToEnd:
             assert (live.status_code, ready.status_code) == (200, 200)
             assert live.json()["checks"]["kafka-consumer:newsroom-processor"][0]["status"] == "pass"
             assert ready.json()["checks"]["kafka"][0]["status"] == "pass"
+            if newsroom.dsn is not None:  # the PostgreSQL store's readiness check
+                assert ready.json()["checks"]["store"][0]["status"] == "pass"
             metrics = client.get("/metrics").text
 
         # One request id across the access line, the publish line and the consumer's line.
@@ -267,12 +292,19 @@ class TestNewsroomEndToEnd:
         assert sorted(article["id"] for article in dumped) == sorted(created)
         assert not Path(f"/proc/{broker_pid}").exists()
         assert not any(line.get("msg") == "record dead-lettered" for line in lines)
+        if newsroom.dsn is not None:  # stored in PostgreSQL, each once, after the process ended
+            database = request.getfixturevalue("postgres")
+            rows = database.fetch("SELECT id FROM articles")
+            assert sorted(r["id"] for r in rows) == sorted(created)
+            applied = database.fetch("SELECT count(*) AS n FROM news_db_migrations")
+            assert applied == [{"n": 2}]
 
 
 class TestNewsroomShutdown:
-    def test_sigterm_right_after_accepting_loses_nothing(self, newsroom):
+    def test_sigterm_right_after_accepting_loses_nothing(self, any_newsroom):
         """Articles accepted just before SIGTERM are processed before the embedded broker stops."""
-        created = asyncio.run(create_articles(newsroom.url, 50))
+        newsroom = any_newsroom
+        created = asyncio.run(create_articles(newsroom.url, 50, newsroom.auth))
         assert newsroom.stop(signal.SIGTERM) == 0, newsroom.tail()
         dumped = json.loads(newsroom.dump_path.read_text())
         assert sorted(article["id"] for article in dumped) == sorted(created)
@@ -288,7 +320,9 @@ class TestNewsroomDeadLetters:
         assert "request id dlq-broken-1" in sent.stdout
         with httpx.Client(base_url=newsroom.url, timeout=30) as client:
             blank = {"title": " ", "body": "b", "section": "world", "author": "Ada"}
-            response = client.post("/v1/articles", json=blank, headers={"x-request-id": "dlq-2"})
+            response = client.post(
+                "/v1/articles", json=blank, headers={"x-request-id": "dlq-2", **newsroom.auth}
+            )
             assert response.status_code == 202
             blank_id = response.json()["data"]["id"]
             newsroom.wait_for_log(  # both dead-lettered: offsets 0 and 1 of the DLQ
@@ -346,7 +380,7 @@ class TestNewsroomShutdownFaults:
         try:
             service.start()
             broker_pid = service.lines()[0]["broker_pid"]
-            created = asyncio.run(create_articles(service.url, 3))
+            created = asyncio.run(create_articles(service.url, 3, service.auth))
             asyncio.run(wait_until_readable(service.url, list(created)))
             os.kill(broker_pid, signal.SIGKILL)
             time.sleep(3)
@@ -366,7 +400,7 @@ class TestNewsroomShutdownFaults:
 
 
 async def _post_until_stopped(
-    url: str, clients: int, stop: asyncio.Event, accepted: set[str]
+    url: str, clients: int, stop: asyncio.Event, accepted: set[str], auth: dict[str, str]
 ) -> dict[int, int]:
     """``clients`` keep-alive connections POSTing articles until told to stop or refused.
 
@@ -377,7 +411,9 @@ async def _post_until_stopped(
 
     async def one(n: int) -> None:
         limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
-        async with httpx.AsyncClient(base_url=url, timeout=60, limits=limits) as client:
+        async with httpx.AsyncClient(
+            base_url=url, timeout=60, limits=limits, headers=auth
+        ) as client:
             sent = 0
             while not stop.is_set():
                 sent += 1
@@ -407,7 +443,9 @@ class TestNewsroomShutdownUnderLoad:
 
             async def scenario() -> tuple[dict[int, int], int]:
                 stop = asyncio.Event()
-                load = asyncio.create_task(_post_until_stopped(service.url, 50, stop, accepted))
+                load = asyncio.create_task(
+                    _post_until_stopped(service.url, 50, stop, accepted, service.auth)
+                )
                 deadline = time.monotonic() + 60
                 while len(accepted) < 100 and time.monotonic() < deadline:  # all 50 are busy
                     await asyncio.sleep(0.05)
@@ -439,7 +477,9 @@ class TestSectionMetric:
 
         async def post(sections: list[str]) -> list[str]:
             limits = httpx.Limits(max_connections=20)
-            async with httpx.AsyncClient(base_url=newsroom.url, timeout=30, limits=limits) as c:
+            async with httpx.AsyncClient(
+                base_url=newsroom.url, timeout=30, limits=limits, headers=newsroom.auth
+            ) as c:
 
                 async def one(section: str) -> str:
                     body = {"title": "t", "body": "b", "section": section, "author": "Ada"}
@@ -460,3 +500,51 @@ class TestSectionMetric:
             assert metric(metrics, name, section=section) == 1, section
         assert metric(metrics, name) == 153
         assert newsroom.stop() == 0, newsroom.tail()
+
+
+class TestNewsroomAuth:
+    def test_writes_need_the_key_reads_do_not(self, newsroom):
+        """POST without a key is 401, with a wrong one 401 invalid_token; GETs stay public."""
+        with httpx.Client(base_url=newsroom.url, timeout=30) as client:
+            body = article_body(1)
+            missing = client.post("/v1/articles", json=body)
+            assert missing.status_code == 401
+            assert missing.headers["www-authenticate"] == 'Bearer realm="newsroom"'
+            assert missing.headers["content-type"] == "application/problem+json"
+            wrong_key = newsroom.key[:-1] + ("A" if newsroom.key[-1] != "A" else "B")
+            wrong = client.post("/v1/articles", json=body, headers={"x-api-key": wrong_key})
+            assert wrong.status_code == 401
+            assert wrong.json()["code"] == "invalid_token"
+            assert client.get("/v1/articles").status_code == 200
+        lines = newsroom.lines()
+        warning = next(line for line in lines if line["msg"].startswith("development API key"))
+        assert warning["header"] == f"x-api-key: {newsroom.key}"
+        assert warning["level"] == "warning"
+
+    def test_the_log_trail_names_the_caller_and_bodies_are_sanitised(self, newsroom):
+        """The submit line names the key's subject and id; stored HTML is safe, titles plain."""
+        article = {
+            "title": "Summit <b>opens</b> &amp; closes",
+            "body": 'Leaders <b>meet</b> <a href="javascript:alert(1)" onclick="x()">here</a>'
+            "<script>steal()</script>",
+            "section": "world",
+            "author": "Ada <i>Lovelace</i>",
+        }
+        with httpx.Client(base_url=newsroom.url, timeout=30, headers=newsroom.auth) as client:
+            response = client.post("/v1/articles", json=article, headers={"x-request-id": "who-1"})
+            assert response.status_code == 202, response.text
+            article_id = response.json()["data"]["id"]
+        asyncio.run(wait_until_readable(newsroom.url, [article_id]))
+        stored = httpx.get(f"{newsroom.url}/v1/articles/{article_id}", timeout=30).json()["data"]
+        assert stored["title"] == "Summit opens & closes"
+        assert stored["author"] == "Ada Lovelace"
+        assert stored["body"] == ('Leaders <b>meet</b> <a rel="noopener noreferrer">here</a>')
+        key_id = newsroom.key.split("_")[1]
+        submitted = newsroom.wait_for_log(
+            lambda line: line.get("msg") == "article submitted" and line["request_id"] == "who-1"
+        )
+        assert submitted["principal"] == "dev:newsroom"
+        assert submitted["auth_method"] == "api_key"
+        assert submitted["client_id"] == key_id
+        trail = [line for line in newsroom.lines() if line.get("request_id") == "who-1"]
+        assert newsroom.key not in json.dumps(trail)

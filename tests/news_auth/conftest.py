@@ -114,3 +114,59 @@ def sign_token() -> Any:
 def raw_token() -> Any:
     """``raw_token(header, claims, signature=b"")``: a token with any header and signature."""
     return unsigned
+
+
+class JSONServer:
+    """A real HTTP server on loopback answering each path with a set status and body."""
+
+    def __init__(self) -> None:
+        import http.server
+        import threading
+
+        self.routes: dict[str, tuple[int, bytes]] = {}
+        self.requests: list[tuple[str, str, dict[str, str], bytes]] = []
+        outer = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def _answer(self) -> None:
+                length = int(self.headers.get("content-length") or 0)
+                body = self.rfile.read(length) if length else b""
+                path = self.path.split("?")[0]
+                outer.requests.append((self.command, path, dict(self.headers), body))
+                status, payload = outer.routes.get(path, (404, b'{"error": "not_found"}'))
+                self.send_response(status)
+                self.send_header("content-type", "application/json")
+                self.send_header("content-length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            do_GET = _answer  # noqa: N815 - the stdlib's names
+            do_POST = _answer  # noqa: N815
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def set(self, path: str, body: Any, status: int = 200) -> None:
+        """Answer ``path`` with ``body`` (JSON-encoded unless bytes) and ``status``."""
+        payload = body if isinstance(body, bytes) else json.dumps(body).encode()
+        self.routes[path] = (status, payload)
+
+    def close(self) -> None:
+        """Stop serving."""
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def json_server() -> Any:
+    """A loopback HTTP server whose answers the test sets (``.set(path, body, status)``)."""
+    server = JSONServer()
+    try:
+        yield server
+    finally:
+        server.close()

@@ -277,3 +277,72 @@ class TestConfiguration:
             response = c.post("/v1/articles", headers=bearer(token))
         assert response.status_code == 503
         assert response.headers.get("retry-after") == "5"
+
+
+class TestChallengeDetails:
+    """Challenges quote safely and failures are logged at a bounded rate."""
+
+    def test_realm_with_quotes_is_sanitised(self, verifier):
+        """A realm with quotes or backslashes cannot break the header."""
+        auth = HTTPAuth(jwt=verifier, realm='news"room\\')
+        with testing.TestClient(make_app(auth)) as c:
+            response = c.post("/v1/articles")
+        assert response.headers.get("www-authenticate") == 'Bearer realm="news\'room"'
+
+    def test_no_realm(self, verifier):
+        """Without a realm the challenge is bare Bearer, and errors follow it directly."""
+        with testing.TestClient(make_app(HTTPAuth(jwt=verifier))) as c:
+            missing = c.post("/v1/articles")
+            invalid = c.post("/v1/articles", headers=bearer("a.b.c"))
+        assert missing.headers.get("www-authenticate") == "Bearer"
+        assert invalid.headers.get("www-authenticate") == (
+            'Bearer error="invalid_token", error_description="the token is invalid"'
+        )
+
+    def test_failure_log_interval(self, verifier):
+        """With failure_log_interval=0 every refusal is logged, each with suppressed=0."""
+        auth = HTTPAuth(jwt=verifier, failure_log_interval=0.0)
+        with testing.TestClient(make_app(auth)) as c, capture_logs() as lines:
+            for _ in range(3):
+                c.post("/v1/articles", headers=bearer("a.b.c"))
+        failures = [line for line in lines if line["msg"] == "authentication failed"]
+        assert [f["suppressed"] for f in failures] == [0, 0, 0]
+        assert all(f["credential"] == "jwt" for f in failures)
+
+    def test_only_api_keys_treats_any_bearer_as_a_key(self, api_keys):
+        """With API keys only, a bearer JWT is a malformed key: 401 invalid_token."""
+        with testing.TestClient(make_app(HTTPAuth(api_keys=api_keys))) as c:
+            response = c.post("/v1/articles", headers=bearer("eyJ.x.y"))
+        assert response.status_code == 401
+        assert response.json()["detail"] == "the API key is invalid"
+
+    def test_empty_bearer_is_no_credentials(self, verifier):
+        """'Bearer' with nothing after it counts as no credentials."""
+        with testing.TestClient(make_app(HTTPAuth(jwt=verifier))) as c:
+            response = c.post("/v1/articles", headers={"Authorization": "Bearer   "})
+        assert response.status_code == 401
+        assert response.json()["code"] == "unauthorized"
+
+
+class TestRateLimitedLog:
+    """The helper behind the failure log: once per interval per key, counting the rest."""
+
+    def test_counts_suppressed_lines(self):
+        """Within the interval lines are counted; the next line reports how many."""
+        from news_auth._ratelog import RateLimitedLog
+
+        now = [0.0]
+        written: list[tuple[str, dict]] = []
+        log = RateLimitedLog(lambda msg, **f: written.append((msg, f)), 10.0, clock=lambda: now[0])
+        assert log.log("a", "first", x=1) is True
+        assert log.log("a", "again") is False
+        assert log.log("b", "other key") is True
+        now[0] = 9.99
+        assert log.log("a", "still") is False
+        now[0] = 10.0
+        assert log.log("a", "later") is True
+        assert written == [
+            ("first", {"suppressed": 0, "x": 1}),
+            ("other key", {"suppressed": 0}),
+            ("later", {"suppressed": 2}),
+        ]

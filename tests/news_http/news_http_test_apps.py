@@ -675,3 +675,22 @@ def items() -> news_http.NewsApp:
         return {"size": len(request.body)}
 
     return app
+
+
+def stubborn_startup() -> news_http.NewsApp:
+    """A startup hook that overruns hook_timeout and swallows its cancellation."""
+    app = news_http.create_app(name="stubborn-start")
+
+    @app.on_startup
+    async def connect_forever() -> None:
+        while True:
+            try:
+                await asyncio.sleep(3600)
+            except asyncio.CancelledError:
+                news_log.get_logger("stubborn").info("cancellation ignored")
+
+    @app.get("/")
+    def root() -> dict[str, bool]:
+        return {"ok": True}
+
+    return app

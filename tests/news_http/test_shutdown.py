@@ -74,6 +74,36 @@ class TestShutdownIsBounded:
         stopped = server.find_logs(logger="news_http.server", msg="stopped")
         assert stopped[-1]["exit_code"] == 1
 
+    def test_each_worker_is_bounded_with_several_processes(self, local: Any) -> None:
+        """processes=2, hooks that never end: every worker runs its last hook; exit 1 in time."""
+        stubborn = ["ignores_cancel", "never_returns"]
+        settings = local(processes=2, shutdown_grace=GRACE, hook_timeout=HOOK_TIMEOUT)
+        server = _serve("stubborn_shutdown", settings, env={"STUBBORN_HOOKS": ",".join(stubborn)})
+        bound = _bound(len(stubborn) + 1)
+        try:
+            pids = {line["pid"] for line in server.find_logs(msg="serving")}
+            result = server.stop(signal.SIGTERM, timeout=bound + 30)
+        finally:
+            server.kill()
+        assert result.exit_code == 1
+        assert result.duration_s < bound
+        assert len(server.find_logs(logger="stubborn", msg="shutdown", hook="last_hook")) == 2
+        exits = server.find_logs(logger="news_http.server", msg="worker exited")
+        assert sorted(line["pid"] for line in exits) == sorted(pids)
+        assert {line["exit_code"] for line in exits} == {1}
+
+    def test_a_startup_hook_ignoring_cancellation_still_fails_the_start(self, local: Any) -> None:
+        """A startup hook that swallows its cancellation: exit 3 after hook_timeout, no hang."""
+        server = _serve("stubborn_startup", local(hook_timeout=HOOK_TIMEOUT), wait=False)
+        try:
+            code = server.process.wait(30)
+            line = server.wait_for_log(msg="startup hook failed; not serving")
+        finally:
+            server.kill()
+        assert code == 3
+        assert line["hook"].endswith("connect_forever")
+        assert line["reason"] == "took longer than 1 s; ignored cancellation; left running"
+
     def test_the_watchdog_ends_a_process_whose_loop_is_blocked(self, local: Any) -> None:
         """A hook that blocks the event loop: the watchdog exits 1 in time and says where."""
         settings = local(shutdown_grace=GRACE, hook_timeout=HOOK_TIMEOUT)

@@ -94,3 +94,36 @@ class TestSlugify:
         slug = slugify("word " * 40)
         assert len(slug) <= 80
         assert not slug.endswith("-")
+
+
+class TestSanitising:
+    """Stored titles are plain text and bodies safe HTML (news-security's newsroom policy)."""
+
+    def test_title_and_author_become_plain_text(self):
+        """Tags, entities and bidi overrides leave titles and authors."""
+        article = normalise(
+            submitted(title="Summit <b>opens</b> &amp;\u202e closes", author="Ada <i>L</i>"),
+            published_at=0,
+        )
+        assert article.title == "Summit opens & closes"
+        assert article.author == "Ada L"
+
+    def test_body_is_sanitised_keeping_paragraphs(self):
+        """Scripts, handlers and javascript: links go; markup and paragraphs stay."""
+        article = normalise(
+            submitted(
+                body='One <b onclick="x()">bold</b>.<script>steal()</script>\n\n'
+                '<a href="jav&#x09;ascript:alert(1)">Two</a> <a href="https://a.example">ok</a>'
+            ),
+            published_at=0,
+        )
+        assert article.body == (
+            "One <b>bold</b>.\n\n"
+            '<a rel="noopener noreferrer">Two</a> '
+            '<a href="https://a.example" rel="noopener noreferrer">ok</a>'
+        )
+
+    def test_body_of_only_a_script_is_empty(self):
+        """A body that is only a script is empty once sanitised: the article is refused."""
+        with pytest.raises(InvalidArticle, match="body"):
+            normalise(submitted(body="<script>steal()</script>"), published_at=0)

@@ -15,6 +15,7 @@ import pytest
 
 from news_testing import free_port
 from newsroom import settings as newsroom_settings
+from newsroom.service import key_file
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -25,8 +26,8 @@ ARTICLE = {"title": "Summit opens", "body": "Leaders meet.", "section": "world",
 
 
 @contextlib.contextmanager
-def newsroom(workdir: Path, **env: str) -> Iterator[str]:
-    """Run ``python -m newsroom`` (embedded broker) with ``env``; yield its URL."""
+def newsroom(workdir: Path, **env: str) -> Iterator[tuple[str, str]]:
+    """Run ``python -m newsroom`` (embedded broker) with ``env``; yield its URL and API key."""
     port = free_port()
     child_env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSROOM_")}
     child_env.update(NEWSROOM_HTTP__PORT=str(port), NEWSROOM_LOG__FORMAT="json", **env)
@@ -44,24 +45,25 @@ def newsroom(workdir: Path, **env: str) -> Iterator[str]:
                     break
             assert time.monotonic() < deadline, (workdir / "newsroom.log").read_text()
             time.sleep(0.1)
-        yield url
+        yield url, key_file(port).read_text().strip()  # the development key
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(60)
         log.close()
 
 
-def post_four(url: str) -> list[httpx.Response]:
-    """Four submissions from one caller."""
-    with httpx.Client(base_url=url, timeout=30) as client:
+def post_four(url: str, key: str) -> list[httpx.Response]:
+    """Four submissions from one caller (the development key's subject)."""
+    with httpx.Client(base_url=url, timeout=30, headers={"x-api-key": key}) as client:
         return [client.post("/v1/articles", json=ARTICLE) for _ in range(4)]
 
 
 class TestSubmitRateLimit:
     def test_in_process_by_default(self, tmp_path):
-        """Without NEWSROOM_REDIS__*: the fourth of 3/minute is a 429 with Retry-After."""
-        with newsroom(tmp_path, NEWSROOM_NEWSROOM__SUBMIT_RATE="3/minute") as url:
-            responses = post_four(url)
+        """Without NEWSROOM_REDIS__*: the caller's fourth of 3/minute is a 429 with Retry-After."""
+        with newsroom(tmp_path, NEWSROOM_NEWSROOM__SUBMIT_RATE="3/minute") as (url, key):
+            responses = post_four(url, key)
+            anonymous = httpx.post(f"{url}/v1/articles", json=ARTICLE)
         assert [r.status_code for r in responses] == [202, 202, 202, 429]
         refused = responses[3]
         assert refused.headers["content-type"] == "application/problem+json"
@@ -69,16 +71,18 @@ class TestSubmitRateLimit:
         assert refused.headers["ratelimit-policy"] == '"submit";q=3;w=60'
         assert responses[0].headers["ratelimit"].startswith('"submit";r=2;t=')
         assert "counted_in" in (tmp_path / "newsroom.log").read_text()
+        assert anonymous.status_code == 401  # the guard runs first: no key, no count
 
     def test_in_redis_when_configured(self, tmp_path, redis):
         """With NEWSROOM_REDIS__URL: counted in Redis (shared by every instance)."""
         with newsroom(
             tmp_path, NEWSROOM_NEWSROOM__SUBMIT_RATE="3/minute", NEWSROOM_REDIS__URL=redis.url
-        ) as url:
-            responses = post_four(url)
+        ) as (url, key):
+            responses = post_four(url, key)
             ready = httpx.get(f"{url}/health/ready").json()
         assert [r.status_code for r in responses] == [202, 202, 202, 429]
-        assert redis.command("ZCARD", "newsroom:ratelimit:submit:ip:127.0.0.1") == b":3"
+        # keyed by the authenticated caller (the development key's subject)
+        assert redis.command("ZCARD", "newsroom:ratelimit:submit:sub:dev:newsroom") == b":3"
         assert ready["checks"]["redis"][0]["status"] == "pass"
 
     def test_redis_is_configured_by_any_redis_variable(self):

@@ -15,6 +15,8 @@ a service's settings are (news-config variables, prefixes ``KAFKA_`` and ``HTTP_
   fixtures (they then use it instead of starting their own);
 - ``HTTP_HOST=127.0.0.1`` and a free ``HTTP_PORT``: an HTTP example starts its own server on
   them (in a child process), calls it, stops it, and exits;
+- ``DB_DSN``: a fresh PostgreSQL database of the example's own (news-testing's ``postgres``
+  fixture), so that ``news_config.load(news_db.DatabaseSettings, prefix="DB_")`` reaches it;
 - ``REDIS_URL``: the session's Redis server (news-testing's ``redis_server`` fixture: a private
   ``redis-server``, or ``NEWS_TEST_REDIS_URL``), for ``news_config.load(news_redis.RedisSettings,
   prefix="REDIS_")``.
@@ -110,15 +112,18 @@ class TestDocsExamples:
     )
     def test_standalone_example_runs(self, example, tmp_path):
         """A runnable example exits 0 in a fresh interpreter, in an empty directory."""
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("KAFKA_", "HTTP_"))}
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("KAFKA_", "HTTP_", "DB_"))}
         run_example(example, tmp_path, env, timeout=120)
 
     @pytest.mark.parametrize("example", [e for e in EXAMPLES if e.needs_server], ids=_example_id)
-    def test_server_example_runs(self, example, tmp_path, kafka_broker, redis_server):
+    def test_server_example_runs(self, example, tmp_path, kafka_broker, postgres, redis_server):
         """A needs-server example exits 0 with real servers and an HTTP address in its env."""
         env = {
-            k: v for k, v in os.environ.items() if not k.startswith(("KAFKA_", "HTTP_", "REDIS_"))
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith(("KAFKA_", "HTTP_", "DB_", "REDIS_"))
         }
+        env["DB_DSN"] = postgres.dsn
         env["REDIS_URL"] = redis_server.url
         env.update(settings_env(kafka_test_settings(kafka_broker.bootstrap), "KAFKA_"))
         env[BOOTSTRAP_ENV] = kafka_broker.bootstrap

@@ -20,6 +20,7 @@ Guard news-http routes (``pip install 'news-auth[http]'``)::
 API keys (HMAC-SHA256 under a pepper at rest; shown once)::
 
     api_keys = news_auth.APIKeys(settings.api_keys, news_auth.MemoryAPIKeyStore())
+    # or news_auth.db.PostgresAPIKeyStore(db) with news-db (pip install 'news-auth[db]')
     issued = await api_keys.issue(name="ingest", subject="svc:ingest", scopes={"articles:write"})
     print(issued.key.reveal())  # give it to its owner now: it is not stored
 

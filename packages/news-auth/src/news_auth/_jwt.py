@@ -202,6 +202,10 @@ class JWTVerifier:
             InvalidTokenError: The token is refused; ``reason`` says why.
             KeySetError: No keys could be fetched yet.
         """
+        if len(token) > self.settings.max_token_bytes:  # bounded before anything, cache too
+            raise InvalidTokenError(
+                f"token is longer than {self.settings.max_token_bytes} bytes", reason="too_large"
+            )
         entry = self._cache.get(token)
         if entry is not None and time.time() < entry[1]:
             return entry[0]
@@ -219,6 +223,10 @@ class JWTVerifier:
             InvalidTokenError: The token is refused; ``reason`` says why.
             KeySetError: No keys could be fetched yet.
         """
+        if len(token) > self.settings.max_token_bytes:  # bounded before anything, cache too
+            raise InvalidTokenError(
+                f"token is longer than {self.settings.max_token_bytes} bytes", reason="too_large"
+            )
         entry = self._cache.get(token)
         if entry is not None and time.time() < entry[1]:
             return entry[0]

@@ -42,6 +42,22 @@ access tokens for the client-credentials grant::
 Fixtures: ``oidc_provider`` (session), ``oidc_private_provider`` (fault tests: stop, start,
 key rotation, JWKS request counts).
 
+PostgreSQL (``pip install 'news-testing[db]'``): a fresh database per test, cloned from a
+template that holds the service's migrations (override ``postgres_migrations``)::
+
+    @pytest.fixture
+    def postgres_migrations():
+        return "newsroom:migrations"
+
+
+    async def test_stores_article(postgres):
+        postgres.load("tests/fixtures/sections.json")  # or .sql files
+        async with news_db.Database(postgres.settings()) as db:
+            ...
+
+Fixtures: ``postgres``, ``postgres_server``, ``postgres_migrations``, ``postgres_private``
+(a cluster of the test's own for fault tests); `PgBouncer` runs pgbouncer in front of one.
+
 Redis (``pip install 'news-testing[redis]'``; ``redis-server`` on the PATH): a private server
 per session, flushed before each test, restartable for fault tests::
 
@@ -86,6 +102,14 @@ from news_testing.oidc import (
     OIDCProvider,
     OIDCProviderError,
 )
+from news_testing.postgres import (
+    POSTGRES_DSN_ENV,
+    PgBouncer,
+    PostgresServer,
+    PostgresStartError,
+    PrivatePostgres,
+    TestDatabase,
+)
 
 if TYPE_CHECKING:
     from news_testing.redis import REDIS_URL_ENV, RedisServer, redis_test_settings
@@ -95,6 +119,7 @@ __all__ = [
     "DEFAULT_AUDIENCE",
     "DEFAULT_CLIENT_ID",
     "ES256_AUDIENCE",
+    "POSTGRES_DSN_ENV",
     "REDIS_URL_ENV",
     "CapturedRecord",
     "KafkaBroker",
@@ -103,10 +128,15 @@ __all__ = [
     "OIDCClient",
     "OIDCProvider",
     "OIDCProviderError",
+    "PgBouncer",
+    "PostgresServer",
+    "PostgresStartError",
+    "PrivatePostgres",
     "RedisServer",
     "ServerProcess",
     "ServerStartError",
     "StopResult",
+    "TestDatabase",
     "__version__",
     "free_port",
     "kafka_test_settings",

@@ -99,10 +99,21 @@ def serve(settings: Settings) -> NoReturn:
             "using the Kafka cluster of NEWSROOM_KAFKA__BOOTSTRAP_SERVERS",
             bootstrap=",".join(kafka.bootstrap_servers),
         )
+    store = None
+    if settings_module.db_is_configured():
+        from newsroom.pgstore import PostgresStore
+
+        store = PostgresStore(settings.db, dump=settings.newsroom.store_dump)
+        log.info("articles are stored in PostgreSQL (NEWSROOM_DB__ is set)", db=repr(store.db))
+    else:
+        log.info("articles are kept in memory: set NEWSROOM_DB__DSN to store them in PostgreSQL")
     try:
         use_redis = settings_module.redis_is_configured()
         service = Newsroom(
-            msgspec.structs.replace(settings, kafka=kafka), broker=broker, use_redis=use_redis
+            msgspec.structs.replace(settings, kafka=kafka),
+            store=store,
+            broker=broker,
+            use_redis=use_redis,
         )
         log.info(
             "rate limit of POST /v1/articles",
@@ -224,6 +235,24 @@ def _print_dead_letters(rows: list[dict[str, Any]], *, as_json: bool) -> None:
         )
 
 
+def _print_key(settings: Settings) -> int:
+    """Print the running newsroom's development API key (for ``-H "x-api-key: ..."``)."""
+    from newsroom.service import key_file
+
+    path = key_file(settings.http.port)
+    try:
+        print(path.read_text(encoding="utf-8").strip())
+    except OSError:
+        print(
+            f"newsroom: no development API key for port {settings.http.port} ({path} is "
+            "missing): start the newsroom without NEWSROOM_AUTH__* settings (python -m "
+            "newsroom), or give NEWSROOM_HTTP__PORT if it is not 8080",
+            file=sys.stderr,
+        )
+        return 1
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m newsroom",
@@ -236,6 +265,9 @@ def _parser() -> argparse.ArgumentParser:
     dlq.add_argument("--json", action="store_true", help="one JSON object per line")
     dlq.add_argument(
         "--idle", type=float, default=2.0, help="stop after this many quiet seconds (2)"
+    )
+    commands.add_parser(
+        "key", help="print the development API key of the newsroom running on NEWSROOM_HTTP__PORT"
     )
     bad = commands.add_parser("send-malformed", help="publish a record the processor rejects")
     bad.add_argument("--request-id", default="", help="its x-request-id (default: a new one)")
@@ -251,6 +283,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"newsroom: {exc}", file=sys.stderr)
         return 2
     command = args.command or "serve"
+    if command == "key":
+        return _print_key(settings)
     if command == "serve":
         news_log.setup(settings.log)
         news_metrics.setup(settings.metrics)

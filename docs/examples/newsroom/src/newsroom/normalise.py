@@ -11,6 +11,7 @@ import re
 import unicodedata
 
 import news_kafka
+import news_security
 from newsroom.models import Article, ArticlePublished, ArticleSubmitted
 
 __all__ = ["InvalidArticle", "normalise", "published_event", "slugify"]
@@ -36,18 +37,20 @@ def slugify(text: str) -> str:
 def normalise(event: ArticleSubmitted, *, published_at: float) -> Article:
     """Turn a submission into the stored article.
 
-    Titles, authors and sections lose surplus whitespace; sections become lower-case slugs
+    Titles and authors become plain text (tags, entities and control characters out, one line);
+    the body is sanitised with news-security's newsroom HTML policy (no scripts, handlers or
+    unsafe links: clients render it as HTML); sections become lower-case slugs
     (``"World News"`` -> ``"world-news"``); tags are lower-cased, de-duplicated and sorted;
     paragraphs of the body are kept, spaces inside them collapsed.
 
     Raises:
         InvalidArticle: A field is empty once normalised.
     """
-    title = _collapse(event.title)
-    author = _collapse(event.author)
+    title = news_security.plain_text(event.title)
+    author = news_security.plain_text(event.author)
     section = slugify(event.section)
     paragraphs = [_collapse(p) for p in re.split(r"\n\s*\n", event.body)]
-    body = "\n\n".join(p for p in paragraphs if p)
+    body = news_security.sanitize_html("\n\n".join(p for p in paragraphs if p))
     empty = [
         name
         for name, value in (("title", title), ("author", author), ("section", section))

@@ -24,6 +24,7 @@ import asyncio
 import contextlib
 import json
 import os
+import secrets
 import tempfile
 import time
 import uuid
@@ -31,12 +32,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import news_api
+import news_auth
+import news_auth.http
+import news_config
 import news_http
 import news_kafka
 import news_log
 import news_metrics
 import news_redis
-from news_redis.http import by_client_address, rate_limit
+from news_redis.http import by_client_address, by_identity, first_of, rate_limit
 from newsroom.models import ArticleIn, ArticleSubmitted
 from newsroom.normalise import normalise, published_event, slugify
 from newsroom.store import ArticleStore, MemoryStore
@@ -45,7 +49,14 @@ if TYPE_CHECKING:
     from newsroom.broker import EmbeddedBroker
     from newsroom.settings import Settings
 
-__all__ = ["ARTICLE_PUBLISHED", "METRIC_SECTIONS", "Newsroom", "state_file"]
+__all__ = [
+    "ARTICLE_PUBLISHED",
+    "METRIC_SECTIONS",
+    "WRITE_SCOPE",
+    "Newsroom",
+    "key_file",
+    "state_file",
+]
 
 log = news_log.get_logger("newsroom")
 
@@ -76,6 +87,15 @@ ARTICLE_PUBLISHED = news_metrics.declare_business_event(
 def state_file(port: int) -> Path:
     """Where a running newsroom on ``port`` records its Kafka bootstrap (for the CLI)."""
     return Path(tempfile.gettempdir()) / f"newsroom-{port}.json"
+
+
+def key_file(port: int) -> Path:
+    """Where a running newsroom on ``port`` keeps its development API key (mode 0600)."""
+    return Path(tempfile.gettempdir()) / f"newsroom-{port}.key"
+
+
+WRITE_SCOPE = "articles:write"
+"""The scope ``POST /v1/articles`` needs."""
 
 
 class _ProcessAccepted:
@@ -138,6 +158,7 @@ class Newsroom:
         # Highest offset this process published, per partition of the submitted topic.
         self._published: dict[int, int] = {}
         self.app = app = news_http.create_app(settings.http, name="newsroom")
+        self._setup_auth(settings.auth)
         # Rate limits: in Redis when NEWSROOM_REDIS__* is set (shared by every instance, Redis
         # is a readiness check), else in this process. Redis down: submissions stay limited
         # per process (fail open with an in-process fallback), logged once per 10 s.
@@ -150,17 +171,23 @@ class Newsroom:
         self.submit_limit = rate_limit(
             self.limiter,
             settings.newsroom.submit_rate,
-            key=by_client_address(app),  # honours NEWSROOM_HTTP__TRUSTED_PROXIES
+            # the authenticated caller (the auth guard runs first), else the client address
+            # (which honours NEWSROOM_HTTP__TRUSTED_PROXIES)
+            key=first_of(by_identity("sub"), by_client_address(app)),
             name="submit",
             fail="open",
         )
         self._routes()
         app.on_startup(self._create_topics)  # the app's hooks run before its resources start
+        if self.dev_key:
+            app.on_startup(self._issue_dev_key)
         app.on_shutdown(self._stop_broker)  # and after they stopped
         # Started in this order before serving; stopped in reverse after the HTTP drain.
         app.manage(self.store, name="store")
         app.manage(self.publisher, name="publisher")
         app.manage(self.consumer, name="consumer")
+        if self.verifier is not None:  # signing keys fetched at start; readiness waits for them
+            app.manage(self.verifier, name="jwks")
         if broker is not None:  # registered last, so it stops first: before the consumer
             app.manage(_ProcessAccepted(self), name="process-accepted")
         if app.health is not None:  # None when news-health is not installed (or health=off)
@@ -172,15 +199,35 @@ class Newsroom:
 
     # -- HTTP --------------------------------------------------------------------------------
 
+    def _setup_auth(self, auth: news_auth.AuthSettings) -> None:
+        """Bearer JWTs and/or API keys from the settings; a development key when neither."""
+        self.verifier = news_auth.JWTVerifier(auth.jwt) if auth.jwt is not None else None
+        api_key_settings = auth.api_keys
+        self.dev_key = api_key_settings is None and self.verifier is None
+        if self.dev_key:  # nothing configured: a key of this process's own, printed at start
+            api_key_settings = news_auth.APIKeySettings(
+                peppers={"dev": news_config.Secret(secrets.token_urlsafe(32))},
+                current_pepper_id="dev",
+                prefix="nr",
+            )
+        self.api_keys = (
+            news_auth.APIKeys(api_key_settings, news_auth.MemoryAPIKeyStore())
+            if api_key_settings is not None
+            else None
+        )
+        self.auth = news_auth.http.HTTPAuth(
+            jwt=self.verifier, api_keys=self.api_keys, realm="newsroom"
+        )
+
     def _routes(self) -> None:
         app = self.app
-        submit = self.submit
 
-        async def limited_submit(article: ArticleIn) -> news_api.Response:
-            return await submit(article)
+        @self.auth.requires(WRITE_SCOPE)  # outermost: the limit below knows the caller
+        @news_http.with_middleware(self.submit_limit)
+        async def submit(article: ArticleIn) -> news_api.Response:
+            return await self.submit(article)
 
-        limited_submit.__doc__ = submit.__doc__
-        app.post("/v1/articles")(news_http.with_middleware(self.submit_limit)(limited_submit))
+        app.post("/v1/articles")(submit)
         app.get("/v1/articles/:article_id")(self.get_article)
         app.get("/v1/articles")(self.list_articles)
 
@@ -211,7 +258,7 @@ class Newsroom:
             ) from exc
         if meta.offset > self._published.get(meta.partition, -1):
             self._published[meta.partition] = meta.offset
-        log.info(
+        log.info(  # carries principal, auth_method, client_id: the guard bound them
             "article submitted",
             article_id=article_id,
             topic=meta.topic,
@@ -313,6 +360,24 @@ class Newsroom:
             bootstrap=",".join(kafka.bootstrap_servers),
         )
 
+    async def _issue_dev_key(self) -> None:
+        """Issue the development API key, keep it in `key_file` and print it."""
+        assert self.api_keys is not None
+        issued = await self.api_keys.issue(
+            name="development key", subject="dev:newsroom", scopes={WRITE_SCOPE}
+        )
+        key = issued.key.reveal()
+        path = key_file(self.settings.http.port)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(key + "\n")
+        log.warning(
+            "development API key (no NEWSROOM_AUTH__* settings): POST /v1/articles needs it; "
+            "python -m newsroom key prints it",
+            header=f"x-api-key: {key}",
+            key_file=str(path),
+        )
+
     def _caught_up(self) -> bool:
         committed = self.consumer.committed_offsets()
         topic = self.topics.submitted
@@ -337,6 +402,8 @@ class Newsroom:
 
     def _stop_broker(self) -> None:
         state_file(self.settings.http.port).unlink(missing_ok=True)
+        if self.dev_key:
+            key_file(self.settings.http.port).unlink(missing_ok=True)
         if self.broker is not None:
             self.broker.stop()
             log.info("embedded Kafka broker stopped")

@@ -4,6 +4,9 @@ Loaded by news-config with the prefix ``NEWSROOM_`` (nested fields with ``__``):
 
     NEWSROOM_HTTP__PORT=8081 NEWSROOM_KAFKA__BOOTSTRAP_SERVERS=kafka-1:9092 python -m newsroom
 
+Articles are kept in memory unless a ``NEWSROOM_DB__*`` variable is set: then in PostgreSQL
+(``NEWSROOM_DB__DSN=postgresql://user:pw@host/newsroom``), migrated at start.
+
 Show every variable, its value and where it came from::
 
     python -m news_config newsroom.settings:Settings --prefix NEWSROOM_
@@ -16,7 +19,9 @@ from typing import Annotated, Literal
 
 import msgspec
 
+import news_auth
 import news_config
+import news_db
 import news_http
 import news_kafka
 import news_log
@@ -29,6 +34,7 @@ __all__ = [
     "NewsroomSettings",
     "Settings",
     "TopicSettings",
+    "db_is_configured",
     "kafka_is_configured",
     "load",
     "redis_is_configured",
@@ -118,6 +124,13 @@ def _kafka_defaults() -> news_kafka.KafkaSettings:
     return news_kafka.KafkaSettings(client_id="newsroom")
 
 
+def _db_defaults() -> news_db.DatabaseSettings:
+    # The newsroom's schema ships in the package; every replica applies what is pending.
+    return news_db.DatabaseSettings(
+        database="newsroom", migrations="newsroom:migrations", migrate_on_start=True
+    )
+
+
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """Every setting of the newsroom service (prefix ``NEWSROOM_``)."""
 
@@ -134,12 +147,25 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     log: Annotated[news_log.LogSettings, Meta(description="Logging")] = msgspec.field(
         default_factory=_log_defaults
     )
+    db: Annotated[
+        news_db.DatabaseSettings,
+        Meta(description="PostgreSQL (used only when a NEWSROOM_DB__ variable is set)"),
+    ] = msgspec.field(default_factory=_db_defaults)
     metrics: Annotated[news_metrics.MetricsSettings, Meta(description="Metrics")] = msgspec.field(
         default_factory=news_metrics.MetricsSettings
     )
     newsroom: Annotated[NewsroomSettings, Meta(description="The service itself")] = msgspec.field(
         default_factory=NewsroomSettings
     )
+    auth: Annotated[
+        news_auth.AuthSettings,
+        Meta(
+            description=(
+                "Who may submit articles: bearer JWTs and/or API keys; with neither set, a "
+                "development API key is issued at start and printed"
+            )
+        ),
+    ] = msgspec.field(default_factory=news_auth.AuthSettings)
 
 
 def load(environ: dict[str, str] | None = None) -> Settings:
@@ -149,6 +175,15 @@ def load(environ: dict[str, str] | None = None) -> Settings:
         news_config.ConfigError: Listing every bad variable by its full name.
     """
     return news_config.load(Settings, prefix=PREFIX, environ=environ)
+
+
+def db_is_configured(environ: dict[str, str] | None = None) -> bool:
+    """Whether any ``NEWSROOM_DB__*`` variable was given (env or ``.env``): store in PostgreSQL."""
+    prefix = f"{PREFIX}DB__"
+    for row in news_config.explain(Settings, prefix=PREFIX, environ=environ):
+        if row.env_name.startswith(prefix) and row.source is not news_config.Source.DEFAULT:
+            return True
+    return False
 
 
 def kafka_is_configured(environ: dict[str, str] | None = None) -> bool:

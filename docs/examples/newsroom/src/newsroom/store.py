@@ -1,8 +1,9 @@
 """Where processed articles live: a small `ArticleStore` interface and its in-memory default.
 
-The HTTP handlers and the consumer only see `ArticleStore`; a PostgreSQL store (news-db, on the
-roadmap) would implement the same four methods. Listing is in storage order, paged by an
-opaque position (the store's sequence number) that the HTTP layer signs into a cursor.
+The HTTP handlers and the consumer only see `ArticleStore`; `newsroom.pgstore.PostgresStore`
+(news-db, used when ``NEWSROOM_DB__*`` is set) implements the same methods. Listing is in
+storage order, paged by an opaque position (the store's sequence number) that the HTTP layer
+signs into a cursor.
 """
 
 from __future__ import annotations
