@@ -101,6 +101,19 @@ def discover(root: Path = ROOT) -> list[Package]:
     return found
 
 
+def discover_examples(root: Path = ROOT) -> list[Package]:
+    """Return the example services under ``root/docs/examples`` that have a pyproject.toml.
+
+    They are not released, but they depend on the packages through ranges like any service.
+    """
+    found = []
+    for pyproject_file in sorted((root / "docs" / "examples").glob("*/pyproject.toml")):
+        data = tomllib.loads(pyproject_file.read_text(encoding="utf-8"))
+        name = data.get("project", {}).get("name") or pyproject_file.parent.name
+        found.append(Package(name=name, path=pyproject_file.parent, pyproject=data))
+    return found
+
+
 def find(name: str, root: Path = ROOT) -> Package:
     """Return the package called ``name`` (distribution or folder name), or raise LookupError."""
     packages = discover(root)

@@ -8,6 +8,9 @@
     python3 tools/dev.py lint                  hatch run lint:check  (ruff, deptry, import-linter)
     python3 tools/dev.py types                 hatch run types:check (mypy --strict)
     python3 tools/dev.py isolation [args]      tools/check-isolation (each package in a fresh venv)
+    python3 tools/dev.py wheels [--out DIR]    every package's wheel into dist/wheels/, a folder
+                                               pip installs from: pip install --find-links
+                                               dist/wheels 'news-http[metrics,health]'
     python3 tools/dev.py release PKG PART ...  tools/release, with an interpreter that has packaging
     python3 tools/dev.py hatch [args]          hatch itself, as the commands above find it
     python3 tools/dev.py env                   print `export PATH=...` putting hatch (and uv) first
@@ -223,6 +226,59 @@ def cmd_isolation(args: list[str]) -> int:
     return _run([sys.executable, str(ROOT / "tools" / "check-isolation"), *args])
 
 
+WHEELS_DIR = ROOT / "dist" / "wheels"
+
+
+def cmd_wheels(args: list[str]) -> int:
+    """Build every package's wheel into one folder (default dist/wheels/) that pip installs from.
+
+    The folder is emptied of earlier wheels first, so that it holds exactly the working tree's
+    packages. Third-party dependencies still come from the package index.
+    """
+    out = WHEELS_DIR
+    if args[:1] == ["--out"] and len(args) == 2:
+        out = Path(args[1]).resolve()
+    elif args:
+        print("usage: python3 tools/dev.py wheels [--out DIR]", file=sys.stderr)
+        return 2
+    from _workspace import discover
+
+    env = child_env()
+    uv = shutil.which("uv", path=env["PATH"])
+    out.mkdir(parents=True, exist_ok=True)
+    for old in out.glob("*.whl"):
+        old.unlink()
+    packages = discover(ROOT)
+    for package in packages:
+        if uv:
+            cmd = [uv, "build", "--wheel", "--quiet", "--out-dir", str(out), str(package.path)]
+        else:
+            hatch = shutil.which("hatch", path=env["PATH"]) or "hatch"
+            cmd = [hatch, "build", "-t", "wheel", str(out)]
+        # Started from inside a hatch env, hatch and uv would build in that env: leave it.
+        build_env = {k: v for k, v in env.items() if not k.startswith("HATCH_ENV")}
+        build_env.pop("VIRTUAL_ENV", None)
+        done = subprocess.run(cmd, cwd=package.path, env=build_env, check=False)
+        if done.returncode != 0:
+            print(f"dev.py wheels: building {package.name} failed (see above)", file=sys.stderr)
+            return done.returncode
+    wheels = sorted(p.name for p in out.glob("*.whl"))
+    try:
+        shown = out.relative_to(Path.cwd())
+    except ValueError:
+        shown = out
+    print(f"{len(wheels)} wheels in {shown}/:")
+    for name in wheels:
+        print(f"  {name}")
+    print(
+        "install from it (third-party dependencies come from your package index):\n"
+        f"  pip install --find-links {shown} 'news-http[metrics,health]'\n"
+        "or serve it to other machines as an index: "
+        f"python3 -m http.server -d {shown} 8000, then --find-links http://HOST:8000/"
+    )
+    return 0
+
+
 def cmd_release(args: list[str]) -> int:
     """Release one package (tools/release) with an interpreter that has ``packaging``."""
     env = child_env()
@@ -252,6 +308,7 @@ COMMANDS: dict[str, Callable[[list[str]], int]] = {
     "types": cmd_types,
     "isolation": cmd_isolation,
     "release": cmd_release,
+    "wheels": cmd_wheels,
     "hatch": cmd_hatch,
     "env": cmd_env,
 }

@@ -150,7 +150,7 @@ class TestCrossOriginWrites:
             page.close()
         assert outcome["nocors"] == "opaque", outcome  # sent; the page cannot read the answer
         refused = app_server.wait_for_log(
-            logger="news_http.access", method="POST", route="/items", status=415, count=before + 2
+            logger="news_http.access", method="POST", route="/items", status=415, nth=before + 2
         )
         assert refused["status"] == 415  # both requests reached the server: it refused them
         assert not {"simple", "no-cors"} & set(_titles(app_server))

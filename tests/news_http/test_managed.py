@@ -93,7 +93,7 @@ class TestOrder:
         threads = [threading.Thread(target=post, args=(n,)) for n in range(8)]
         for thread in threads:
             thread.start()
-        served.wait_for_log(logger="testapp", msg="item request", count=len(threads))
+        served.wait_for_log(logger="testapp", msg="item request", nth=len(threads))
         served.stop(signal.SIGTERM)
         for thread in threads:
             thread.join(30)

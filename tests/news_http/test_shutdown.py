@@ -169,7 +169,7 @@ class TestDrainClosesConnections:
         server = _serve("keep_alive_app", local(shutdown_grace=grace))
         try:
             clients, stop = _load(server, "/work", 20)
-            server.wait_for_log(logger="news_http.access", count=40)
+            server.wait_for_log(logger="news_http.access", nth=40)
             result = server.stop(signal.SIGTERM, timeout=grace + 30)
             answers = _finish(clients, stop)
         finally:

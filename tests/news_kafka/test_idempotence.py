@@ -1,10 +1,11 @@
-"""The idempotent producer, on librdkafka's mock cluster (Tansu rejects it)."""
+"""The idempotent producer: on librdkafka's mock cluster, and refused by Tansu."""
 
 from __future__ import annotations
 
 import msgspec
+import pytest
 
-from news_kafka import ProducerRecord, Publisher
+from news_kafka import ProducerRecord, Publisher, PublishError
 from news_testing import KafkaCapture, kafka_test_settings
 
 
@@ -33,3 +34,18 @@ class TestIdempotentProducer:
             b"s4",
             b"m0",
         ]
+
+
+class TestIdempotenceRefused:
+    async def test_tansu_refusing_it_names_the_setting(self, kafka_bootstrap):
+        """A broker that answers but refuses InitProducerId gets advice on idempotence."""
+        base = kafka_test_settings(kafka_bootstrap)
+        settings = msgspec.structs.replace(
+            base, producer=msgspec.structs.replace(base.producer, idempotence=True, acks="all")
+        )
+        with pytest.raises(PublishError) as info:
+            await Publisher(settings).start()
+        message = str(info.value)
+        assert "refused the idempotent producer" in message
+        assert "producer.idempotence=false" in message
+        assert "check bootstrap_servers" not in message

@@ -10,14 +10,16 @@ from typing import TYPE_CHECKING
 import pytest
 
 import news_http
-from news_testing.http import ServerStartError, free_port, serve_app, start_app
+import news_testing
+from news_testing import AppStartError, WaitTimeoutError, free_port, serve_app, start_app
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterator
 
-    from news_testing.http import ServerProcess
+    from news_testing import ServerProcess
 
 APPS = Path(__file__).parent.parent / "news_http"
+OWN_APPS = Path(__file__).parent / "apps"
 LOOPBACK = news_http.HTTPSettings(host="127.0.0.1")
 
 pytestmark = pytest.mark.slow
@@ -77,26 +79,104 @@ class TestServeApp:
         assert "SIGINT" in repr(result)
 
     def test_wait_for_log_times_out_with_context(self) -> None:
-        """wait_for_log raises TimeoutError showing the last lines."""
+        """wait_for_log raises WaitTimeoutError (a TimeoutError) showing the last lines."""
         with (
             serve_app(
                 "news_http_test_apps:lifecycle", settings=LOOPBACK, pythonpath=[APPS]
             ) as server,
-            pytest.raises(TimeoutError, match="last lines"),
+            pytest.raises(WaitTimeoutError, match="last lines") as info,
         ):
-            server.wait_for_log(msg="this line never comes", timeout=0.3)
+            server.wait_for_log(msg="this line never comes", within=0.3)
+        assert isinstance(info.value, TimeoutError)
+        assert isinstance(info.value, news_testing.NewsTestingError)
+
+
+@pytest.fixture(scope="class")
+def fields_server() -> Iterator[ServerProcess]:
+    """news_testing_apps:app served once for a class of tests that only read its logs."""
+    with serve_app("news_testing_apps:app", settings=LOOPBACK, pythonpath=[OWN_APPS]) as server:
+        yield server
+
+
+class TestWaitForLogFields:
+    def test_a_field_named_count_or_timeout_is_matched(self, fields_server) -> None:
+        """Keyword fields count= and timeout= match log fields, not the helper's options."""
+        client = fields_server.client()
+        client.post("/log", json={"event": "tally", "count": 1, "timeout": 5})
+        client.post("/log", json={"event": "tally", "count": 3, "timeout": 5})
+        line = fields_server.wait_for_log(event="tally", count=3, timeout=5)
+        assert line["count"] == 3
+        assert fields_server.find_logs(event="tally", count=1, timeout=5)[0]["count"] == 1
+
+    def test_any_field_name_is_matched_through_a_dict(self, fields_server) -> None:
+        """A positional dict matches fields named like the options (within, nth) too."""
+        client = fields_server.client()
+        client.post("/log", json={"event": "opts", "within": 1, "nth": 2})
+        line = fields_server.wait_for_log({"event": "opts", "within": 1, "nth": 2}, within=10)
+        assert line["nth"] == 2
+        assert fields_server.find_logs({"within": 1}, event="opts") == [line]
+
+    def test_nth_waits_for_that_many_and_returns_the_nth(self, fields_server) -> None:
+        """nth=2 returns the second matching line; fewer than nth times out."""
+        client = fields_server.client()
+        for i in range(2):
+            client.post("/log", json={"event": "numbered", "i": i})
+        assert fields_server.wait_for_log(event="numbered", nth=2)["i"] == 1
+        with pytest.raises(WaitTimeoutError, match="2 of 3 log line"):
+            fields_server.wait_for_log(event="numbered", nth=3, within=0.3)
+
+    def test_a_predicate_and_fields_combine(self, fields_server) -> None:
+        """A positional predicate is applied with the keyword fields."""
+        client = fields_server.client()
+        client.post("/log", json={"event": "pred", "size": 7})
+        line = fields_server.wait_for_log(lambda line: line["size"] > 5, event="pred")
+        assert line["size"] == 7
+
+    def test_a_missing_field_does_not_equal_none(self, fields_server) -> None:
+        """A line without a field does not match field=None."""
+        fields_server.client().post("/log", json={"event": "no-extra"})
+        fields_server.wait_for_log(event="no-extra")
+        assert fields_server.find_logs(event="no-extra", extra=None) == []
+
+
+class TestServeAppEnv:
+    def test_env_is_merged_over_the_parent_environment(self, monkeypatch) -> None:
+        """The server inherits os.environ; env adds and overrides; None removes a variable."""
+        monkeypatch.setenv("NEWS_TESTING_INHERITED", "from-parent")
+        monkeypatch.setenv("NEWS_TESTING_OVERRIDDEN", "from-parent")
+        monkeypatch.setenv("NEWS_TESTING_REMOVED", "from-parent")
+        env = {
+            "NEWS_TESTING_GIVEN": "given",
+            "NEWS_TESTING_OVERRIDDEN": "given",
+            "NEWS_TESTING_REMOVED": None,
+        }
+        with serve_app(
+            "news_testing_apps:app", settings=LOOPBACK, pythonpath=[OWN_APPS], env=env
+        ) as server:
+            client = server.client()
+
+            def value(name: str) -> str | None:
+                got: str | None = client.get(f"/env/{name}").json()["data"]["value"]
+                return got
+
+            assert value("NEWS_TESTING_INHERITED") == "from-parent"
+            assert value("NEWS_TESTING_GIVEN") == "given"
+            assert value("NEWS_TESTING_OVERRIDDEN") == "given"
+            assert value("NEWS_TESTING_REMOVED") is None
 
 
 class TestStartFailures:
     def test_a_server_that_exits_raises_with_its_lines(self) -> None:
-        """A process that dies while starting raises ServerStartError with its last lines."""
-        with pytest.raises(ServerStartError, match="exited with code 3") as info:
+        """A process that dies while starting raises AppStartError with its last lines."""
+        with pytest.raises(AppStartError, match="exited with code 3") as info:
             start_app("news_http_test_apps:failing_startup", settings=LOOPBACK, pythonpath=[APPS])
         assert "startup hook failed" in str(info.value)
+        assert isinstance(info.value, RuntimeError)
+        assert isinstance(info.value, news_testing.NewsTestingError)
 
     def test_a_bad_target_raises(self) -> None:
         """A target that is not an app fails clearly."""
-        with pytest.raises(ServerStartError, match="exited with code"):
+        with pytest.raises(AppStartError, match="exited with code"):
             start_app("news_http_test_apps:Author", settings=LOOPBACK, pythonpath=[APPS])
 
 

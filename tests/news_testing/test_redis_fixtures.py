@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from news_testing import RedisServer
+from news_testing import ExternalClusterError, RedisServer
 
 _seen: dict[str, object] = {}
 
@@ -51,7 +51,7 @@ class TestRedisFixture:
         server = RedisServer.external("redis://127.0.0.1:6379/15")
         assert server.is_external
         assert server.db == 15
-        with pytest.raises(RuntimeError, match="redis_private_server"):
+        with pytest.raises(ExternalClusterError, match="redis_private_server"):
             server.restart()
 
     def test_missing_binary_says_what_to_install(self):

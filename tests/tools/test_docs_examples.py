@@ -28,14 +28,12 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
-import msgspec
 import pytest
 
 import news_config
 import news_kafka
-from news_testing import BOOTSTRAP_ENV, free_port, kafka_test_settings
+from news_testing import BOOTSTRAP_ENV, free_port, kafka_env, kafka_test_settings, settings_env
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tools"))
@@ -48,34 +46,6 @@ EXAMPLES = [
 
 def _example_id(example: Example) -> str:
     return f"{example.path.name}:{example.line}"
-
-
-def _env_value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, list | tuple):
-        return ",".join(_env_value(item) for item in value)
-    return str(value)
-
-
-def _changed(actual: dict[str, Any], default: dict[str, Any], prefix: str) -> dict[str, str]:
-    """The variables that turn the defaults into ``actual`` (nested sections joined by ``__``)."""
-    env: dict[str, str] = {}
-    for name, value in actual.items():
-        key = f"{prefix}{name.upper()}"
-        if isinstance(value, dict) and isinstance(default.get(name), dict):
-            env.update(_changed(value, default[name], key + "__"))
-        elif value != default.get(name):
-            env[key] = _env_value(value)
-    return env
-
-
-def settings_env(settings: msgspec.Struct, prefix: str) -> dict[str, str]:
-    """Environment variables from which news-config loads exactly ``settings``."""
-    env = _changed(msgspec.to_builtins(settings), msgspec.to_builtins(type(settings)()), prefix)
-    loaded = news_config.load(type(settings), prefix=prefix, env_file=None, environ=env)
-    assert loaded == settings, f"{env} loads as {loaded}, not {settings}"
-    return env
 
 
 def run_example(example: Example, cwd: Path, env: dict[str, str], timeout: float) -> None:
@@ -125,7 +95,7 @@ class TestDocsExamples:
         }
         env["DB_DSN"] = postgres.dsn
         env["REDIS_URL"] = redis_server.url
-        env.update(settings_env(kafka_test_settings(kafka_broker.bootstrap), "KAFKA_"))
+        env.update(kafka_env(kafka_broker.bootstrap, prefix="KAFKA_"))
         env[BOOTSTRAP_ENV] = kafka_broker.bootstrap
         env["HTTP_HOST"] = "127.0.0.1"
         env["HTTP_PORT"] = str(free_port())
@@ -136,7 +106,11 @@ class TestSettingsEnv:
     def test_kafka_test_settings_round_trip_through_the_environment(self):
         """The KAFKA_* variables given to examples load back as kafka_test_settings exactly."""
         settings = kafka_test_settings("127.0.0.1:19092,127.0.0.1:19093")
-        env = settings_env(settings, "KAFKA_")
+        env = kafka_env("127.0.0.1:19092,127.0.0.1:19093", prefix="KAFKA_")
+        loaded = news_config.load(
+            news_kafka.KafkaSettings, prefix="KAFKA_", env_file=None, environ=env
+        )
+        assert loaded == settings
         assert env["KAFKA_BOOTSTRAP_SERVERS"] == "127.0.0.1:19092,127.0.0.1:19093"
         assert env["KAFKA_PRODUCER__IDEMPOTENCE"] == "false"
         assert env["KAFKA_CONSUMER__SESSION_TIMEOUT_MS"] == "1500"
@@ -144,4 +118,4 @@ class TestSettingsEnv:
 
     def test_defaults_need_no_variables(self):
         """Settings equal to the defaults give an empty environment."""
-        assert settings_env(news_kafka.KafkaSettings(), "KAFKA_") == {}
+        assert settings_env(news_kafka.KafkaSettings(), prefix="KAFKA_") == {}

@@ -202,3 +202,129 @@ class TestScript:
         )
         assert proc.returncode == 0
         assert "major" in proc.stdout
+
+
+@pytest.fixture(scope="class")
+def minor_with_dependents(class_scratch: Scratch) -> tuple[Scratch, str, str]:
+    """news-log released minor with --update-dependents in a scratch copy (no tag)."""
+    old = class_scratch.version(PACKAGE)
+    proc = class_scratch.tool("release", PACKAGE, "minor", "--update-dependents")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return class_scratch, next_version(old, "minor"), proc.stdout
+
+
+class TestUpdateDependents:
+    def test_the_dry_run_lists_each_range_it_would_set(self, scratch):
+        """--dry-run --update-dependents passes, naming each dependent and its new range."""
+        proc = scratch.tool("release", PACKAGE, "minor", "--dry-run", "--update-dependents")
+        assert proc.returncode == 0, proc.stderr
+        for sibling in ("news-http", "news-kafka", "news-testing"):
+            assert f"{sibling}: would set 'news-log>=0.1,<0.2' -> 'news-log>=0.2,<0.3'" in (
+                proc.stdout
+            )
+        assert scratch.status() == []
+
+    def test_without_it_the_refusal_says_how(self, scratch):
+        """The refusal names the option and the range it would set."""
+        proc = scratch.tool("release", PACKAGE, "minor", "--dry-run")
+        assert proc.returncode == 1
+        assert "--update-dependents to set their range to '>=0.2,<0.3'" in proc.stderr
+
+    def test_every_dependent_range_admits_the_new_version(self, minor_with_dependents):
+        """After the release no package or example declares a range news-log's version misses."""
+        import tomllib
+
+        from packaging.requirements import Requirement
+
+        scratch, new, _ = minor_with_dependents
+        pyprojects = [
+            *scratch.root.glob("packages/*/pyproject.toml"),
+            *scratch.root.glob("docs/examples/*/pyproject.toml"),
+        ]
+        seen = 0
+        for pyproject in pyprojects:
+            project = tomllib.loads(pyproject.read_text(encoding="utf-8"))["project"]
+            declared = list(project.get("dependencies", []))
+            for reqs in project.get("optional-dependencies", {}).values():
+                declared += reqs
+            for raw in declared:
+                req = Requirement(raw)
+                if req.name == PACKAGE:
+                    seen += 1
+                    assert req.specifier.contains(new), (pyproject, raw)
+        assert seen >= 3
+
+    def test_dependents_get_a_changelog_line_and_keep_their_version(self, minor_with_dependents):
+        """Each dependent package's Unreleased says what it now requires; versions stay."""
+        scratch, _, _ = minor_with_dependents
+        for sibling in ("news-http", "news-kafka", "news-testing"):
+            text = (scratch.root / "packages" / sibling / "CHANGELOG.md").read_text("utf-8")
+            section = unreleased_section(text)
+            assert "### Changed" in section
+            assert "- Requires news-log 0.2 (`news-log>=0.2,<0.3`)." in section
+            about = next((ROOT / "packages" / sibling / "src").glob("*/__about__.py"))
+            assert f'"{scratch.version(sibling)}"' in about.read_text(encoding="utf-8")
+
+    def test_changes_only_the_release_and_the_dependents_files(self, minor_with_dependents):
+        """Modified: news-log's two files and each dependent's pyproject.toml and changelog."""
+        scratch, _, _ = minor_with_dependents
+        changed = {line[3:] for line in scratch.status()}
+        assert {ABOUT, CHANGELOG} <= changed
+        for path in changed - {ABOUT, CHANGELOG}:
+            assert path.endswith(("/pyproject.toml", "/CHANGELOG.md")), path
+        assert "packages/news-http/pyproject.toml" in changed
+
+    def test_a_tagged_release_commits_the_dependents_too(self, scratch):
+        """--tag --update-dependents commits every file it changed, then tags."""
+        proc = scratch.tool("release", PACKAGE, "minor", "--update-dependents", "--tag")
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        assert scratch.status() == []
+        changed = scratch.git("show", "--name-only", "--format=", "HEAD").split()
+        assert {ABOUT, CHANGELOG, "packages/news-kafka/pyproject.toml"} <= set(changed)
+        assert scratch.git("tag", "--list").strip() == "news-log-v0.2.0"
+
+
+def _sibling_requirements(root: Path) -> list[tuple[Path, str]]:
+    """Every requirement of a package or example service on a package of the workspace."""
+    import tomllib
+
+    from packaging.requirements import Requirement
+
+    names = {
+        tomllib.loads(p.read_text(encoding="utf-8"))["project"]["name"]
+        for p in root.glob("packages/*/pyproject.toml")
+    }
+    found = []
+    pyprojects = [
+        *root.glob("packages/*/pyproject.toml"),
+        *root.glob("docs/examples/*/pyproject.toml"),
+    ]
+    for pyproject in pyprojects:
+        project = tomllib.loads(pyproject.read_text(encoding="utf-8"))["project"]
+        declared = list(project.get("dependencies", []))
+        for reqs in project.get("optional-dependencies", {}).values():
+            declared += reqs
+        found += [(pyproject, raw) for raw in declared if Requirement(raw).name in names]
+    return found
+
+
+class TestTheRoundOfMinors:
+    @pytest.mark.slow
+    def test_every_package_released_minor_keeps_the_workspace_consistent(self, scratch):
+        """Releasing each package's minor in turn (--update-dependents) never breaks a range."""
+        from packaging.requirements import Requirement
+
+        folders = [p.parent.name for p in scratch.root.glob("packages/*/pyproject.toml")]
+        versions = {name: scratch.version(name) for name in folders}
+        for name in sorted(versions):
+            proc = scratch.tool("release", name, "minor", "--update-dependents")
+            assert proc.returncode == 0, proc.stdout + proc.stderr
+            versions[name] = next_version(versions[name], "minor")
+            assert scratch.version(name) == versions[name]
+            for pyproject, raw in _sibling_requirements(scratch.root):
+                req = Requirement(raw)
+                assert req.specifier.contains(versions[req.name]), (name, pyproject, raw)
+        assert len(versions) >= 8
+        for name, version in versions.items():
+            text = (scratch.root / "packages" / name / "CHANGELOG.md").read_text("utf-8")
+            assert f"## {version} - " in text

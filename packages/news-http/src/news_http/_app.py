@@ -39,6 +39,7 @@ from news_http._endpoints import (
 )
 from news_http._errors import HTTPConfigError
 from news_http._handler import adapt_handler
+from news_http._internal import InternalServer
 from news_http._managed import ManagedSet, resource_name
 from news_http._routing import METHODS, RouteTable, normalize_route
 from news_http._settings import HTTPSettings
@@ -164,6 +165,7 @@ class NewsApp(Robyn):
         self._startup_hooks: list[Hook] = []
         self._shutdown_hooks: list[Hook] = []
         self._pending: list[_Pending] = []
+        self._internal: InternalServer | None = None
         self._table = RouteTable()
         self._finalized = False
         # Robyn() calls logging.basicConfig(), which would add a second, plain-text root handler
@@ -453,8 +455,13 @@ class NewsApp(Robyn):
 
     @property
     def startup_hooks(self) -> tuple[Hook, ...]:
-        """The startup hooks, in the order they run (managed resources' starts last)."""
-        return (*self._startup_hooks, *(item.hooks()[0] for item in self._managed.items))
+        """The startup hooks, in the order they run (managed resources' starts last).
+
+        With ``HTTPSettings.internal_port`` the internal listener starts first (once the app
+        serves), so that the probes answer while the hooks run.
+        """
+        first = (self._internal.start,) if self._internal is not None else ()
+        return (*first, *self._startup_hooks, *(item.hooks()[0] for item in self._managed.items))
 
     @property
     def shutdown_hooks(self) -> tuple[Hook, ...]:
@@ -464,7 +471,8 @@ class NewsApp(Robyn):
         own shutdown hooks run in reverse registration order.
         """
         stops = (item.hooks()[1] for item in reversed(self._managed.items))
-        return (*stops, *reversed(self._shutdown_hooks))
+        last = (self._internal.stop,) if self._internal is not None else ()
+        return (*stops, *reversed(self._shutdown_hooks), *last)
 
     # -- managed resources ---------------------------------------------------------------------
 
@@ -613,8 +621,17 @@ class NewsApp(Robyn):
         self.exclude_response_headers_for(list(docs))  # Swagger UI needs scripts and styles
 
     def _install_endpoints(self) -> None:
-        """Serve the exposition and health probes (see `news_http._endpoints`)."""
+        """Serve the exposition and health probes (see `news_http._endpoints`).
+
+        With ``internal_port`` they go to the internal listener instead (`news_http._internal`).
+        """
         settings = self.settings
+        if settings.internal_port:
+            if self._metrics_endpoint or self._health is not None:
+                self._internal = InternalServer(
+                    settings, metrics=self._metrics_endpoint, health=self._health
+                )
+            return
         endpoints: list[tuple[str, str, Handler]] = []
         if self._metrics_endpoint:
             endpoints.append(("metrics_path", settings.metrics_path, metrics_handler()))

@@ -251,6 +251,26 @@ class HTTPSettings(msgspec.Struct, frozen=True, kw_only=True):
             "critical checks pass; 503 while starting, failing or shutting down."
         ),
     ] = "/health/ready"
+    internal_port: Annotated[
+        int,
+        msgspec.Meta(
+            ge=0,
+            le=65535,
+            description="Port of a separate listener for metrics_path, liveness_path and "
+            "readiness_path (the usual Prometheus setup: a port that only the cluster reaches, "
+            "e.g. 9090); they are then not served on the public port. 0: they are served on the "
+            "public port, without authentication, to anyone who can reach it.",
+        ),
+    ] = 0
+    internal_host: Annotated[
+        str,
+        msgspec.Meta(
+            min_length=1,
+            description="Address of the internal listener (internal_port): 0.0.0.0 lets "
+            "Prometheus and the kubelet reach it on the pod's address; 127.0.0.1 keeps it to "
+            "this machine.",
+        ),
+    ] = "0.0.0.0"  # noqa: S104 - the pod's address, where Prometheus and the kubelet connect
     shutdown_delay: Annotated[
         float,
         msgspec.Meta(
@@ -262,7 +282,12 @@ class HTTPSettings(msgspec.Struct, frozen=True, kw_only=True):
     ] = 0.0
 
     def __post_init__(self) -> None:
-        """Check the endpoint paths (HTTPConfigError, a ValueError, names the field)."""
+        """Check the endpoint paths and ports (HTTPConfigError, a ValueError, names the field)."""
+        if self.internal_port and self.internal_port == self.port:
+            raise HTTPConfigError(
+                f"internal_port {self.internal_port} is also the public port: choose another "
+                "internal_port (e.g. 9090), or 0 to serve metrics and probes on the public port"
+            )
         seen: dict[str, str] = {}
         for field in ("metrics_path", "liveness_path", "readiness_path"):
             path: str = getattr(self, field)

@@ -43,6 +43,7 @@ from news_kafka._admin import (
 from news_kafka._consumer import Consumer, Handler
 from news_kafka._errors import (
     AdminError,
+    BrokerUnavailableError,
     ConsumerError,
     KafkaConfigError,
     NewsKafkaError,
@@ -91,6 +92,7 @@ __all__ = [
     "TRACEPARENT_HEADER",
     "TRACESTATE_HEADER",
     "AdminError",
+    "BrokerUnavailableError",
     "Consumer",
     "ConsumerError",
     "ConsumerSettings",

@@ -3,40 +3,19 @@
 from __future__ import annotations
 
 import asyncio
-import collections
 import contextlib
 import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, Final, Generic, TypeVar
 
-import msgspec
-
 from news_kafka._client import client_kwargs, is_retriable
-from news_kafka._errors import (
-    ConsumerError,
-    KafkaConfigError,
-    PoisonRecordError,
-    PublishError,
-)
+from news_kafka._errors import ConsumerError, KafkaConfigError
+from news_kafka._handling import Abandoned, Handling, Partition
 from news_kafka._metrics import resolve_metrics
-from news_kafka._records import (
-    CONTENT_TYPE_HEADER,
-    DLQ_ATTEMPTS,
-    DLQ_ERROR_MESSAGE,
-    DLQ_ERROR_TYPE,
-    DLQ_GROUP,
-    DLQ_ORIGINAL_OFFSET,
-    DLQ_ORIGINAL_PARTITION,
-    DLQ_ORIGINAL_TOPIC,
-    MSGPACK,
-    REQUEST_ID_HEADER,
-    TRACEPARENT_HEADER,
-    TRACESTATE_HEADER,
-    Message,
-)
+from news_kafka._records import Message
 from news_kafka._settings import KafkaSettings
 from news_kafka._shutdown import end_tasks, run_step
-from news_log import bind, get_logger
+from news_log import get_logger
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
@@ -54,7 +33,7 @@ T = TypeVar("T")
 Handler = Callable[[Message[Any]], Awaitable[None]]
 """An async function that handles one record; raising means "not handled" (retried, DLQ)."""
 
-log = get_logger(__name__)
+log = get_logger("news_kafka.consumer")
 
 _CHUNK: Final = 256  # records a partition handles before letting others take the slot
 _HELD_BACK_POLL_MS: Final = 5  # poll timeout while some partitions wait for queue room
@@ -65,63 +44,7 @@ _CLIENT_STOP_TIMEOUT: Final = 5.0  # stop(): seconds aiokafka's stop (leaving th
 _DLQ_STOP_TIMEOUT: Final = 5.0  # stop(): seconds the own dead-letter publisher may flush
 _FORCE_CLOSE_TIMEOUT: Final = 2.0  # seconds closing a client by hand may take
 _LAG_PERIOD: Final = 1.0  # seconds between lag reports to the metrics hook
-_MAX_ERROR_MESSAGE: Final = 1000
-_CONTEXT_FIELDS: Final = {
-    REQUEST_ID_HEADER: "request_id",
-    TRACEPARENT_HEADER: "traceparent",
-    TRACESTATE_HEADER: "tracestate",
-}
-
-
-def _context_fields(headers: Any) -> dict[str, str] | None:
-    """The news-log context fields (request id, trace) carried by a record's headers, if any."""
-    fields: dict[str, str] | None = None
-    for name, value in headers:
-        field = _CONTEXT_FIELDS.get(name)
-        if field is not None and value is not None:
-            if fields is None:
-                fields = {}
-            fields[field] = value.decode("utf-8", "replace")
-    return fields
-
-
-class _Abandoned(Exception):  # noqa: N818 - internal control flow, never escapes
-    """The record's partition was revoked or the consumer is stopping: leave it uncommitted."""
-
-
-class _Partition:
-    """What the consumer tracks for one assigned partition."""
-
-    __slots__ = (
-        "committed",
-        "fetched_from",
-        "in_handler",
-        "last_enqueued",
-        "next_offset",
-        "paused",
-        "queue",
-        "revoked",
-        "started",
-        "timed_out",
-        "tp",
-        "wakeup",
-        "worker",
-    )
-
-    def __init__(self, tp: TopicPartition) -> None:
-        self.tp = tp
-        self.queue: collections.deque[Any] = collections.deque()
-        self.next_offset: int | None = None  # the offset after the last handled record
-        self.committed: int | None = None
-        self.fetched_from: int | None = None  # the offset of the first record fetched
-        self.last_enqueued = -1
-        self.worker: asyncio.Task[None] | None = None
-        self.wakeup = asyncio.Event()
-        self.revoked = False
-        self.paused = False
-        self.in_handler = False
-        self.started = 0.0
-        self.timed_out = False
+_MAX_SILENCE: Final = 30.0  # health_check(): longest fetch-loop silence of a running consumer
 
 
 class Consumer(Generic[T]):
@@ -140,6 +63,8 @@ class Consumer(Generic[T]):
     - The handler's log lines carry the record's request id and trace context (from the
       ``x-request-id``/``traceparent``/``tracestate`` headers, bound with ``news_log.bind``).
     - ``stop()`` lets in-flight handlers finish (bounded), commits, and leaves the group.
+    - A managed resource for news-http (``app.manage(consumer)``): ``start``/``stop`` and a
+      readiness ``health_check`` named ``kafka-consumer:<group id>``.
 
     Args:
         settings: Connection and ``consumer`` settings.
@@ -195,28 +120,18 @@ class Consumer(Generic[T]):
         self._group: str = group
         if not callable(handler):
             raise KafkaConfigError(f"handler must be an async function, got {handler!r}")
-        self._handler = handler
-        self._value_type = value_type
-        self._json_decode: Callable[[bytes], Any] | None = None
-        self._msgpack_decode: Callable[[bytes], Any] | None = None
-        if value_type is not None:
-            try:
-                self._json_decode = msgspec.json.Decoder(value_type).decode
-                self._msgpack_decode = msgspec.msgpack.Decoder(value_type).decode
-            except TypeError as exc:
-                raise KafkaConfigError(
-                    f"value_type {value_type!r} cannot be decoded by msgspec: {exc}"
-                ) from exc
         self._metrics = resolve_metrics(metrics, self._settings.metrics)
-        self._dlq = dead_letter_publisher
-        self._own_dlq: Publisher | None = None
-        self._dlq_lock = asyncio.Lock()
-        self._policy = cfg.retry
-        self._handler_timeout = (
-            cfg.handler_timeout_ms / 1000.0 if cfg.handler_timeout_ms is not None else None
+        self._handling = Handling(
+            self._settings,
+            group=group,
+            handler=handler,
+            value_type=value_type,
+            metrics=self._metrics,
+            dead_letter_publisher=dead_letter_publisher,
+            stopping=lambda: self._stopping,
         )
         self._consumer: AIOKafkaConsumer | None = None
-        self._states: dict[TopicPartition, _Partition] = {}
+        self._states: dict[TopicPartition, Partition] = {}
         self._semaphore = asyncio.Semaphore(cfg.concurrency)
         self._commit_lock = asyncio.Lock()
         self._progress = asyncio.Event()
@@ -274,6 +189,36 @@ class Consumer(Generic[T]):
             for tp, state in self._states.items()
             if state.committed is not None
         }
+
+    @property
+    def health_name(self) -> str:
+        """The name of `health_check` when news-http's ``app.manage`` registers it."""
+        return f"kafka-consumer:{self._group}"
+
+    async def health_check(self) -> str:
+        """Readiness: the consumer runs and its fetch loop polls (no I/O; never blocks).
+
+        Returns:
+            How many partitions this member holds (``"3 partition(s)"``).
+
+        Raises:
+            ConsumerError: It is not running, a fatal error stopped it, or its fetch loop has
+                not polled for 30 s (the group membership outlives a stuck loop: see
+                ``news_kafka.health.consumer_check`` for the liveness version).
+        """
+        if self._failure is not None:
+            raise ConsumerError(
+                f"consumer group {self._group!r} stopped on a fatal error: "
+                f"{type(self._failure).__name__}: {self._failure}"
+            )
+        if not self.running:
+            raise ConsumerError(f"consumer group {self._group!r} is not running")
+        if self._last_poll and time.monotonic() - self._last_poll > _MAX_SILENCE:
+            raise ConsumerError(
+                f"consumer group {self._group!r}: the fetch loop has not polled for "
+                f"{time.monotonic() - self._last_poll:.0f} s"
+            )
+        return f"{len(self._states)} partition(s)"
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -389,8 +334,8 @@ class Consumer(Generic[T]):
             group=group,
         )
         await _bounded_consumer_stop(consumer, _CLIENT_STOP_TIMEOUT, group)
-        if self._own_dlq is not None:
-            publisher, self._own_dlq = self._own_dlq, None
+        if self._handling.own_publisher is not None:
+            publisher, self._handling.own_publisher = self._handling.own_publisher, None
             await run_step(
                 publisher.stop(_DLQ_STOP_TIMEOUT),
                 timeout=_DLQ_STOP_TIMEOUT + _CLIENT_STOP_TIMEOUT,
@@ -550,7 +495,7 @@ class Consumer(Generic[T]):
         for tp in assigned:
             if tp in self._states:
                 continue
-            state = _Partition(tp)
+            state = Partition(tp)
             self._states[tp] = state
             state.worker = asyncio.ensure_future(self._work(state))
         log.info(
@@ -597,22 +542,14 @@ class Consumer(Generic[T]):
 
     # ------------------------------------------------------------------ handling
 
-    async def _work(self, state: _Partition) -> None:  # noqa: PLR0912, PLR0915 - hot path
-        """Handle one partition's records in order, for as long as it is assigned.
-
-        The common case (no headers to bind, value decodes, handler succeeds at once) runs
-        inline here; anything else goes through `_process` / `_retry_or_dead_letter`.
-        """
+    async def _work(self, state: Partition) -> None:
+        """Handle one partition's records in order, for as long as it is assigned."""
         queue = state.queue
         semaphore = self._semaphore
         resume_below = max(1, self._settings.consumer.max_buffered_records // 2)
         task = asyncio.current_task()
         assert task is not None
-        handler = self._handler
-        decode = self._json_decode
-        metrics = self._metrics
-        group = self._group
-        monotonic = time.monotonic
+        handle = self._handling.handle
         while True:
             if self._leaving(state):
                 return
@@ -628,43 +565,11 @@ class Consumer(Generic[T]):
                         if self._leaving(state):
                             return
                         record = queue.popleft()
-                        raw = record.value
-                        if record.headers or raw is None:
-                            await self._process(state, record)
-                        else:
-                            try:
-                                value = raw if decode is None else decode(raw)
-                            except (msgspec.DecodeError, msgspec.ValidationError) as exc:
-                                await self._dead_letter(state, record, exc, 0)
-                            else:
-                                message: Message[Any] = Message(
-                                    record.topic,
-                                    record.partition,
-                                    record.offset,
-                                    record.key,
-                                    value,
-                                    record.headers,
-                                    record.timestamp,
-                                    raw,
-                                )
-                                started = state.started = monotonic()
-                                state.in_handler = True
-                                try:
-                                    await handler(message)
-                                except BaseException as exc:  # noqa: BLE001 - classified there
-                                    state.in_handler = False
-                                    await self._retry_or_dead_letter(state, record, message, exc)
-                                else:
-                                    state.in_handler = False
-                                    if metrics is not None:
-                                        metrics.consumed(record.topic, group)
-                                        metrics.handler_duration(
-                                            record.topic, group, monotonic() - started
-                                        )
+                        await handle(state, record)
                         state.next_offset = record.offset + 1
                         handled += 1
                     progress.set()
-            except _Abandoned:
+            except Abandoned:
                 return
             except asyncio.CancelledError:
                 if state.timed_out and task.cancelling() > 0:
@@ -680,207 +585,9 @@ class Consumer(Generic[T]):
                     state.paused = False
                 self._space.set()
 
-    def _leaving(self, state: _Partition) -> bool:
+    def _leaving(self, state: Partition) -> bool:
         """Tell whether the partition's worker must stop (revoked, or the consumer stops)."""
         return state.revoked or self._stopping
-
-    def _decode(self, record: Any) -> Any:
-        raw = record.value
-        if self._value_type is None:
-            return raw
-        decode = self._json_decode
-        if record.headers:
-            for name, value in record.headers:
-                if name == CONTENT_TYPE_HEADER and value == MSGPACK:
-                    decode = self._msgpack_decode
-        assert decode is not None
-        if raw is None:  # a tombstone: a value type that accepts None gets None
-            return decode(b"null" if decode is self._json_decode else b"\xc0")
-        return decode(raw)
-
-    async def _process(self, state: _Partition, record: Any) -> None:
-        """Handle one record in general: decode, bind its context, run the handler (retries)."""
-        try:
-            value = self._decode(record)
-        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
-            undecodable = _context_fields(record.headers) if record.headers else None
-            if undecodable is None:
-                await self._dead_letter(state, record, exc, 0)
-            else:  # its dead-letter log line carries the record's request id too
-                with bind(**undecodable):
-                    await self._dead_letter(state, record, exc, 0)
-            return
-        message: Message[Any] = Message(
-            record.topic,
-            record.partition,
-            record.offset,
-            record.key,
-            value,
-            record.headers,
-            record.timestamp,
-            record.value,
-        )
-        fields = _context_fields(record.headers) if record.headers else None
-        if fields is None:
-            await self._attempts(state, record, message)
-        else:
-            with bind(**fields):
-                await self._attempts(state, record, message)
-
-    async def _attempts(self, state: _Partition, record: Any, message: Message[Any]) -> None:
-        """Run the handler until it succeeds, else retry per policy, then dead-letter."""
-        started = state.started = time.monotonic()
-        state.in_handler = True
-        try:
-            await self._handler(message)
-        except BaseException as exc:  # noqa: BLE001 - classified there
-            state.in_handler = False
-            await self._retry_or_dead_letter(state, record, message, exc)
-            return
-        state.in_handler = False
-        if self._metrics is not None:
-            self._metrics.consumed(record.topic, self._group)
-            self._metrics.handler_duration(record.topic, self._group, time.monotonic() - started)
-
-    def _classify(self, state: _Partition, error: BaseException) -> BaseException:
-        """Turn a timeout cancellation into TimeoutError; re-raise real cancellations."""
-        if isinstance(error, asyncio.CancelledError):
-            task = asyncio.current_task()
-            if not state.timed_out or task is None or task.cancelling() > 1:
-                raise error  # a real cancellation (stop, revocation)
-            task.uncancel()
-            state.timed_out = False
-            return TimeoutError(
-                f"handler ran longer than {self._handler_timeout}s and was cancelled"
-            )
-        if not isinstance(error, Exception):
-            raise error  # KeyboardInterrupt, SystemExit...
-        return error
-
-    async def _retry_or_dead_letter(
-        self, state: _Partition, record: Any, message: Message[Any], first: BaseException
-    ) -> None:
-        """After a failed first attempt: retry with backoff, then dead-letter the record."""
-        metrics = self._metrics
-        handler = self._handler
-        error = self._classify(state, first)
-        attempt = 1
-        while True:
-            if metrics is not None:
-                metrics.handler_failed(record.topic, self._group, type(error).__name__)
-            if isinstance(error, PoisonRecordError) or attempt >= self._policy.attempts:
-                await self._dead_letter(state, record, error, attempt)
-                return
-            delay = self._policy.delay(attempt)
-            log.warning(
-                "handler failed; retrying",
-                topic=record.topic,
-                partition=record.partition,
-                offset=record.offset,
-                group=self._group,
-                attempt=attempt,
-                retry_in_s=round(delay, 3),
-                error=f"{type(error).__name__}: {error}",
-                exc_info=error,
-            )
-            await self._pause(state, delay)
-            attempt += 1
-            started = state.started = time.monotonic()
-            state.in_handler = True
-            try:
-                await handler(message)
-            except BaseException as exc:  # noqa: BLE001 - classified below
-                state.in_handler = False
-                error = self._classify(state, exc)
-                continue
-            state.in_handler = False
-            if metrics is not None:
-                metrics.consumed(record.topic, self._group)
-                metrics.handler_duration(record.topic, self._group, time.monotonic() - started)
-            return
-
-    async def _pause(self, state: _Partition, delay: float) -> None:
-        """Sleep between attempts; give up (uncommitted) if the partition goes away."""
-        state.wakeup.clear()
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(delay):
-                await state.wakeup.wait()
-        if state.revoked or self._stopping:
-            raise _Abandoned
-
-    async def _dead_letter(
-        self, state: _Partition, record: Any, error: BaseException, attempts: int
-    ) -> None:
-        """Publish the record to its dead-letter topic; retry until done or abandoned."""
-        dlq_topic = record.topic + self._settings.consumer.dead_letter_suffix
-        message = str(error)[:_MAX_ERROR_MESSAGE]
-        headers = [
-            *((name, value) for name, value in record.headers if not name.startswith("dlq-")),
-            (DLQ_ORIGINAL_TOPIC, record.topic.encode()),
-            (DLQ_ORIGINAL_PARTITION, str(record.partition).encode()),
-            (DLQ_ORIGINAL_OFFSET, str(record.offset).encode()),
-            (DLQ_ERROR_TYPE, _qualname(error).encode()),
-            (DLQ_ERROR_MESSAGE, message.encode("utf-8", "replace")),
-            (DLQ_GROUP, self._group.encode()),
-            (DLQ_ATTEMPTS, str(attempts).encode()),
-        ]
-        round_ = 0
-        while True:
-            round_ += 1
-            try:
-                publisher = await self._dead_letter_publisher()
-                meta = await publisher.publish(
-                    dlq_topic,
-                    record.value,
-                    key=record.key,
-                    headers=headers,
-                    partition=None,
-                    timestamp=record.timestamp,
-                )
-            except (PublishError, ConsumerError) as exc:
-                delay = self._policy.delay(min(round_, 10))
-                log.error(  # noqa: TRY400 - retried; the error text is enough
-                    "dead-letter publish failed; retrying (the partition waits)",
-                    topic=record.topic,
-                    partition=record.partition,
-                    offset=record.offset,
-                    dead_letter_topic=dlq_topic,
-                    error=f"{type(exc).__name__}: {exc}",
-                    retry_in_s=round(delay, 3),
-                )
-                await self._pause(state, max(delay, 0.5))
-                continue
-            break
-        log.error(
-            "record dead-lettered",
-            topic=record.topic,
-            partition=record.partition,
-            offset=record.offset,
-            group=self._group,
-            dead_letter_topic=dlq_topic,
-            dead_letter_offset=meta.offset,
-            attempts=attempts,
-            error_type=_qualname(error),
-            error=message,
-        )
-        if self._metrics is not None:
-            self._metrics.dead_lettered(record.topic, self._group)
-
-    async def _dead_letter_publisher(self) -> Publisher:
-        if self._dlq is not None:
-            return self._dlq
-        async with self._dlq_lock:
-            if self._own_dlq is None:
-                from news_kafka._errors import PublishError as _PublishError
-                from news_kafka._publisher import Publisher
-
-                publisher = Publisher(self._settings, metrics=self._metrics)
-                try:
-                    await publisher.start()
-                except _PublishError as exc:
-                    raise ConsumerError(f"cannot start the dead-letter publisher: {exc}") from exc
-                self._own_dlq = publisher
-            return self._own_dlq
 
     # ------------------------------------------------------------------ committing
 
@@ -939,7 +646,7 @@ class Consumer(Generic[T]):
 
     async def _supervise(self) -> None:
         """Cancel handlers that run past their time limit."""
-        limit = self._handler_timeout
+        limit = self._handling.handler_timeout
         if limit is None:
             return
         while not self._stopping:
@@ -970,24 +677,6 @@ class Consumer(Generic[T]):
                 if position is None:
                     continue
             metrics.lag(tp.topic, tp.partition, self._group, max(0, highwater - position))
-
-
-def _qualname(error: BaseException) -> str:
-    """Name an error's type for the DLQ header: ``module.Class``, builtins bare.
-
-    news-kafka's own errors get their public name (``news_kafka.PoisonRecordError``), not
-    the private module that defines them.
-    """
-    cls = type(error)
-    module = cls.__module__
-    if module == "builtins":
-        return cls.__qualname__
-    if module.startswith("news_kafka._"):
-        import news_kafka
-
-        if getattr(news_kafka, cls.__qualname__, None) is cls:
-            return f"news_kafka.{cls.__qualname__}"
-    return f"{module}.{cls.__qualname__}"
 
 
 async def _bounded_consumer_stop(consumer: AIOKafkaConsumer, timeout: float, group: str) -> None:

@@ -7,7 +7,9 @@
     ├── SerializationError (also TypeError)     a value or key cannot be encoded for Kafka
     ├── PublishError                            a record was not delivered (names topic, key,
     │   │                                       attempts; the Kafka error is ``__cause__``)
-    │   └── PublisherClosedError                publish after close() / before start()
+    │   ├── PublisherClosedError                publish after close() / before start()
+    │   └── BrokerUnavailableError              no broker has answered for a while: publishes
+    │                                           fail at once until one answers again
     ├── PoisonRecordError                       raised by a handler: dead-letter this record
     │                                           now, without retries
     ├── ConsumerError                           the consumer could not run (start failed, or
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 __all__ = [
     "AdminError",
+    "BrokerUnavailableError",
     "ConsumerError",
     "KafkaConfigError",
     "NewsKafkaError",
@@ -71,6 +74,16 @@ class PublishError(NewsKafkaError):
 
 class PublisherClosedError(PublishError, RuntimeError):
     """The publisher is not running: publish before ``start()`` or after ``stop()``."""
+
+
+class BrokerUnavailableError(PublishError):
+    """No Kafka broker answers: the publisher fails publishes at once instead of waiting.
+
+    Raised by ``publish``, ``send`` and ``publish_many`` once probes have found no broker for
+    ``producer.fail_fast_after`` seconds (and by ``Publisher.health_check``). Nothing was
+    sent; publishing resumes by itself when a probe reaches a broker. Answer your own callers
+    with "try again later" (HTTP 503 with Retry-After).
+    """
 
 
 class PoisonRecordError(NewsKafkaError):

@@ -193,11 +193,45 @@ class ProducerSettings(msgspec.Struct, frozen=True, kw_only=True):
     close_timeout_ms: Annotated[
         int, Meta(ge=0, description="close(): how long to wait for accepted records to flush")
     ] = 30_000
+    delivery_timeout_ms: Annotated[
+        int,
+        Meta(
+            ge=1000,
+            description="Upper bound of one delivery, every attempt and backoff included "
+            "(Kafka's delivery.timeout.ms); a call's timeout= overrides it",
+        ),
+    ] = 120_000
+    fail_fast_after: (
+        Annotated[
+            float,
+            Meta(
+                ge=0,
+                description="Seconds no broker may answer (probed while records wait) before "
+                "publishes fail at once with BrokerUnavailableError; empty: never",
+            ),
+        ]
+        | None
+    ) = 5.0
+    probe_interval: Annotated[
+        float,
+        Meta(
+            gt=0,
+            le=60,
+            description="Seconds between probes (a metadata request) while records wait "
+            "unacknowledged, and while failing fast",
+        ),
+    ] = 1.0
     retry: Annotated[RetryPolicy, Meta(description="Retries of retriable delivery errors")] = (
         msgspec.field(default_factory=RetryPolicy)
     )
 
     def __post_init__(self) -> None:
+        if self.delivery_timeout_ms < self.request_timeout_ms + self.linger_ms:
+            raise KafkaConfigError(
+                f"producer: delivery_timeout_ms ({self.delivery_timeout_ms}) must be at least "
+                f"request_timeout_ms + linger_ms ({self.request_timeout_ms + self.linger_ms}): "
+                "one attempt must fit in a delivery"
+            )
         if self.idempotence and self.acks != "all":
             raise KafkaConfigError(
                 f"producer: idempotence needs acks=all, got acks={self.acks}; set acks=all "

@@ -28,7 +28,7 @@ import asyncio
 import time
 from typing import TYPE_CHECKING, Any, Final
 
-from news_kafka._client import client_kwargs
+from news_kafka._client import client_kwargs, probe
 from news_kafka._errors import KafkaConfigError
 
 try:
@@ -123,8 +123,7 @@ class BrokerCheck:
             client = AIOKafkaClient(**kwargs)
             self._client = client
             await client.bootstrap()
-        metadata = await client.fetch_all_metadata()
-        return len(metadata.brokers())
+        return await probe(client, self.timeout)
 
     def _fail(self, output: str) -> CheckResult:
         servers = ",".join(self._settings.bootstrap_servers)

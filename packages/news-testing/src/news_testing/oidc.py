@@ -35,6 +35,8 @@ import urllib.request
 from pathlib import Path
 from typing import IO, Any, Final
 
+from news_testing._errors import NewsTestingError
+
 __all__ = [
     "DEFAULT_AUDIENCE",
     "DEFAULT_CLIENT_ID",
@@ -57,7 +59,7 @@ _SERVER_SCRIPT: Final = Path(__file__).with_name("_oidc") / "server.mjs"
 _START_TIMEOUT: Final = 60.0
 
 
-class OIDCProviderError(RuntimeError):
+class OIDCProviderError(NewsTestingError, RuntimeError):
     """The provider could not be installed, started or asked (the message says what to do)."""
 
 
@@ -398,3 +400,8 @@ class OIDCProvider:
             raise OIDCProviderError(f"{url}: HTTP {exc.code}: {exc.read()[:500]!r}") from exc
         except OSError as exc:
             raise OIDCProviderError(f"{url}: {exc}") from exc
+
+
+for _public in (OIDCClient, OIDCProvider, OIDCProviderError):
+    _public.__module__ = "news_testing"  # their public home (also importable from here)
+del _public

@@ -37,6 +37,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import quote, urlsplit, urlunsplit
 
+from news_testing._errors import NewsTestingError
+
 if TYPE_CHECKING:
     from collections.abc import Coroutine, Sequence
     from types import TracebackType
@@ -319,7 +321,7 @@ class PostgresServer:
             await conn.close()
 
 
-class PostgresStartError(RuntimeError):
+class PostgresStartError(NewsTestingError, RuntimeError):
     """A private PostgreSQL or PgBouncer did not start; the message has its log's tail."""
 
 
@@ -623,3 +625,8 @@ class PgBouncer:
         tb: TracebackType | None,
     ) -> None:
         self.stop()
+
+
+for _public in (PgBouncer, PostgresServer, PostgresStartError, PrivatePostgres, TestDatabase):
+    _public.__module__ = "news_testing"  # their public home (also importable from here)
+del _public

@@ -28,10 +28,16 @@ if TYPE_CHECKING:
     import os
     from types import TracebackType
 
-__all__ = ["REDIS_URL_ENV", "RedisServer", "redis_test_settings"]
+from news_testing._errors import ExternalClusterError, NewsTestingError
+
+__all__ = ["REDIS_URL_ENV", "RedisServer", "RedisStartError", "redis_test_settings"]
 
 REDIS_URL_ENV: Final = "NEWS_TEST_REDIS_URL"
 """Set it (``redis://host:port/db``, a database of its own, not 0) to test against that server."""
+
+
+class RedisStartError(NewsTestingError, RuntimeError):
+    """A private ``redis-server`` did not start; the message has its log's tail."""
 
 
 def _free_port(host: str) -> int:
@@ -147,8 +153,8 @@ class RedisServer:
         Raises:
             FileNotFoundError: ``redis-server`` is not installed (``apt-get install
                 redis-server``).
-            RuntimeError: It did not answer within ``startup_timeout`` (the message has its
-                log's tail).
+            RedisStartError: It exited, or did not answer within ``startup_timeout`` (the
+                message has its log's tail).
         """
         self._refuse_external("start")
         if self.running:
@@ -180,13 +186,13 @@ class RedisServer:
             if self._process.poll() is not None:
                 stderr = self._process.stderr.read().decode() if self._process.stderr else ""
                 self._process = None
-                raise RuntimeError(
+                raise RedisStartError(
                     f"redis-server exited at start (port {self.port}): {stderr.strip()} "
                     f"{self.log_tail(20)}"
                 )
             if time.monotonic() > deadline:
                 self.stop()
-                raise RuntimeError(
+                raise RedisStartError(
                     f"redis-server on port {self.port} did not answer PING within "
                     f"{self._startup_timeout:g}s:\n{self.log_tail(20)}"
                 )
@@ -274,7 +280,7 @@ class RedisServer:
 
     def _refuse_external(self, what: str) -> None:
         if self._external is not None:
-            raise RuntimeError(
+            raise ExternalClusterError(
                 f"cannot {what} the external Redis {self._external} ({REDIS_URL_ENV} is set); "
                 "use the redis_private_server fixture for fault tests"
             )
