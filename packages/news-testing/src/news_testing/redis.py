@@ -325,3 +325,8 @@ def redis_test_settings(url: str, **overrides: Any) -> Any:
     }
     fields.update(overrides)
     return news_redis.RedisSettings(**fields)
+
+
+for _public in (RedisServer, RedisStartError, redis_test_settings):
+    _public.__module__ = "news_testing"  # their public home (also importable from here)
+del _public
