@@ -374,3 +374,100 @@ class TestPrincipal:
         verifier = JWTVerifier(JWTSettings(issuer=ISS, audiences=("api",)))
         assert verifier.keys.snapshot is None
         assert verifier.keys.fetches == 0
+
+
+class TestKeyKinds:
+    """Every asymmetric family verifies with its own key kind, curve and size only."""
+
+    def _verifier(self, json_server, keys, algorithms):
+        json_server.set("/jwks", {"keys": [k.as_dict(private=False) for k in keys]})
+        return JWTVerifier(
+            JWTSettings(
+                jwks_url=f"{json_server.url}/jwks",
+                audiences=("api",),
+                algorithms=algorithms,
+                required_claims=("exp",),
+            )
+        )
+
+    def _claims(self):
+        import time as _time
+
+        return {"sub": "s", "aud": "api", "exp": int(_time.time()) + 60}
+
+    def test_eddsa(self, json_server):
+        """An EdDSA (Ed25519) token verifies with an OKP key."""
+        from joserfc import jwt
+        from joserfc.jwk import OKPKey
+
+        key = OKPKey.generate_key("Ed25519", parameters={"kid": "ed"})
+        verifier = self._verifier(json_server, [key], ("EdDSA",))
+        import warnings
+
+        from joserfc.errors import SecurityWarning
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", SecurityWarning)
+            token = jwt.encode(
+                {"alg": "EdDSA", "kid": "ed"}, self._claims(), key, algorithms=["EdDSA"]
+            )
+        assert verifier.verify_sync(token).subject == "s"
+
+    def test_es384_with_a_p256_key_is_a_mismatch(self, json_server):
+        """An ES384 token naming a P-256 key: key_mismatch (curves are pinned per alg)."""
+        from joserfc import jwt
+
+        p256 = ECKey.generate_key("P-256", parameters={"kid": "p256"})
+        p384 = ECKey.generate_key("P-384", parameters={"kid": "p384"})
+        verifier = self._verifier(json_server, [p256, p384], ("ES384",))
+        good = jwt.encode(
+            {"alg": "ES384", "kid": "p384"}, self._claims(), p384, algorithms=["ES384"]
+        )
+        assert verifier.verify_sync(good).subject == "s"
+        _, payload, sig = good.split(".")
+        import base64
+        import json as _json
+
+        other = (
+            base64.urlsafe_b64encode(_json.dumps({"alg": "ES384", "kid": "p256"}).encode())
+            .decode()
+            .rstrip("=")
+        )
+        with pytest.raises(news_auth.InvalidTokenError) as info:
+            verifier.verify_sync(f"{other}.{payload}.{sig}")
+        assert info.value.reason == "key_mismatch"
+
+    def test_header_too_large(self, json_server):
+        """A header over 2 KiB (within the token limit) is refused as too_large."""
+        verifier = self._verifier(json_server, [ECKey.generate_key("P-256")], ("ES256",))
+        import base64
+        import json as _json
+
+        head = (
+            base64.urlsafe_b64encode(_json.dumps({"alg": "ES256", "kid": "k" * 2100}).encode())
+            .decode()
+            .rstrip("=")
+        )
+        with pytest.raises(news_auth.InvalidTokenError) as info:
+            verifier.verify_sync(f"{head}.e30.AAAA")
+        assert info.value.reason == "too_large"
+
+    def test_base64_length_that_cannot_be(self, json_server):
+        """A part whose length is 1 modulo 4 is not base64url: malformed."""
+        verifier = self._verifier(json_server, [ECKey.generate_key("P-256")], ("ES256",))
+        with pytest.raises(news_auth.InvalidTokenError) as info:
+            verifier.verify_sync("eyJhbGciOiJFUzI1NiJ9.e30.AAAAA")
+        assert info.value.reason == "malformed"
+
+    def test_non_string_issuer_is_not_the_principals(self, json_server):
+        """Claims of odd types do not leak into the principal's typed fields."""
+        from joserfc import jwt
+
+        key = ECKey.generate_key("P-256", parameters={"kid": "k"})
+        verifier = self._verifier(json_server, [key], ("ES256",))
+        claims = {**self._claims(), "client_id": 7, "scope": 5}
+        principal = verifier.verify_sync(jwt.encode({"alg": "ES256", "kid": "k"}, claims, key))
+        assert principal.client_id is None
+        assert principal.scopes == frozenset()
+        assert principal.issuer is None
+        assert isinstance(principal.expires_at, float)

@@ -305,6 +305,36 @@ class TestPool:
                 await conn.execute("SET search_path TO pg_catalog")
             assert await db.fetchval("SHOW search_path") == '"$user", public'
 
+    async def test_one_statement_calls_that_change_the_session_are_reset(self, postgres):
+        """SET, advisory locks, LISTEN and temp tables of a one-shot call do not leak."""
+        settings = postgres.settings(min_size=1, max_size=1, metrics="off")
+        async with news_db.Database(settings) as db, news_db.Database(settings) as other:
+            await db.execute("SET search_path TO pg_catalog")
+            assert await db.fetchval("SHOW search_path") == '"$user", public'
+            await db.fetchval("SELECT set_config('application_name', 'changed', false)")
+            assert await db.fetchval("SHOW application_name") != "changed"
+            await db.fetchval("SELECT pg_advisory_lock(4242)")
+            assert await other.fetchval("SELECT pg_try_advisory_lock(4242)")
+            await other.fetchval("SELECT pg_advisory_unlock_all()")
+            await db.execute("CREATE TEMP TABLE scratch (id int)")
+            assert await db.fetchval("SELECT to_regclass('pg_temp.scratch')") is None
+            await db.execute("BEGIN; SELECT 1")  # a transaction left open is rolled back
+            assert await db.fetchval("SELECT 1") == 1
+
+    async def test_plain_statements_skip_the_reset_round_trip(self, postgres):
+        """Session state a function changes out of sight stays; acquire() blocks reset it."""
+        settings = postgres.settings(min_size=1, max_size=1, metrics="off")
+        async with news_db.Database(settings) as db:
+            await db.execute(
+                "CREATE FUNCTION quiet() RETURNS text LANGUAGE sql AS "
+                "$$ SELECT set_config('search_path', 'pg_catalog', false) $$"
+            )
+            await db.fetchval("SELECT quiet()")  # the SQL does not show the change
+            assert await db.fetchval("SHOW search_path") == "pg_catalog"  # documented
+            async with db.acquire() as conn:
+                await conn.fetchval("SELECT 1")
+            assert await db.fetchval("SHOW search_path") == '"$user", public'
+
     async def test_health_check_passes_and_names_pool_use(self, db):
         """health_check() runs SELECT 1 and reports the pool's use; fits app.manage."""
         output = await db.health_check()

@@ -416,7 +416,8 @@ def stubborn_shutdown() -> news_http.NewsApp:
     ``ignores_cancel``: overruns hook_timeout and swallows the cancellation;
     ``never_returns``: a sync hook that blocks for ever;
     ``exits``: raises SystemExit; ``blocks_loop``: an async hook that blocks the event loop.
-    ``last_hook`` (registered first, so it runs last) logs that it ran.
+    ``last_hook`` (registered first, so it runs last) logs that it ran, and so does a lambda
+    returning a coroutine (``flush_journal``), which runs just before it.
     """
     app = news_http.create_app(name="stubborn")
     events = news_log.get_logger("stubborn")
@@ -425,6 +426,12 @@ def stubborn_shutdown() -> news_http.NewsApp:
     @app.on_shutdown
     def last_hook() -> None:
         events.info("shutdown", hook="last_hook")
+
+    async def flush_journal() -> None:
+        await asyncio.sleep(0)
+        events.info("shutdown", hook="flush_journal")
+
+    app.on_shutdown(lambda: flush_journal())  # noqa: PLW0108 - a sync callable returning a coroutine
 
     async def cancelled() -> None:
         await asyncio.sleep(0)

@@ -116,14 +116,21 @@ class TestSeparatePort:
             with server.client() as client:
                 for n in range(20):
                     client.get(f"/items/{n}")
-            with _internal_client(port) as client:
-                text = client.get("/metrics").text
-            line = next(
-                row
-                for row in text.splitlines()
-                if row.startswith('http_requests_total{method="GET",route="/items/:item_id"')
-            )
-            assert float(line.rsplit(" ", 1)[1]) == 20.0
+            # The worker that served the requests writes its values within a second (or when
+            # it answers a scrape itself): scrape until they arrive, whichever worker answers.
+            counted = 0.0
+            deadline = time.monotonic() + 10
+            while counted < 20.0 and time.monotonic() < deadline:
+                with _internal_client(port) as client:
+                    text = client.get("/metrics").text
+                counted = sum(
+                    float(row.rsplit(" ", 1)[1])
+                    for row in text.splitlines()
+                    if row.startswith('http_requests_total{method="GET",route="/items/:item_id"')
+                )
+                if counted < 20.0:
+                    time.sleep(0.1)
+            assert counted == 20.0
         assert server.result is not None
         assert server.result.exit_code == 0
 

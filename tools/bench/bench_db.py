@@ -7,7 +7,9 @@ concurrent callers; every call borrows a connection for one statement and gives 
   ``Database.fetchrow`` vs asyncpg's ``Pool.fetchrow`` vs psycopg's
   ``AsyncConnectionPool.connection()`` + ``execute(..., prepare=True)`` + ``fetchone()``;
 - ``insert``: one row, ``INSERT ... VALUES ($1, $2, $3)``: ``Database.execute`` vs
-  ``Pool.execute`` vs psycopg;
+  ``Pool.execute`` vs psycopg. Each commit waits for the server's WAL flush (fsync), which no
+  client can shorten; ``insert-nosync`` runs the same with ``synchronous_commit=off`` on all
+  three connections' sessions, which leaves the clients' own cost;
 - ``rows1000``: 1,000 rows of an article table (id, section, title, 1 KiB body, created_at)
   from one connection: ``Database.fetch(..., into=Article)`` (msgspec Structs) vs asyncpg's
   ``Pool.fetch`` (Records).
@@ -122,6 +124,20 @@ async def run_all(dsn: str, ops: int, runs: int, pool: int) -> dict[str, list[fl
         name="bench-metrics",
     )
     raw = await asyncpg.create_pool(dsn, min_size=pool, max_size=pool)
+    nosync = dsn + "?synchronous_commit=off"  # asyncpg: unknown parameters are server settings
+    db_nosync = news_db.Database(
+        news_db.DatabaseSettings(
+            dsn=news_config.Secret(nosync), min_size=pool, max_size=pool, metrics="off"
+        ),
+        name="bench-nosync",
+    )
+    raw_nosync = await asyncpg.create_pool(nosync, min_size=pool, max_size=pool)
+    psy_nosync = psycopg_pool.AsyncConnectionPool(
+        dsn + "?options=-c%20synchronous_commit%3Doff", min_size=pool, max_size=pool, open=False
+    )
+    await psy_nosync.open()
+    await psy_nosync.wait()
+    await db_nosync.start()
     psy = psycopg_pool.AsyncConnectionPool(dsn, min_size=pool, max_size=pool, open=False)
     await psy.open()
     await psy.wait()
@@ -139,7 +155,11 @@ async def run_all(dsn: str, ops: int, runs: int, pool: int) -> dict[str, list[fl
         async with psy.connection() as conn:
             await conn.execute(psy_insert, ("world", "t", i), prepare=True)
 
-    rows_ops = max(20, ops // 200)
+    async def psy_insert_nosync(i: int) -> None:
+        async with psy_nosync.connection() as conn:
+            await conn.execute(psy_insert, ("world", "t", i), prepare=True)
+
+    rows_ops = max(20, ops // 40)  # result sets per run: ~1 s of a single caller
     contenders: dict[str, Runner] = {
         "fetchrow news-db": lambda n: drive(lambda i: db.fetchrow(FETCHROW, i % ROWS), n, pool),
         "fetchrow news-db + metrics": lambda n: drive(
@@ -150,6 +170,13 @@ async def run_all(dsn: str, ops: int, runs: int, pool: int) -> dict[str, list[fl
         "insert news-db": lambda n: drive(lambda i: db.execute(INSERT, "world", "t", i), n, pool),
         "insert asyncpg": lambda n: drive(lambda i: raw.execute(INSERT, "world", "t", i), n, pool),
         "insert psycopg": lambda n: drive(psy_insert_one, n, pool),
+        "insert-nosync news-db": lambda n: drive(
+            lambda i: db_nosync.execute(INSERT, "world", "t", i), n, pool
+        ),
+        "insert-nosync asyncpg": lambda n: drive(
+            lambda i: raw_nosync.execute(INSERT, "world", "t", i), n, pool
+        ),
+        "insert-nosync psycopg": lambda n: drive(psy_insert_nosync, n, pool),
         "rows1000 news-db Structs": lambda _: drive(
             lambda _i: db.fetch(ROWS_SQL, into=Article), rows_ops, 1
         ),
@@ -177,8 +204,11 @@ async def run_all(dsn: str, ops: int, runs: int, pool: int) -> dict[str, list[fl
     finally:
         await db.stop()
         await db_metrics.stop()
+        await db_nosync.stop()
         await raw.close()
+        await raw_nosync.close()
         await psy.close()
+        await psy_nosync.close()
     return results
 
 
@@ -187,6 +217,8 @@ PAIRS = {
     "fetchrow_vs_psycopg": ("fetchrow news-db", "fetchrow psycopg"),
     "insert_vs_asyncpg": ("insert news-db", "insert asyncpg"),
     "insert_vs_psycopg": ("insert news-db", "insert psycopg"),
+    "insert_nosync_vs_asyncpg": ("insert-nosync news-db", "insert-nosync asyncpg"),
+    "insert_nosync_vs_psycopg": ("insert-nosync news-db", "insert-nosync psycopg"),
     "rows1000_structs_vs_asyncpg_records": ("rows1000 news-db Structs", "rows1000 asyncpg Records"),
     "fetchrow_with_metrics_vs_asyncpg": ("fetchrow news-db + metrics", "fetchrow asyncpg"),
 }

@@ -23,7 +23,7 @@ from typing import Any, Literal
 
 ROOT = Path(__file__).resolve().parents[2]
 RESULTS = ROOT / "docs" / "benchmarks"
-ORDER = ("log", "metrics", "kafka", "http", "api", "auth", "redis")
+ORDER = ("log", "metrics", "kafka", "http", "db", "api", "auth", "redis")
 
 Kind = Literal["ours", "peer", "other"]
 
@@ -229,6 +229,40 @@ def _auth(data: dict[str, Any]) -> Panel:
     return Panel("auth", "news-auth / news-security", "ratio as labelled", "higher", bars)
 
 
+def _db(data: dict[str, Any]) -> Panel:
+    labels = {
+        "fetchrow_vs_asyncpg": "fetchrow\n÷ asyncpg",
+        "fetchrow_vs_psycopg": "fetchrow\n÷ psycopg",
+        "insert_vs_asyncpg": "insert\n÷ asyncpg",
+        "insert_vs_psycopg": "insert\n÷ psycopg",
+        "insert_nosync_vs_asyncpg": "insert,\nno fsync\n÷ asyncpg",
+        "insert_nosync_vs_psycopg": "insert,\nno fsync\n÷ psycopg",
+        "rows1000_structs_vs_asyncpg_records": "1,000 rows\nStructs ÷\nRecords",
+        "fetchrow_with_metrics_vs_asyncpg": "fetchrow\n+ metrics\n÷ asyncpg",
+    }
+    targets = data.get("targets", {})
+    per_run = data.get("ratios_per_run") or {}
+    bars = []
+    for key, ratio in data["ratios"].items():
+        runs = per_run.get(key)
+        goal = targets.get(key)
+        bars.append(
+            Bar(
+                labels.get(key, key),
+                float(ratio),
+                target=(">=", float(goal)) if goal is not None else None,
+                spread=(float(min(runs)), float(max(runs))) if runs else None,
+            )
+        )
+    return Panel(
+        "db",
+        "news-db vs raw asyncpg and psycopg 3 pools",
+        "calls/s ÷ the peer's (median of per-run ratios)",
+        "higher",
+        bars,
+    )
+
+
 def _redis(data: dict[str, Any]) -> Panel:
     labels = {
         "limiter_vs_raw_evalsha": "limiter checks/s\n÷ raw EVALSHA's",
@@ -265,6 +299,7 @@ _PANELS = {
     "kafka": _kafka,
     "http": _http,
     "auth": _auth,
+    "db": _db,
     "redis": _redis,
 }
 

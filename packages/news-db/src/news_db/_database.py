@@ -3,7 +3,15 @@
 Every call borrows a pooled connection for one statement (or a block: `Database.acquire`,
 `Database.transaction`) and gives it back, also when the caller is cancelled: asyncpg then
 cancels the statement on the server and the pool waits for that before the connection is
-reset and lent again. Waiting for a connection is always bounded (``acquire_timeout``).
+lent again. Waiting for a connection is always bounded (``acquire_timeout``).
+
+Session reset: asyncpg's pool sends ``RESET ALL``, ``CLOSE ALL``, ``UNLISTEN *`` and
+``pg_advisory_unlock_all()`` on every release: one more round trip per call. news-db's reset
+also drops temporary tables (``DISCARD TEMP``). news-db sends it
+only when session state may have changed: after every `acquire`/`transaction` block, and after
+a one-statement call whose SQL visibly changes the session (``SET``, ``LISTEN``, advisory locks,
+``set_config``, temporary tables, ``DECLARE``, ``PREPARE``, ``BEGIN``...). An open transaction
+is always rolled back (asyncpg does that before lending the connection again).
 """
 
 from __future__ import annotations
@@ -11,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
+import re
 import time
 from typing import TYPE_CHECKING, Any, Final, Literal, TypeVar, overload
 
@@ -46,6 +55,49 @@ IsolationLevel = Literal["read_committed", "repeatable_read", "serializable"]
 log = get_logger("news_db")
 
 _RELEASE_TIMEOUT: Final = 10.0
+# SQL that changes session state, which must not reach the next borrower. A false positive
+# only costs the reset round trip; state changed where the SQL does not show it (inside a
+# function) is the caller's to do in an acquire() block.
+_SESSION_SQL: Final = re.compile(
+    r"(?:^|;)\s*(?:set|reset|listen|unlisten|declare|prepare|discard|load|begin|start|lock)\b"
+    r"|advisory|set_config|\btemp(?:orary)?\b|\bcursor\b",
+    re.IGNORECASE,
+)
+_SESSION_CACHE: dict[str, bool] = {}
+
+
+def _changes_session(query: str) -> bool:
+    """True when a one-statement call's SQL may leave session state behind."""
+    known = _SESSION_CACHE.get(query)
+    if known is None:
+        if len(_SESSION_CACHE) > 4096:  # dynamic SQL: keep the cache bounded
+            _SESSION_CACHE.clear()
+        known = _SESSION_CACHE[query] = _SESSION_SQL.search(query) is not None
+    return known
+
+
+async def _keep_session(connection: asyncpg.Connection) -> None:
+    """The pool's ``reset``: nothing more than asyncpg's rollback (news-db resets when needed)."""
+
+
+async def _reset_session(conn: asyncpg.Connection) -> None:
+    """Roll back, run asyncpg's reset query and DISCARD TEMP; terminate what cannot be reset.
+
+    asyncpg's reset query is RESET ALL, CLOSE ALL, UNLISTEN * and an advisory unlock; DISCARD
+    TEMP drops the temporary tables it leaves behind.
+    A connection that cannot be reset (broken, or the reset was cancelled) is terminated, so
+    that it never goes back to the pool with another caller's session state.
+    """
+    try:
+        async with asyncio.timeout(_RELEASE_TIMEOUT):
+            if conn.is_in_transaction():
+                await conn.execute("ROLLBACK")
+            await conn.execute(conn.get_reset_query() + "\nDISCARD TEMP;")
+    except BaseException:
+        conn.terminate()
+        raise
+
+
 _RETRY_BASE: Final = 0.02
 _RETRY_MAX: Final = 1.0
 
@@ -237,7 +289,9 @@ class Database:
         target = describe_target(self.settings)
         try:
             async with asyncio.timeout(self.settings.connect_timeout + 5.0):
-                pool = await asyncpg.create_pool(init=init_connection, **kwargs)
+                pool = await asyncpg.create_pool(
+                    init=init_connection, reset=_keep_session, **kwargs
+                )
         except TimeoutError as exc:
             raise DBConnectionError(
                 f"PostgreSQL at {target} did not accept connections within "
@@ -382,17 +436,22 @@ class Database:
             )
         return error
 
-    async def _release(self, conn: asyncpg.Connection) -> None:
+    async def _release(self, conn: asyncpg.Connection, *, reset: bool = False) -> None:
         pool = self._pool
         try:
-            if pool is not None:
-                await pool.release(conn, timeout=_RELEASE_TIMEOUT)
-            else:
-                conn.terminate()  # stop() ran meanwhile (and gave up waiting for it)
-        except Exception:  # noqa: BLE001, S110 - asyncpg terminated it; the holder is back
-            pass
+            if reset and pool is not None:
+                with contextlib.suppress(Exception):  # terminated: the pool replaces it
+                    await _reset_session(conn)
         finally:
-            self._busy -= 1
+            try:
+                if pool is not None:
+                    await pool.release(conn, timeout=_RELEASE_TIMEOUT)
+                else:
+                    conn.terminate()  # stop() ran meanwhile (and gave up waiting for it)
+            except Exception:  # noqa: BLE001, S110 - asyncpg terminated it; the holder is back
+                pass
+            finally:
+                self._busy -= 1
 
     def _translate(
         self, exc: BaseException, operation: str | None, timeout: float | None = None
@@ -435,7 +494,10 @@ class Database:
                 raise
             raise error from exc
         finally:
-            await self._release(conn)
+            query = args[0]
+            await self._release(
+                conn, reset=method != "copy_records_to_table" and _changes_session(query)
+            )
         if hook is not None:
             hook.observe(self.name, operation or method, time.perf_counter() - started, None)
         return result
@@ -550,7 +612,7 @@ class Database:
         try:
             yield Connection(self, conn)
         finally:
-            await self._release(conn)
+            await self._release(conn, reset=True)
 
     @overload
     def transaction(
@@ -619,7 +681,7 @@ class Database:
             tx = conn.transaction(isolation=isolation, readonly=readonly, deferrable=deferrable)
             await tx.start()
         except BaseException as exc:
-            await self._release(conn)
+            await self._release(conn, reset=True)
             if isinstance(exc, Exception):
                 error = self._translate(exc, "begin")
                 if error is not exc:
@@ -666,7 +728,7 @@ class Database:
                 raise
             await self._commit(tx)
         finally:
-            await self._release(conn)
+            await self._release(conn, reset=True)
 
     async def _attempt(
         self,
@@ -689,7 +751,7 @@ class Database:
             await self._commit(tx)
             return result
         finally:
-            await self._release(conn)
+            await self._release(conn, reset=True)
 
     async def _run_transaction(
         self,

@@ -90,12 +90,12 @@ async def _guarded(awaitable: Any) -> BaseException | None:
     return None
 
 
-def _call(hook: Callable[[], Any]) -> BaseException | None:
+def _call(hook: Callable[[], Any]) -> tuple[BaseException | None, Any]:
+    """Call ``hook``: what it raised, or what it returned."""
     try:
-        hook()
+        return None, hook()
     except BaseException as exc:  # noqa: BLE001 - reported by run_hook, never propagated
-        return exc
-    return None
+        return exc, None
 
 
 def _describe(exc: BaseException) -> str:
@@ -124,9 +124,12 @@ def _start(hook: Callable[[], Any], *, on_thread: bool) -> asyncio.Future[Any] |
         future: asyncio.Future[BaseException | None] = loop.create_future()
 
         def work() -> None:
-            error = context.run(_call, hook)
+            error, result = context.run(_call, hook)
             with contextlib.suppress(RuntimeError):  # the loop is gone: nothing to tell
-                loop.call_soon_threadsafe(_settle, future, error)
+                if inspect.isawaitable(result):  # a sync callable that returned a coroutine
+                    loop.call_soon_threadsafe(_await_into, future, result)
+                else:
+                    loop.call_soon_threadsafe(_settle, future, error)
 
         name = f"news-http-hook-{hook_name(hook)}"
         threading.Thread(target=work, name=name, daemon=True).start()
@@ -169,6 +172,17 @@ async def run_hook(
     if started.cancelled():
         return HookOutcome(overran)
     return HookOutcome() if error is None else HookOutcome(_describe(error), error)
+
+
+def _await_into(future: asyncio.Future[BaseException | None], awaitable: Any) -> None:
+    """Await ``awaitable`` on the loop; settle ``future`` with what it raised (None: nothing)."""
+    task = asyncio.ensure_future(_guarded(awaitable))
+
+    def done(finished: asyncio.Future[BaseException | None]) -> None:
+        error = asyncio.CancelledError() if finished.cancelled() else finished.result()
+        _settle(future, error)
+
+    task.add_done_callback(done)
 
 
 def _settle(future: asyncio.Future[BaseException | None], error: BaseException | None) -> None:

@@ -64,6 +64,9 @@ _log = news_log.get_logger("news_http.server")
 # Python cannot observe.
 SETTLE_S = 0.25
 _POLL_S = 0.01
+# Idle connections are looked for every _POLL_S, or less often when a sweep takes long (many
+# connections): at most one tenth of the drain's time goes into sweeping.
+_SWEEP_SHARE = 10.0
 
 
 class Worker:
@@ -225,7 +228,7 @@ class Worker:
             hook_timeout_s=self.settings.hook_timeout,
             pid=os.getpid(),
         )
-        last_busy = began
+        last_busy = next_sweep = began
         while True:
             now = time.monotonic()
             if IN_FLIGHT:
@@ -240,7 +243,10 @@ class Worker:
                     return
             elif now - last_busy >= SETTLE_S:
                 return
-            close_connections(port)  # each connection as soon as its response is out
+            if now >= next_sweep:  # each connection as soon as its response is out
+                close_connections(port)
+                took = time.monotonic() - now
+                next_sweep = now + max(_POLL_S, _SWEEP_SHARE * took)
             await asyncio.sleep(_POLL_S)
 
     def _close_for_hooks(self) -> int:
