@@ -49,6 +49,47 @@ class TestVersionCheck:
         assert _robyn.off_reason(environ={_robyn.NO_FAST_PATHS_ENV: "0"}) is None
 
 
+# Every kind of route the chain registers: (method, path, JSON body or None, headers).
+KINDS: list[tuple[str, str, Any, dict[str, str]]] = [
+    ("GET", "/", None, {}),
+    ("HEAD", "/", None, {}),
+    ("GET", "/async", None, {}),
+    ("GET", "/articles/7?verbose=true", None, {}),
+    ("GET", "/articles/abc", None, {}),
+    ("POST", "/articles", {"title": "T", "author": {"name": "A", "email": "e"}}, {}),
+    ("POST", "/articles", {"title": 1}, {}),
+    ("POST", "/articles", None, {"content-type": "text/plain"}),
+    ("PUT", "/articles/3", {"title": "T", "author": {"name": "A", "email": "e"}}, {}),
+    ("GET", "/search?q=news&tags=a&tags=b", None, {}),
+    ("GET", "/search", None, {}),
+    ("GET", "/static/css/site.css", None, {}),
+    ("GET", "/users/u1/posts/2", None, {}),
+    ("GET", "/async-boom", None, {}),
+    ("GET", "/conflict", None, {}),
+    ("GET", "/empty", None, {}),
+    ("GET", "/big-text", None, {"accept-encoding": "gzip"}),
+    ("GET", "/robyn-response", None, {}),
+    ("GET", "/secure", None, {"x-api-key": "letmein"}),
+    ("DELETE", "/guarded/4", None, {"x-api-key": "letmein"}),
+    ("POST", "/status-created", None, {}),
+    ("GET", "/no/such/path", None, {}),
+    ("DELETE", "/articles", None, {}),
+    ("OPTIONS", "/custom-options", None, {}),
+    ("GET", "/openapi.json", None, {}),
+]
+
+
+def _answers(server: ServerProcess) -> list[tuple[Any, ...]]:
+    client = server.client(headers={"x-request-id": "same-id"})
+    out = []
+    for method, path, body, headers in KINDS:
+        content = b"x" if body is None and "content-type" in headers else None
+        r = client.request(method, path, json=body, content=content, headers=headers)
+        headers_seen = sorted(set(r.headers.items()) - _volatile(r))
+        out.append((method, path, r.status_code, r.content, headers_seen))
+    return out
+
+
 class TestConfig:
     def test_the_services_arguments_are_hidden_from_robyn(
         self, monkeypatch: pytest.MonkeyPatch
@@ -64,6 +105,19 @@ class TestConfig:
 
 @pytest.mark.slow
 class TestFastEqualsSlow:
+    def test_every_kind_of_route_answers_the_same(self, local: Any) -> None:
+        """Routes registered positionally and through Robyn's Router.add_route answer alike."""
+        answers = []
+        for env in ({}, SLOW):
+            server = _serve("standard", local(docs=True), env)
+            try:
+                answers.append(_answers(server))
+                server.stop()
+            finally:
+                server.kill()
+        assert answers[0] == answers[1]
+        assert {a[2] for a in answers[0]} >= {200, 201, 204, 404, 405, 409, 415, 422, 500}
+
     def test_responses_are_the_same(self, local: Any) -> None:
         """The full stack answers the same with the fast paths off; one line says they are off."""
         answers = []

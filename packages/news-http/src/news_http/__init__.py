@@ -46,6 +46,19 @@ from news_http._types import (
     SyncHandler,
 )
 
+# Tracebacks, reprs and docs name the public home (news_http.NewsApp). Not the settings Structs:
+# msgspec resolves their annotations in the module they name.
+for _public in (
+    HTTPConfigError,
+    HTTPMetricsHook,
+    NewsHTTPError,
+    PortInUseError,
+    Resource,
+    ServerStartError,
+):
+    _public.__module__ = __name__
+del _public
+
 if TYPE_CHECKING:
     from news_http._app import UNMATCHED_ROUTE, NewsApp, create_app
     from news_http._chain import make_middleware, with_middleware
@@ -104,6 +117,8 @@ def __getattr__(name: str) -> Any:
     import importlib
 
     value = getattr(importlib.import_module(module), name)
+    if isinstance(value, type) or callable(value):  # classes and functions, not constants
+        value.__module__ = __name__
     globals()[name] = value
     return value
 

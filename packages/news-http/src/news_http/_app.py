@@ -24,9 +24,8 @@ from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 from robyn import Headers, Robyn
 from robyn.dependency_injection import DependencyMap
 from robyn.openapi import OpenAPI, RouteOpenAPIMeta
-from robyn.robyn import FunctionInfo, HttpMethod
-from robyn.router import Route, Router
 
+from news_http import _robyn
 from news_http._chain import compose, is_async, route_middleware
 from news_http._endpoints import (
     enabled,
@@ -54,6 +53,7 @@ if TYPE_CHECKING:
 
     from robyn import Request, Response, SubRouter
     from robyn.argument_parser import Config
+    from robyn.robyn import HttpMethod
 
     from news_health import HealthRegistry
     from news_http._types import Handler, HTTPMetricsHook, Middleware, Resource
@@ -65,9 +65,6 @@ UNMATCHED_ROUTE = "<unmatched>"
 
 Hook = Any  # a sync or async callable without arguments
 R = TypeVar("R", bound="Resource | AbstractAsyncContextManager[Any]")
-
-_ROBYN_METHODS = {name: getattr(HttpMethod, name) for name in METHODS}
-_REQUEST_PARAM = {"request": inspect.Parameter("request", inspect.Parameter.POSITIONAL_OR_KEYWORD)}
 
 
 def _method_name(route_type: HttpMethod | str) -> str:
@@ -101,19 +98,6 @@ class _Pending(NamedTuple):
     openapi_tags: list[str]
     metadata: RouteOpenAPIMeta
     status: int | None
-
-
-class _Router(Router):
-    """Robyn's route list, completed with news-http's chains the first time it is read."""
-
-    def __init__(self, app: NewsApp) -> None:
-        super().__init__()
-        self._app = app
-
-    def get_routes(self) -> list[Route]:
-        """Compose every route's chain (once) and return the routes Robyn will serve."""
-        self._app.finalize()
-        return self.routes
 
 
 class NewsApp(Robyn):
@@ -168,7 +152,8 @@ class NewsApp(Robyn):
                 if handler not in handlers:
                     root.removeHandler(handler)
             root.setLevel(level)
-        self.router = _Router(self)
+        if _robyn.fast_paths():
+            self.router = _robyn.finalizing_router(self.finalize)
         self._set_security_headers(settings)
 
     # -- construction helpers ----------------------------------------------------------------
@@ -581,27 +566,22 @@ class NewsApp(Robyn):
         openapi_tags: list[str] | None = None,
     ) -> None:
         """Register a composed chain with Robyn's router (one argument: the request)."""
-        self.router.routes.append(
-            Route(
-                _ROBYN_METHODS[method],
-                route,
-                FunctionInfo(chain, is_async(chain), 1, dict(_REQUEST_PARAM), {}),
-                False,
-                auth_required,
-                openapi_name,
-                openapi_tags if openapi_tags is not None else [],
-                metadata,
-            )
+        _robyn.add_route(
+            self.router,
+            method,
+            route,
+            chain,
+            is_async(chain),
+            metadata,
+            auth_required,
+            openapi_name,
+            openapi_tags if openapi_tags is not None else [],
+            self.dependencies.get_dependency_map(self),
         )
 
     def _install_docs(self) -> None:
         assert self.openapi is not None
-        self.router.prepare_routes_openapi(self.openapi, self.included_routers)
-        self.openapi.prune_empty_components()
-        docs = {
-            "/openapi.json": self.openapi.get_openapi_config,
-            "/docs": self.openapi.get_openapi_docs_page,
-        }
+        docs = _robyn.docs_handlers(self.router, self.openapi, self.included_routers)
         meta = RouteOpenAPIMeta(include_in_schema=False)
         for route, handler in docs.items():
             if not self._table.has("GET", route):
@@ -709,9 +689,7 @@ class NewsApp(Robyn):
         return compose(adapted, layers)
 
     def _title_docs(self) -> None:
-        if self.openapi is not None and not self.openapi.openapi_file_override:
-            self.openapi.info.title = self.name
-            self.openapi.openapi_spec["info"]["title"] = self.name
+        _robyn.title_docs(self.openapi, self.name)
 
     def routes_summary(self) -> list[tuple[str, str]]:
         """The registered (method, route) pairs, fallbacks excluded (for logs and tests)."""

@@ -8,9 +8,10 @@ process pool SIGKILLs its workers, never drains, and parses ``sys.argv``): `open
 ``Server``/``SocketHeld``/``FunctionInfo`` and ``robyn.processpool.initialize_event_loop``
 exactly as Robyn's own ``processpool.spawn_process`` does it.
 
-Two **fast paths** go further than Robyn's public behaviour; both are on by default and both go
+The **fast paths** go further than Robyn's public behaviour; all are on by default and all go
 off with ``NEWS_HTTP_NO_FAST_PATHS=1`` (or when the installed Robyn is outside the tested range
-`TESTED`), which one log line reports when the server starts:
+`TESTED`), which one log line reports when the server starts; tests/news_http/test_robyn_compat.py
+serves the same apps both ways and compares the answers:
 
 - **signal guard** (`SignalGuard`): actix registers its own SIGTERM/SIGINT handlers when its
   server starts (graceful stop that hangs the process, upstream #1324; forced stop on SIGINT
@@ -22,12 +23,26 @@ off with ``NEWS_HTTP_NO_FAST_PATHS=1`` (or when the installed Robyn is outside t
   makes and deletes a Python thread state for every call (~25 µs of CPU per request in the full
   stack). One ``PyGILState_Ensure`` that is never released keeps the thread's state between
   calls. Off: Robyn's per-call thread state (thread-locals start afresh on every request).
+- **routes** (`add_route`): a route's composed chain is registered as a ``robyn.router.Route``
+  holding a ``FunctionInfo`` built positionally, so that Robyn calls it with the request alone.
+  Off: Robyn's ``Router.add_route``, which wraps every handler in its own per-request argument
+  mapping and response formatting (the chain is handed over behind a plain one-parameter
+  function).
+- **router** (`finalizing_router`): the app's ``router`` is replaced by a ``Router`` subclass
+  that composes the chains the first time Robyn (or ``robyn.testing.TestClient``) reads the
+  routes. Off: Robyn's own router; `news_http.run` composes the chains itself (call
+  ``app.finalize()`` before handing the app to a ``TestClient``).
+
+Internals used outside the switch, for want of a public equivalent: the API docs (``/docs`` and
+``/openapi.json``, off by default) are prepared and titled through ``robyn.openapi.OpenAPI``'s
+spec and ``Router.prepare_routes_openapi`` (`docs_handlers`, `title_docs`).
 
 The import of this module is cheap: Robyn itself is imported when a function needs it.
 """
 
 from __future__ import annotations
 
+import inspect
 import os
 import signal
 import threading
@@ -41,7 +56,9 @@ import news_log
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Mapping
 
+    from robyn import Request, Response
     from robyn.argument_parser import Config
+    from robyn.openapi import OpenAPI
     from robyn.robyn import SocketHeld
 
     from news_http._app import NewsApp
@@ -51,8 +68,11 @@ __all__ = [
     "NO_FAST_PATHS_ENV",
     "TESTED",
     "SignalGuard",
+    "add_route",
     "clone_socket",
+    "docs_handlers",
     "fast_paths",
+    "finalizing_router",
     "installed_version",
     "keep_thread_state",
     "make_config",
@@ -60,6 +80,7 @@ __all__ = [
     "open_socket",
     "report_fast_paths",
     "serve_forever",
+    "title_docs",
 ]
 
 #: The Robyn versions whose internals this module was written against (``>=0.88,<0.89``).
@@ -288,3 +309,115 @@ def serve_forever(
     server.add_startup_handler(FunctionInfo(startup, True, 0, {}, {}))
     # robyn.pyi lists client/keep-alive timeouts the 0.88 binary does not take.
     server.start(held, workers)  # type: ignore[call-arg]
+
+
+# -- app construction ---------------------------------------------------------------------------
+
+
+def finalizing_router(finalize: Callable[[], None]) -> Any:
+    """A Robyn ``Router`` that calls ``finalize`` before handing out its routes (fast path)."""
+    from robyn.router import Route, Router
+
+    class FinalizingRouter(Router):
+        """Robyn's route list, completed with news-http's chains the first time it is read."""
+
+        def get_routes(self) -> list[Route]:
+            finalize()
+            routes: list[Route] = self.routes
+            return routes
+
+    return FinalizingRouter()
+
+
+# -- routes -------------------------------------------------------------------------------------
+
+_REQUEST_PARAM: Final = {
+    "request": inspect.Parameter("request", inspect.Parameter.POSITIONAL_OR_KEYWORD)
+}
+
+
+def _plain(chain: Callable[[Request], Any], asynchronous: bool) -> Callable[[Request], Any]:
+    """``chain`` behind a function whose one parameter Robyn's argument mapping fills."""
+    if asynchronous:
+
+        async def call_async(request: Request) -> Response:
+            response: Response = await chain(request)
+            return response
+
+        return call_async
+
+    def call(request: Request) -> Response:
+        response: Response = chain(request)
+        return response
+
+    return call
+
+
+def add_route(  # noqa: PLR0917 - Robyn's Route, field by field
+    router: Any,
+    method: str,
+    route: str,
+    chain: Callable[[Request], Any],
+    asynchronous: bool,
+    metadata: Any,
+    auth_required: bool,
+    openapi_name: str,
+    openapi_tags: list[str],
+    dependencies: Mapping[str, Any],
+) -> None:
+    """Register a composed chain (one argument: the request) with Robyn's ``router``."""
+    from robyn.robyn import HttpMethod
+    from robyn.router import Router
+
+    route_type = getattr(HttpMethod, method)
+    if _OFF_REASON is None:
+        from robyn.robyn import FunctionInfo
+        from robyn.router import Route
+
+        function = FunctionInfo(chain, asynchronous, 1, dict(_REQUEST_PARAM), {})
+        router.routes.append(
+            Route(
+                route_type,
+                route,
+                function,
+                False,
+                auth_required,
+                openapi_name,
+                openapi_tags,
+                metadata,
+            )
+        )
+        return
+    Router.add_route(
+        router,
+        route_type,
+        route,
+        _plain(chain, asynchronous),
+        False,
+        auth_required,
+        openapi_name,
+        openapi_tags,
+        None,
+        dict(dependencies),
+        metadata,
+    )
+
+
+# -- API docs -----------------------------------------------------------------------------------
+
+
+def docs_handlers(router: Any, openapi: OpenAPI, included_routers: Any) -> dict[str, Any]:
+    """Prepare the OpenAPI document from the routes; the handlers of /openapi.json and /docs."""
+    router.prepare_routes_openapi(openapi, included_routers)
+    openapi.prune_empty_components()
+    return {
+        "/openapi.json": openapi.get_openapi_config,
+        "/docs": openapi.get_openapi_docs_page,
+    }
+
+
+def title_docs(openapi: OpenAPI | None, title: str) -> None:
+    """Title the generated API docs after the service (unless a spec file overrides them)."""
+    if openapi is not None and not openapi.openapi_file_override:
+        openapi.info.title = title
+        openapi.openapi_spec["info"]["title"] = title
