@@ -47,6 +47,7 @@ class Newsroom:
             NEWSROOM_HTTP__PORT=str(self.port),
             NEWSROOM_LOG__FORMAT="json",
             NEWSROOM_NEWSROOM__STORE_DUMP=str(self.dump_path),
+            NEWSROOM_NEWSROOM__SUBMIT_RATE="100000/minute",  # 200 articles from one address
         )
         if dsn is not None:
             self.env["NEWSROOM_DB__DSN"] = dsn

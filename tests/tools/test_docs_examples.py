@@ -16,7 +16,10 @@ a service's settings are (news-config variables, prefixes ``KAFKA_`` and ``HTTP_
 - ``HTTP_HOST=127.0.0.1`` and a free ``HTTP_PORT``: an HTTP example starts its own server on
   them (in a child process), calls it, stops it, and exits;
 - ``DB_DSN``: a fresh PostgreSQL database of the example's own (news-testing's ``postgres``
-  fixture), so that ``news_config.load(news_db.DatabaseSettings, prefix="DB_")`` reaches it.
+  fixture), so that ``news_config.load(news_db.DatabaseSettings, prefix="DB_")`` reaches it;
+- ``REDIS_URL``: the session's Redis server (news-testing's ``redis_server`` fixture: a private
+  ``redis-server``, or ``NEWS_TEST_REDIS_URL``), for ``news_config.load(news_redis.RedisSettings,
+  prefix="REDIS_")``.
 """
 
 from __future__ import annotations
@@ -83,10 +86,15 @@ class TestDocsExamples:
         run_example(example, tmp_path, env, timeout=120)
 
     @pytest.mark.parametrize("example", [e for e in EXAMPLES if e.needs_server], ids=_example_id)
-    def test_server_example_runs(self, example, tmp_path, kafka_broker, postgres):
+    def test_server_example_runs(self, example, tmp_path, kafka_broker, postgres, redis_server):
         """A needs-server example exits 0 with real servers and an HTTP address in its env."""
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("KAFKA_", "HTTP_", "DB_"))}
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith(("KAFKA_", "HTTP_", "DB_", "REDIS_"))
+        }
         env["DB_DSN"] = postgres.dsn
+        env["REDIS_URL"] = redis_server.url
         env.update(kafka_env(kafka_broker.bootstrap, prefix="KAFKA_"))
         env[BOOTSTRAP_ENV] = kafka_broker.bootstrap
         env["HTTP_HOST"] = "127.0.0.1"

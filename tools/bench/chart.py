@@ -23,7 +23,7 @@ from typing import Any, Literal
 
 ROOT = Path(__file__).resolve().parents[2]
 RESULTS = ROOT / "docs" / "benchmarks"
-ORDER = ("log", "metrics", "kafka", "http", "db", "api", "auth", "client")
+ORDER = ("log", "metrics", "kafka", "http", "db", "api", "auth", "redis", "client")
 
 Kind = Literal["ours", "peer", "other"]
 
@@ -263,6 +263,35 @@ def _db(data: dict[str, Any]) -> Panel:
     )
 
 
+def _redis(data: dict[str, Any]) -> Panel:
+    labels = {
+        "limiter_vs_raw_evalsha": "limiter checks/s\n÷ raw EVALSHA's",
+        "limited_route_vs_route": "limited route req/s\n÷ unlimited",
+        "limiter_vs_limits_moving_window": "limiter checks/s\n÷ limits' moving window",
+    }
+    targets = data.get("targets", {})
+    per_run = data.get("ratios_per_run", {})
+    bars = []
+    for key, ratio in data["ratios"].items():
+        runs = per_run.get(key)
+        goal = targets.get(key)
+        bars.append(
+            Bar(
+                labels.get(key, key),
+                float(ratio),
+                target=(">=", float(goal)) if goal is not None else None,
+                spread=(float(min(runs)), float(max(runs))) if runs else None,
+            )
+        )
+    return Panel(
+        "redis",
+        "news-redis: rate-limit checks and a limited route",
+        "news-redis ÷ peer (median of per-run ratios)",
+        "higher",
+        bars,
+    )
+
+
 def _client(data: dict[str, Any]) -> Panel:
     labels = {
         "news_client_vs_aiohttp": "news-client\n÷ raw aiohttp",
@@ -302,6 +331,7 @@ _PANELS = {
     "http": _http,
     "auth": _auth,
     "db": _db,
+    "redis": _redis,
 }
 
 

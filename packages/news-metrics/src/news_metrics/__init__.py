@@ -49,10 +49,12 @@ from news_metrics._exposition import Exposition, render
 from news_metrics._families import setup
 from news_metrics._http import HTTPMetrics
 from news_metrics._kafka import KafkaMetrics
+from news_metrics._redis import RedisMetrics
 from news_metrics._settings import (
     DEFAULT_HTTP_DURATION_BUCKETS,
     DEFAULT_HTTP_SIZE_BUCKETS,
     DEFAULT_KAFKA_DURATION_BUCKETS,
+    DEFAULT_REDIS_DURATION_BUCKETS,
     MetricsSettings,
 )
 
@@ -71,6 +73,7 @@ for _public in (
     MetricsConfigError,
     MultiprocessError,
     NewsMetricsError,
+    RedisMetrics,
     ServerError,
     UnknownEventError,
     business_event,
@@ -86,6 +89,7 @@ __all__ = [
     "DEFAULT_HTTP_DURATION_BUCKETS",
     "DEFAULT_HTTP_SIZE_BUCKETS",
     "DEFAULT_KAFKA_DURATION_BUCKETS",
+    "DEFAULT_REDIS_DURATION_BUCKETS",
     "BusinessEvent",
     "EventDeclarationError",
     "EventRecordError",
@@ -97,6 +101,7 @@ __all__ = [
     "MetricsSettings",
     "MultiprocessError",
     "NewsMetricsError",
+    "RedisMetrics",
     "ServerError",
     "UnknownEventError",
     "__version__",

@@ -22,12 +22,15 @@ if TYPE_CHECKING:
 __all__ = [
     "HTTP_FAMILIES",
     "KAFKA_FAMILIES",
+    "REDIS_FAMILIES",
     "FamilySpec",
     "HTTPFamilies",
     "KafkaFamilies",
+    "RedisFamilies",
     "current_settings",
     "http_families",
     "kafka_families",
+    "redis_families",
     "setup",
     "values_are_multiprocess",
 ]
@@ -132,7 +135,49 @@ KAFKA_LAG = FamilySpec(
     mode="livemostrecent",
 )
 
+REDIS_DURATION = FamilySpec(
+    "redis_command_duration_seconds",
+    "histogram",
+    ("client", "command"),
+    "Time a Redis command took from send to reply, by client and command, in seconds.",
+    buckets_field="redis_duration_buckets",
+)
+REDIS_ERRORS = FamilySpec(
+    "redis_command_errors_total",
+    "counter",
+    ("client", "command", "error_type"),
+    "Redis commands that failed, by client, command and news-redis error type.",
+)
+REDIS_POOL_IN_USE = FamilySpec(
+    "redis_pool_connections_in_use",
+    "gauge",
+    ("client",),
+    "Connections of a Redis client's pool lent out (as of its last command).",
+    mode="livesum",
+)
+REDIS_POOL_SIZE = FamilySpec(
+    "redis_pool_connections_max",
+    "gauge",
+    ("client",),
+    "The most connections a Redis client's pool opens (pool_size).",
+    mode="livesum",
+)
+REDIS_RATE_LIMITED = FamilySpec(
+    "redis_ratelimit_decisions_total",
+    "counter",
+    ("policy", "outcome"),
+    "Rate-limit checks by policy and outcome (allowed, limited, fallback_allowed, "
+    "fallback_limited, failed_open, failed_closed).",
+)
+
 HTTP_FAMILIES: Final = (HTTP_REQUESTS, HTTP_DURATION, HTTP_IN_FLIGHT, HTTP_SIZE)
+REDIS_FAMILIES: Final = (
+    REDIS_DURATION,
+    REDIS_ERRORS,
+    REDIS_POOL_IN_USE,
+    REDIS_POOL_SIZE,
+    REDIS_RATE_LIMITED,
+)
 KAFKA_FAMILIES: Final = (
     KAFKA_PUBLISHED,
     KAFKA_PUBLISH_ERRORS,
@@ -143,7 +188,12 @@ KAFKA_FAMILIES: Final = (
     KAFKA_LAG,
 )
 
-_BUCKET_FIELDS: Final = ("http_duration_buckets", "http_size_buckets", "kafka_duration_buckets")
+_BUCKET_FIELDS: Final = (
+    "http_duration_buckets",
+    "http_size_buckets",
+    "kafka_duration_buckets",
+    "redis_duration_buckets",
+)
 
 _lock = threading.RLock()
 _settings = MetricsSettings()
@@ -153,6 +203,7 @@ _frozen_buckets: dict[str, tuple[float, ...]] | None = None
 _created_in_memory = False
 _http: dict[int, tuple[CollectorRegistry, HTTPFamilies]] = {}
 _kafka: dict[int, tuple[CollectorRegistry, KafkaFamilies]] = {}
+_redis: dict[int, tuple[CollectorRegistry, RedisFamilies]] = {}
 
 
 def current_settings() -> MetricsSettings:
@@ -282,6 +333,32 @@ class KafkaFamilies:
         self.dead_lettered: Counter = _make(KAFKA_DEAD_LETTERED, registry, settings)
         self.handler_duration: Histogram = _make(KAFKA_HANDLER_DURATION, registry, settings)
         self.lag: Gauge = _make(KAFKA_LAG, registry, settings)
+
+
+class RedisFamilies:
+    """The five Redis families of one registry."""
+
+    __slots__ = ("duration", "errors", "in_use", "pool_size", "rate_limited")
+
+    def __init__(self, registry: CollectorRegistry, settings: MetricsSettings) -> None:
+        self.duration: Histogram = _make(REDIS_DURATION, registry, settings)
+        self.errors: Counter = _make(REDIS_ERRORS, registry, settings)
+        self.in_use: Gauge = _make(REDIS_POOL_IN_USE, registry, settings)
+        self.pool_size: Gauge = _make(REDIS_POOL_SIZE, registry, settings)
+        self.rate_limited: Counter = _make(REDIS_RATE_LIMITED, registry, settings)
+
+
+def redis_families(registry: CollectorRegistry | None = None) -> RedisFamilies:
+    """The Redis families of *registry* (default: prometheus-client's), created on first use."""
+    reg = _registry(registry)
+    found = _redis.get(id(reg))
+    if found is not None:
+        return found[1]
+    with _lock:
+        found = _redis.get(id(reg))
+        if found is None:
+            found = _redis[id(reg)] = (reg, RedisFamilies(reg, _freeze()))
+        return found[1]
 
 
 def _registry(registry: CollectorRegistry | None) -> CollectorRegistry:

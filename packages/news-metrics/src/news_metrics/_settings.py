@@ -14,6 +14,7 @@ __all__ = [
     "DEFAULT_HTTP_DURATION_BUCKETS",
     "DEFAULT_HTTP_SIZE_BUCKETS",
     "DEFAULT_KAFKA_DURATION_BUCKETS",
+    "DEFAULT_REDIS_DURATION_BUCKETS",
     "MetricsSettings",
 ]
 
@@ -59,6 +60,23 @@ DEFAULT_KAFKA_DURATION_BUCKETS: tuple[float, ...] = (
     10.0,
     30.0,
     60.0,
+)
+#: Seconds a Redis command takes: a tenth of a millisecond on loopback to the socket timeouts.
+DEFAULT_REDIS_DURATION_BUCKETS: tuple[float, ...] = (
+    0.0001,
+    0.00025,
+    0.0005,
+    0.001,
+    0.0025,
+    0.005,
+    0.01,
+    0.025,
+    0.05,
+    0.1,
+    0.25,
+    0.5,
+    1.0,
+    2.5,
 )
 
 
@@ -114,6 +132,10 @@ class MetricsSettings(msgspec.Struct, frozen=True, kw_only=True):
         tuple[float, ...],
         msgspec.Meta(description="Upper bounds (s) of kafka_handler_duration_seconds."),
     ] = DEFAULT_KAFKA_DURATION_BUCKETS
+    redis_duration_buckets: Annotated[
+        tuple[float, ...],
+        msgspec.Meta(description="Upper bounds (s) of redis_command_duration_seconds."),
+    ] = DEFAULT_REDIS_DURATION_BUCKETS
     multiprocess_flush_interval: Annotated[
         float,
         msgspec.Meta(
@@ -157,3 +179,4 @@ class MetricsSettings(msgspec.Struct, frozen=True, kw_only=True):
         _check_buckets("http_duration_buckets", self.http_duration_buckets)
         _check_buckets("http_size_buckets", self.http_size_buckets)
         _check_buckets("kafka_duration_buckets", self.kafka_duration_buckets)
+        _check_buckets("redis_duration_buckets", self.redis_duration_buckets)

@@ -76,8 +76,9 @@ class PasswordSettings(msgspec.Struct, frozen=True, kw_only=True):
             ge=0,
             le=19,
             description=(
-                "Nice value of the hashing threads (Linux): above 0 they yield the CPU to "
-                "request handling when both compete, and logins wait a little longer instead"
+                "How much nicer than the process the hashing threads run (Linux; added to the "
+                "process's nice value, at most 19): above 0 they yield the CPU to request "
+                "handling when both compete, and logins wait a little longer instead"
             ),
         ),
     ] = 10
@@ -91,11 +92,16 @@ class PasswordSettings(msgspec.Struct, frozen=True, kw_only=True):
 
 
 def _lower_priority(niceness: int) -> None:
-    """Give the calling pool thread the nice value ``niceness`` (Linux threads have their own)."""
+    """Make the calling pool thread ``niceness`` nicer than the process (threads have their own).
+
+    Relative, like nice(1): a process already started at nice 5 gets threads at 15, never threads
+    of higher priority than itself.
+    """
     if niceness and hasattr(os, "setpriority"):
         # not permitted here: hashing still works, at normal priority
         with contextlib.suppress(OSError):
-            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), niceness)
+            target = min(19, os.getpriority(os.PRIO_PROCESS, 0) + niceness)
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), target)
 
 
 def _b64(data: bytes) -> str:

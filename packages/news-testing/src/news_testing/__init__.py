@@ -60,6 +60,16 @@ template that holds the service's migrations (override ``postgres_migrations``):
 Fixtures: ``postgres``, ``postgres_server``, ``postgres_migrations``, ``postgres_private``
 (a cluster of the test's own for fault tests); `PgBouncer` runs pgbouncer in front of one.
 
+Redis (``pip install 'news-testing[redis]'``; ``redis-server`` on the PATH): a private server
+per session, flushed before each test, restartable for fault tests::
+
+    async def test_counts(redis, redis_settings):
+        async with news_redis.Redis(redis_settings) as client:
+            await client.execute("INCR", "hits")
+        redis.restart()  # same port, empty
+
+Fixtures: ``redis``, ``redis_server`` (session), ``redis_private_server``, ``redis_settings``.
+
 Errors derive from `NewsTestingError`. Every public name is imported on first use, so that
 ``import news_testing`` (which pytest does in every session) stays cheap.
 """
@@ -108,6 +118,7 @@ if TYPE_CHECKING:
         PrivatePostgres,
         TestDatabase,
     )
+    from news_testing.redis import REDIS_URL_ENV, RedisServer, RedisStartError, redis_test_settings
 
 # Public name -> the module defining it, imported when the name is first used (PEP 562). A new
 # fixture module (postgres.py, redis.py...) adds its public names here and to __all__.
@@ -133,12 +144,16 @@ _EXPORTS: dict[str, str] = {
     "PostgresServer": "news_testing.postgres",
     "PostgresStartError": "news_testing.postgres",
     "PrivatePostgres": "news_testing.postgres",
+    "REDIS_URL_ENV": "news_testing.redis",
+    "RedisServer": "news_testing.redis",
+    "RedisStartError": "news_testing.redis",
     "ServerProcess": "news_testing.http",
     "StopResult": "news_testing.http",
     "TestDatabase": "news_testing.postgres",
     "WaitTimeoutError": "news_testing._errors",
     "free_port": "news_testing._net",
     "kafka_env": "news_testing._env",
+    "redis_test_settings": "news_testing.redis",
     "kafka_test_settings": "news_testing.kafka",
     "publish_raw": "news_testing.kafka",
     "serve_app": "news_testing.http",
@@ -153,6 +168,7 @@ __all__ = [
     "DEFAULT_CLIENT_ID",
     "ES256_AUDIENCE",
     "POSTGRES_DSN_ENV",
+    "REDIS_URL_ENV",
     "AppStartError",
     "BrokerStartError",
     "CaptureError",
@@ -169,6 +185,8 @@ __all__ = [
     "PostgresServer",
     "PostgresStartError",
     "PrivatePostgres",
+    "RedisServer",
+    "RedisStartError",
     "ServerProcess",
     "StopResult",
     "TestDatabase",
@@ -178,6 +196,7 @@ __all__ = [
     "kafka_env",
     "kafka_test_settings",
     "publish_raw",
+    "redis_test_settings",
     "serve_app",
     "settings_env",
     "start_app",

@@ -11,4 +11,5 @@ pytest_plugins = [
     "news_testing._http_fixtures",
     "news_testing._oidc_fixtures",
     "news_testing._postgres_fixtures",
+    "news_testing._redis_fixtures",
 ]

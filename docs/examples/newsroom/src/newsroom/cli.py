@@ -109,8 +109,17 @@ def serve(settings: Settings) -> NoReturn:
     else:
         log.info("articles are kept in memory: set NEWSROOM_DB__DSN to store them in PostgreSQL")
     try:
+        use_redis = settings_module.redis_is_configured()
         service = Newsroom(
-            msgspec.structs.replace(settings, kafka=kafka), store=store, broker=broker
+            msgspec.structs.replace(settings, kafka=kafka),
+            store=store,
+            broker=broker,
+            use_redis=use_redis,
+        )
+        log.info(
+            "rate limit of POST /v1/articles",
+            rate=settings.newsroom.submit_rate,
+            counted_in=f"Redis at {settings.redis.address}" if use_redis else "this process",
         )
         host = "127.0.0.1" if settings.http.host in {"0.0.0.0", "::"} else settings.http.host
         log.info("newsroom starting", url=f"http://{host}:{settings.http.port}")

@@ -42,6 +42,8 @@ import news_http
 import news_kafka
 import news_log
 import news_metrics
+import news_redis
+from news_redis.http import by_client_address, by_identity, first_of, rate_limit
 from newsroom.enrichment import EmbeddedEnrichment, Enricher, TagsIn
 from newsroom.models import ArticleIn, ArticleSubmitted
 from newsroom.normalise import normalise, published_event, slugify
@@ -121,6 +123,8 @@ class Newsroom:
         settings: The service's settings (``settings.kafka`` already points at the broker).
         store: Where articles go (default: a `MemoryStore`).
         broker: The embedded broker, stopped last on shutdown; None with an external cluster.
+        use_redis: Count the rate limits in Redis (``settings.redis``), shared by every
+            instance; False counts them in this process.
     """
 
     def __init__(
@@ -129,6 +133,7 @@ class Newsroom:
         *,
         store: ArticleStore | None = None,
         broker: EmbeddedBroker | None = None,
+        use_redis: bool = False,
     ) -> None:
         if settings.http.processes != 1:
             raise news_http.HTTPConfigError(
@@ -159,6 +164,24 @@ class Newsroom:
         self._published: dict[int, int] = {}
         self.app = app = news_http.create_app(settings.http, name="newsroom")
         self._setup_auth(settings.auth)
+        # Rate limits: in Redis when NEWSROOM_REDIS__* is set (shared by every instance, Redis
+        # is a readiness check), else in this process. Redis down: submissions stay limited
+        # per process (fail open with an in-process fallback), logged once per 10 s.
+        self.redis: news_redis.Redis | None = None
+        if use_redis:
+            self.redis = app.manage(news_redis.Redis(settings.redis), name="redis")
+            self.limiter = news_redis.RateLimiter(self.redis, prefix="newsroom:ratelimit")
+        else:
+            self.limiter = news_redis.RateLimiter(news_redis.MemoryBackend())
+        self.submit_limit = rate_limit(
+            self.limiter,
+            settings.newsroom.submit_rate,
+            # the authenticated caller (the auth guard runs first), else the client address
+            # (which honours NEWSROOM_HTTP__TRUSTED_PROXIES)
+            key=first_of(by_identity("sub"), by_client_address(app)),
+            name="submit",
+            fail="open",
+        )
         self._routes()
         app.on_startup(self._create_topics)  # the app's hooks run before its resources start
         if self.dev_key:
@@ -224,7 +247,8 @@ class Newsroom:
     def _routes(self) -> None:
         app = self.app
 
-        @self.auth.requires(WRITE_SCOPE)
+        @self.auth.requires(WRITE_SCOPE)  # outermost: the limit below knows the caller
+        @news_http.with_middleware(self.submit_limit)
         async def submit(article: ArticleIn) -> news_api.Response:
             return await self.submit(article)
 

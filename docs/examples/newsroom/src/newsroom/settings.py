@@ -27,6 +27,7 @@ import news_http
 import news_kafka
 import news_log
 import news_metrics
+import news_redis
 
 __all__ = [
     "MIN_CURSOR_SECRET_BYTES",
@@ -37,6 +38,7 @@ __all__ = [
     "db_is_configured",
     "kafka_is_configured",
     "load",
+    "redis_is_configured",
 ]
 
 PREFIX = "NEWSROOM_"
@@ -93,6 +95,13 @@ class NewsroomSettings(msgspec.Struct, frozen=True, kw_only=True):
             "keep it below NEWSROOM_HTTP__HOOK_TIMEOUT",
         ),
     ] = 5.0
+    submit_rate: Annotated[
+        str,
+        Meta(
+            description="POST /v1/articles per caller (client address): LIMIT/PERIOD, e.g. "
+            "30/minute; counted in Redis when NEWSROOM_REDIS__* is set, else in this process"
+        ),
+    ] = "30/minute"
     store_dump: Annotated[
         str,
         Meta(description="File to write every stored article to (JSON) on shutdown; empty: none"),
@@ -108,6 +117,7 @@ class NewsroomSettings(msgspec.Struct, frozen=True, kw_only=True):
                 f"cursor_secret must be at least {MIN_CURSOR_SECRET_BYTES} bytes (it signs list "
                 "cursors); use a random value such as secrets.token_urlsafe(32)"
             )
+        news_redis.Rate.parse(self.submit_rate)  # RedisConfigError (a ValueError) names the fix
 
 
 def _http_defaults() -> news_http.HTTPSettings:
@@ -151,6 +161,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     kafka: Annotated[news_kafka.KafkaSettings, Meta(description="Kafka")] = msgspec.field(
         default_factory=_kafka_defaults
     )
+    redis: Annotated[
+        news_redis.RedisSettings,
+        Meta(description="Redis for the rate limits; used when any NEWSROOM_REDIS__ is set"),
+    ] = msgspec.field(default_factory=news_redis.RedisSettings)
     log: Annotated[news_log.LogSettings, Meta(description="Logging")] = msgspec.field(
         default_factory=_log_defaults
     )
@@ -207,3 +221,12 @@ def kafka_is_configured(environ: dict[str, str] | None = None) -> bool:
         if row.env_name == name:
             return row.source is not news_config.Source.DEFAULT
     return name in (os.environ if environ is None else environ)
+
+
+def redis_is_configured(environ: dict[str, str] | None = None) -> bool:
+    """Whether any ``NEWSROOM_REDIS__*`` setting was given (env or ``.env``)."""
+    prefix = f"{PREFIX}REDIS__"
+    return any(
+        row.env_name.startswith(prefix) and row.source is not news_config.Source.DEFAULT
+        for row in news_config.explain(Settings, prefix=PREFIX, environ=environ)
+    )
