@@ -102,6 +102,22 @@ class TestConfig:
         assert (config.processes, config.workers, config.dev) == (2, 3, False)
         assert config.disable_openapi
 
+    def test_a_service_with_its_own_arguments_can_import_and_create(self) -> None:
+        """Importing Robyn (through news_http) does not parse the service's command line."""
+        import subprocess
+
+        script = (
+            "import sys\n"
+            "sys.argv = ['svc.py', '--dev', '--processes', '9', '--region', 'eu']\n"
+            "import news_http\n"
+            "news_http.create_app(name='svc')\n"
+            "assert sys.argv[1:3] == ['--dev', '--processes']\n"
+        )
+        done = subprocess.run(
+            [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=False
+        )
+        assert done.returncode == 0, done.stderr[-2000:]
+
 
 @pytest.mark.slow
 class TestFastEqualsSlow:

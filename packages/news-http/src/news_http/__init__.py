@@ -116,7 +116,10 @@ def __getattr__(name: str) -> Any:
         raise AttributeError(f"module 'news_http' has no attribute {name!r}")
     import importlib
 
-    value = getattr(importlib.import_module(module), name)
+    from news_http._robyn import hidden_argv
+
+    with hidden_argv():  # importing robyn parses sys.argv (it makes a Config at import)
+        value = getattr(importlib.import_module(module), name)
     if isinstance(value, type) or callable(value):  # classes and functions, not constants
         value.__module__ = __name__
     globals()[name] = value

@@ -21,11 +21,13 @@ import inspect
 import logging
 from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
-from robyn import Headers, Robyn
-from robyn.dependency_injection import DependencyMap
-from robyn.openapi import OpenAPI, RouteOpenAPIMeta
-
 from news_http import _robyn
+
+with _robyn.hidden_argv():  # importing robyn parses sys.argv (it makes a Config)
+    from robyn import Headers, Robyn
+    from robyn.dependency_injection import DependencyMap
+    from robyn.openapi import OpenAPI, RouteOpenAPIMeta
+
 from news_http._chain import compose, is_async, route_middleware
 from news_http._endpoints import (
     enabled,

@@ -42,6 +42,7 @@ The import of this module is cheap: Robyn itself is imported when a function nee
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import os
 import signal
@@ -54,7 +55,7 @@ from typing import TYPE_CHECKING, Any, Final
 import news_log
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Callable, Mapping
+    from collections.abc import Awaitable, Callable, Iterator, Mapping
 
     from robyn import Request, Response
     from robyn.argument_parser import Config
@@ -73,6 +74,7 @@ __all__ = [
     "docs_handlers",
     "fast_paths",
     "finalizing_router",
+    "hidden_argv",
     "installed_version",
     "keep_thread_state",
     "make_config",
@@ -249,18 +251,25 @@ class SignalGuard:
 # -- process bootstrap --------------------------------------------------------------------------
 
 
-def make_config(*, processes: int, workers: int, docs: bool) -> Config:
-    """Robyn's ``Config`` for an app, built with ``sys.argv`` hidden from Robyn's argparse."""
+@contextlib.contextmanager
+def hidden_argv() -> Iterator[None]:
+    """Hide the service's command line from Robyn (its import and ``Config()`` parse it)."""
     import sys
-
-    from robyn.argument_parser import Config
 
     argv = sys.argv
     sys.argv = argv[:1]
     try:
-        config = Config()
+        yield
     finally:
         sys.argv = argv
+
+
+def make_config(*, processes: int, workers: int, docs: bool) -> Config:
+    """Robyn's ``Config`` for an app, built with ``sys.argv`` hidden from Robyn's argparse."""
+    with hidden_argv():
+        from robyn.argument_parser import Config  # robyn's import makes a Config too
+
+        config = Config()
     config.processes = processes
     config.workers = workers
     config.log_level = "WARN"  # silences Robyn's "verbose mode" banner; news-log sets levels
