@@ -701,3 +701,17 @@ def stubborn_startup() -> news_http.NewsApp:
         return {"ok": True}
 
     return app
+
+
+def async_only() -> news_http.NewsApp:
+    """One async route that reports how many Robyn threads keep their Python thread state."""
+    from news_http import _robyn
+
+    app = news_http.create_app(name="asynconly")
+
+    @app.get("/kept")
+    async def kept() -> dict[str, int]:
+        await asyncio.sleep(0)
+        return {"kept": len(_robyn.KEPT_THREADS)}
+
+    return app

@@ -169,6 +169,19 @@ class TestFastEqualsSlow:
         assert max(counts["fast"]) > 1
         assert set(counts["slow"]) == {1}
 
+    def test_async_routes_keep_the_thread_state_too(self, local: Any) -> None:
+        """An async route's entry keeps Robyn's thread state (fast path); not without it."""
+        kept = {}
+        for name, env in (("fast", {}), ("slow", SLOW)):
+            server = _serve("async_only", local(), env)
+            try:
+                client = server.client()
+                kept[name] = [client.get("/kept").json()["kept"] for _ in range(3)]
+                server.stop()
+            finally:
+                server.kill()
+        assert kept == {"fast": [1, 1, 1], "slow": [0, 0, 0]}
+
     @pytest.mark.parametrize("fast", [True, False])
     def test_sigterm_drains_either_way(self, local: Any, fast: bool) -> None:
         """SIGTERM mid-request: 200, exit 0, with the signal guard or with actix's handlers."""

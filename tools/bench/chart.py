@@ -174,6 +174,8 @@ _HTTP_TARGETS = {
     "news-http / bare Robyn p99": ("<=", 2.5),
     "news-http / FastAPI req/s": (">=", 2.0),
     "news-http + metrics / news-http req/s": (">=", 0.9),
+    "news-http async / bare Robyn async req/s": (">=", 1.0),
+    "news-http async / Litestar req/s": (">=", 1.0),
 }
 
 
@@ -183,6 +185,8 @@ def _http(data: dict[str, Any]) -> Panel:
         "news-http / bare Robyn p99": "p99 latency\n÷ bare Robyn's",
         "news-http / FastAPI req/s": "req/s\n÷ FastAPI+uvicorn's",
         "news-http + metrics / news-http req/s": "with metrics:\nreq/s ÷ without",
+        "news-http async / bare Robyn async req/s": "async handler:\nreq/s ÷ bare Robyn's",
+        "news-http async / Litestar req/s": "async handler:\nreq/s ÷ Litestar+Granian's",
     }
     bars = [
         Bar(labels.get(key, key), float(ratio), target=_HTTP_TARGETS.get(key))

@@ -24,7 +24,9 @@ serves the same apps both ways and compares the answers:
   stack). One ``PyGILState_Ensure`` that is never released keeps the thread's state between
   calls. Off: Robyn's per-call thread state (thread-locals start afresh on every request).
 - **routes** (`add_route`): a route's composed chain is registered as a ``robyn.router.Route``
-  holding a ``FunctionInfo`` built positionally, so that Robyn calls it with the request alone.
+  holding a ``FunctionInfo`` built positionally, so that Robyn calls it with the request alone;
+  an async chain goes behind a plain function that keeps the Rust thread's Python thread state
+  (as above) and returns the coroutine, which Robyn then runs on the event loop.
   Off: Robyn's ``Router.add_route``, which wraps every handler in its own per-request argument
   mapping and response formatting (the chain is handed over behind a plain one-parameter
   function).
@@ -362,6 +364,23 @@ def _plain(chain: Callable[[Request], Any], asynchronous: bool) -> Callable[[Req
     return call
 
 
+def _async_entry(chain: Callable[[Request], Any]) -> Callable[[Request], Any]:
+    """A plain function that returns the coroutine of ``chain`` (fast path for async routes).
+
+    Robyn calls an async route's handler on its Rust thread to make the coroutine, then runs
+    that on the event loop; as for sync routes, it makes and deletes a Python thread state for
+    that call. A plain function that returns the coroutine runs Python code on the Rust thread
+    first, so it can keep the thread's state (`keep_thread_state`) like the sync stack does.
+    """
+
+    def entry(request: Request) -> Any:
+        if get_ident() not in KEPT_THREADS:
+            keep_thread_state()
+        return chain(request)
+
+    return entry
+
+
 def add_route(  # noqa: PLR0917 - Robyn's Route, field by field
     router: Any,
     method: str,
@@ -383,7 +402,8 @@ def add_route(  # noqa: PLR0917 - Robyn's Route, field by field
         from robyn.robyn import FunctionInfo
         from robyn.router import Route
 
-        function = FunctionInfo(chain, asynchronous, 1, dict(_REQUEST_PARAM), {})
+        handler = _async_entry(chain) if asynchronous else chain
+        function = FunctionInfo(handler, asynchronous, 1, dict(_REQUEST_PARAM), {})
         router.routes.append(
             Route(
                 route_type,

@@ -14,6 +14,8 @@
     │                                        or asked (news_testing.oidc)
     ├── PostgresStartError (RuntimeError)    a private PostgreSQL or PgBouncer did not start
     │                                        (news_testing.postgres)
+    ├── RedisStartError (RuntimeError)       a private redis-server did not start
+    │                                        (news_testing.redis)
     └── WaitTimeoutError (TimeoutError)      wait_for / wait_for_log / stop / a topic that never
                                              appeared: what was awaited did not happen in time
 
