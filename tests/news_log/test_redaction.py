@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import msgspec
 import pytest
 
@@ -72,6 +74,8 @@ class TestRedactionHoldsEveryTime:
         log.info("login", password="p3")
         lines = read_lines()
         assert [line["password"] for line in lines] == ["***"] * 4
+        assert all("_password" not in line for line in lines)  # not also kept aside
+        assert "p1" not in repr(lines)
         assert [line.get("user") for line in lines] == ["ada", "ada", "ada", None]
 
     def test_a_key_seen_plain_stays_plain_and_secrets_next_to_it_are_masked(self, read_lines):
@@ -265,7 +269,7 @@ class TestStructuralSecrets:
             in_list=[leak, "ok"],
             in_dict={"note": leak},
             in_struct=Settings("pg://x", leak),
-            secret_dict=Dictish(visible="hunter2"),
+            wrapped=Dictish(visible="hunter2"),
         )
         with news_log.bind(ctx_value=leak):
             news_log.get_logger("r").info("y")
@@ -277,7 +281,7 @@ class TestStructuralSecrets:
         assert first["in_list"] == ["***", "ok"]
         assert first["in_dict"] == {"note": "***"}
         assert first["in_struct"] == {"dsn": "pg://x", "credential": "***"}
-        assert first["secret_dict"] == "***"
+        assert first["wrapped"] == "***"
         assert lines[1]["ctx_value"] == "***"
         assert lines[2]["bound_value"] == "***"
 
@@ -437,3 +441,91 @@ class TestExceptionField:
         lines = read_lines()
         assert len(lines) == 3
         assert all("exception" not in line for line in lines)
+
+
+class AttrsLike:
+    """An object with the attrs protocol (``__attrs_attrs__``), which msgspec encodes by field."""
+
+    class _Attribute:
+        def __init__(self, name: str) -> None:
+            self.name = name
+
+    __attrs_attrs__ = (_Attribute("user"), _Attribute("api_key"))
+
+    def __init__(self, user: str, api_key: str) -> None:
+        self.user = user
+        self.api_key = api_key
+
+
+class Opaque:
+    """No JSON form: written as its str()."""
+
+    def __str__(self) -> str:
+        return "opaque!"
+
+
+class BrokenStr:
+    """Its str() raises."""
+
+    def __str__(self) -> str:
+        raise RuntimeError("no str")
+
+
+class TestOtherPlacesASecretCanHide:
+    def test_attrs_instances_are_redacted_by_field(self, read_lines):
+        """An attrs-style instance is walked like a dict: its secret-looking fields are masked."""
+        news_log.get_logger("r").info("x", account=AttrsLike("ada", "hunter2"))
+        (line,) = read_lines()
+        assert line["account"] == {"user": "ada", "api_key": "***"}
+
+    def test_a_secret_used_as_a_dict_key_is_masked(self, read_lines):
+        """A secret as a mapping key is written as the mask; a key whose str() raises is kept."""
+        news_log.get_logger("r").info(
+            "x", index={LeakySecret("hunter2"): 1, BrokenStr(): 2, Opaque(): 3}
+        )
+        (line,) = read_lines()
+        assert line["index"] == {"***": 1, "<unprintable BrokenStr>": 2, "opaque!": 3}
+
+    def test_a_secret_passed_as_the_message_is_masked(self, read_lines):
+        """log.info(secret) writes the mask as msg, not the secret's str()."""
+        news_log.get_logger("r").info(LeakySecret("hunter2"))  # type: ignore[arg-type]
+        (line,) = read_lines()
+        assert line["msg"] == "***"
+
+    def test_capture_logs_renders_objects_as_the_json_line_does(self):
+        """capture_logs renders an object without JSON form as its str(), secrets as the mask."""
+        from news_log.testing import capture_logs
+
+        with capture_logs() as events:
+            news_log.get_logger("r").info(LeakySecret("hunter2"), thing=Opaque())  # type: ignore[arg-type]
+        (event,) = events
+        assert event["thing"] == "opaque!"
+        assert event["msg"] == "***"
+
+
+class TestVerdictCacheIsBounded:
+    def test_keys_made_of_data_do_not_grow_memory(self, read_lines):
+        """Tens of thousands of distinct keys: news-log's per-key memory stops growing."""
+        import tracemalloc
+
+        log = news_log.get_logger("r")
+        render = str(Path(news_log.__file__).with_name("_render.py"))
+        only_render = [tracemalloc.Filter(True, render)]
+
+        def log_keys(start: int, count: int) -> None:
+            for n in range(start, start + count, 500):
+                log.info("x", **{f"k{m}": m for m in range(n, n + 500)})
+            assert news_log.flush(10.0)
+
+        tracemalloc.start()
+        try:
+            log_keys(0, 12_000)  # past the bound
+            before = tracemalloc.take_snapshot().filter_traces(only_render)
+            log_keys(12_000, 40_000)
+            after = tracemalloc.take_snapshot().filter_traces(only_render)
+        finally:
+            tracemalloc.stop()
+        grown = sum(s.size_diff for s in after.compare_to(before, "filename"))
+        assert grown < 256 * 1024, f"news_log/_render.py kept {grown} more bytes"
+        lines = read_lines()
+        assert lines[-1]["k51999"] == 51999

@@ -141,7 +141,9 @@ class Redactor:
                 if isinstance(k, str) and self.key_is_secret(k):
                     out[k] = MASK
                 else:
-                    out[k if isinstance(k, str | int | float) else str(k)] = self.value(
+                    # a key JSON cannot hold is written as enc_hook renders it: a secret
+                    # used as a key is masked, a key whose str() raises does not break logging
+                    out[k if isinstance(k, str | int | float) else enc_hook(k)] = self.value(
                         v, depth + 1
                     )
             return out
@@ -149,11 +151,12 @@ class Redactor:
             return [self.value(v, depth + 1) for v in value]
         if isinstance(value, msgspec.Struct):
             return self.value(msgspec.structs.asdict(value), depth)
-        if hasattr(tp, "__dataclass_fields__") and not isinstance(value, type):
-            # msgspec would write a dataclass field by field, secret-looking names included
+        # msgspec would write a dataclass or attrs instance field by field, secret-looking names
+        # included (a class itself has type `type`, so neither test matches it)
+        if hasattr(tp, "__dataclass_fields__"):
             return self.value({f.name: getattr(value, f.name) for f in _dc_fields(value)}, depth)
         attrs = getattr(tp, "__attrs_attrs__", None)
-        if attrs is not None and not isinstance(value, type):  # attrs classes: the same
+        if attrs is not None:
             return self.value({a.name: getattr(value, a.name) for a in attrs}, depth)
         if tp is bytes or tp is bytearray or tp is memoryview:
             return bytes(value).decode("utf-8", "backslashreplace")
