@@ -11,7 +11,7 @@ import inspect
 import os
 import threading
 import time
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 from robyn import Request, Response
@@ -163,6 +163,23 @@ def standard() -> news_http.NewsApp:
     @app.get("/search")
     def search(q: str, tags: list[str] | None = None, limit: int = 10) -> dict[str, Any]:
         return {"q": q, "tags": tags, "limit": limit}
+
+    @app.get("/bounded/:page")
+    def bounded(
+        page: Annotated[int, msgspec.Meta(ge=1)],
+        limit: Annotated[int, msgspec.Meta(ge=1, le=100)] = 10,
+        q: Annotated[str, msgspec.Meta(max_length=5)] | None = None,
+        ids: Annotated[list[Annotated[int, msgspec.Meta(ge=1)]], msgspec.Meta(max_length=3)]
+        | None = None,
+    ) -> dict[str, Any]:
+        return {"page": page, "limit": limit, "q": q, "ids": ids}
+
+    @app.get("/async-bounded")
+    async def async_bounded(
+        limit: Annotated[int, msgspec.Meta(ge=1, le=100)] = 10,
+    ) -> dict[str, int]:
+        await asyncio.sleep(0)
+        return {"limit": limit}
 
     @app.get("/files/:name")
     def file_name(name: str) -> str:
