@@ -91,7 +91,7 @@ class TestDocsExamples:
     @pytest.mark.parametrize("example", [e for e in EXAMPLES if e.needs_server], ids=_example_id)
     def test_server_example_runs(self, example, tmp_path, kafka_broker, postgres, request):
         """A needs-server example exits 0 with real servers and an HTTP address in its env."""
-        redis_server = request.getfixturevalue("redis_server")
+        redis_server = request.getfixturevalue("redis")  # running (a test may have stopped it)
         mongo = request.getfixturevalue("mongo")
         env = {
             k: v
