@@ -13,6 +13,9 @@ console in development, one pipeline for news-log loggers and every stdlib logge
 
     news_log.shutdown()  # also runs at interpreter exit: queued lines are written
 
+Levels change while running with ``news_log.set_levels("debug", {"aiokafka": "info"})`` (or
+``setup`` with settings that differ only in levels): the writer and its queue stay.
+
 Values under secret-looking keys (password, token, authorization...) are logged as ``"***"``.
 """
 
@@ -22,11 +25,11 @@ from news_log.__about__ import __version__
 from news_log._context import bind, get_context
 from news_log._core import Logger, get_logger
 from news_log._settings import DEFAULT_REDACT_KEYS, Level, LogSettings
-from news_log._setup import flush, setup, shutdown
+from news_log._setup import flush, set_levels, setup, shutdown
 
 # Tracebacks, reprs and docs name the public home (news_log.Logger). Not the Struct (LogSettings):
 # msgspec resolves its annotations in the module it names.
-for _public in (Logger, bind, flush, get_context, get_logger, setup, shutdown):
+for _public in (Logger, bind, flush, get_context, get_logger, set_levels, setup, shutdown):
     _public.__module__ = __name__
 del _public
 
@@ -40,6 +43,7 @@ __all__ = [
     "flush",
     "get_context",
     "get_logger",
+    "set_levels",
     "setup",
     "shutdown",
 ]
