@@ -566,3 +566,8 @@ def registry_test_settings(url: str) -> Any:
             metrics="off",
         ),
     )
+
+
+for _public in (SchemaRegistryServer, SchemaRegistryStartError, registry_test_settings):
+    _public.__module__ = "news_testing"  # their public home (also importable from here)
+del _public
