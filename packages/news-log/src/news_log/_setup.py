@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from news_log._core import LEVELS, STATE, refresh_levels
 from news_log._render import Redactor
+from news_log._repeats import install as install_repeat_filter
 from news_log._settings import LogSettings
 from news_log._sinks import ConsoleSink, JSONSink, Output
 from news_log._stdlib import StdlibHandler
@@ -53,6 +54,7 @@ def _configure_stdlib(settings: LogSettings) -> None:
             root.removeHandler(handler)
     if _handler not in root.handlers:
         root.addHandler(_handler)
+    install_repeat_filter(_handler, settings.repeat_limited)
     root.setLevel(LEVELS[settings.level])
     for name, level in settings.levels.items():
         logging.getLogger(name).setLevel(LEVELS[level])
