@@ -11,15 +11,18 @@ import news_config
 from news_config import __about__
 
 PUBLIC = {
+    "Change",
     "ConfigError",
     "ConfigErrorItem",
     "NewsConfigError",
     "SchemaError",
     "Secret",
+    "Reload",
     "SettingInfo",
     "SettingSpec",
     "Source",
     "SourceError",
+    "Watcher",
     "__version__",
     "describe",
     "enc_hook",
@@ -28,6 +31,7 @@ PUBLIC = {
     "is_secret",
     "is_secret_type",
     "load",
+    "watch",
 }
 
 

@@ -36,6 +36,16 @@ news-config for it); `is_secret` is the one rule that recognises one (a class at
 ``__news_secret__ = True``, which news-log and news-api apply too). Secret values are never shown in
 errors or CLI output; ``msgspec.json.encode(settings, enc_hook=news_config.enc_hook)`` encodes
 them as the mask.
+
+Hot reload: `watch` loads like `load` and returns a `Watcher` whose ``current`` follows the
+``.env`` file and the secrets directory (Kubernetes ``..data`` swaps included) while it runs;
+fields marked ``msgspec.Meta(extra={"live": True})`` change live (``on_change`` applies them),
+others are logged as needing a restart, and an invalid change is logged and kept out::
+
+    watcher = news_config.watch(
+        Settings, prefix="NEWSROOM_", secrets_dir="/etc/newsroom", on_change=apply
+    )
+    app.manage(watcher)  # or: async with watcher: ...
 """
 
 from __future__ import annotations
@@ -52,9 +62,11 @@ from news_config._errors import (
 from news_config._loader import SettingInfo, explain, load
 from news_config._render import SettingSpec, describe, env_example
 from news_config._secret import Secret, enc_hook, is_secret, is_secret_type
+from news_config._watch import Change, Reload, Watcher, watch
 
 # Tracebacks, reprs and docs name the public home (news_config.ConfigError), not the private module.
 for _public in (
+    Change,
     ConfigError,
     ConfigErrorItem,
     NewsConfigError,
@@ -62,8 +74,10 @@ for _public in (
     Secret,
     SettingInfo,
     SettingSpec,
+    Reload,
     Source,
     SourceError,
+    Watcher,
     describe,
     enc_hook,
     env_example,
@@ -71,20 +85,24 @@ for _public in (
     is_secret,
     is_secret_type,
     load,
+    watch,
 ):
     _public.__module__ = __name__
 del _public
 
 __all__ = [
+    "Change",
     "ConfigError",
     "ConfigErrorItem",
     "NewsConfigError",
+    "Reload",
     "SchemaError",
     "Secret",
     "SettingInfo",
     "SettingSpec",
     "Source",
     "SourceError",
+    "Watcher",
     "__version__",
     "describe",
     "enc_hook",
@@ -93,4 +111,5 @@ __all__ = [
     "is_secret",
     "is_secret_type",
     "load",
+    "watch",
 ]

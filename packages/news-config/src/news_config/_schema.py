@@ -4,6 +4,11 @@ Env names are the prefix plus each field's name upper-cased, joined by ``__`` fo
 (``NEWSROOM_`` + ``KAFKA`` + ``__`` + ``BOOTSTRAP_SERVERS``). The field's *encoded* name is used,
 so ``msgspec.field(name="url")`` renames the variable; characters other than letters, digits and
 ``_`` (from ``rename="kebab"``, say) become ``_``.
+
+Which fields may change while the service runs (`news_config.watch`) is marked per field with
+``msgspec.Meta(extra={"live": True})`` (or ``False``). A mark on a nested Struct's field covers
+everything under it, and the outermost mark wins: the service composing the tree has the last
+word over the packages' own marks. Unmarked fields are not live.
 """
 
 from __future__ import annotations
@@ -17,7 +22,10 @@ from msgspec import inspect as mi
 from news_config._convert import describe, is_sensitive, unwrap
 from news_config._errors import SchemaError
 
-__all__ = ["NODEFAULT", "Leaf", "Section", "plan"]
+__all__ = ["LIVE_KEY", "NODEFAULT", "Leaf", "Section", "live_mark", "plan"]
+
+LIVE_KEY = "live"
+"""The key in ``msgspec.Meta(extra=...)`` that marks a field as changeable while running."""
 
 NODEFAULT: Any = msgspec.NODEFAULT
 _NON_NAME = r"[^A-Za-z0-9_]"
@@ -26,10 +34,22 @@ _NON_NAME = r"[^A-Za-z0-9_]"
 class Leaf:
     """One variable: a field that is read from a single string."""
 
-    __slots__ = ("annotation", "description", "env_name", "info", "name", "sensitive", "type")
+    __slots__ = (
+        "annotation",
+        "description",
+        "env_name",
+        "info",
+        "live",
+        "name",
+        "sensitive",
+        "type",
+    )
 
-    def __init__(self, info: msgspec.structs.FieldInfo, env_name: str, tp: mi.Type) -> None:
+    def __init__(
+        self, info: msgspec.structs.FieldInfo, env_name: str, tp: mi.Type, *, live: bool = False
+    ) -> None:
         self.name = info.name
+        self.live = live
         self.env_name = env_name
         self.annotation: Any = info.type
         self.type = tp
@@ -50,7 +70,16 @@ class Leaf:
 class Section:
     """A nested Struct: its variables share the prefix ``<PARENT>_<NAME>__``."""
 
-    __slots__ = ("children", "cls", "description", "env_prefix", "info", "name", "optional")
+    __slots__ = (
+        "children",
+        "cls",
+        "description",
+        "env_prefix",
+        "info",
+        "live",
+        "name",
+        "optional",
+    )
 
     def __init__(
         self,
@@ -60,8 +89,10 @@ class Section:
         *,
         optional: bool = False,
         description: str | None = None,
+        live: bool = False,
     ) -> None:
         self.name = "" if info is None else info.name
+        self.live = live
         self.env_prefix = env_prefix
         self.cls = cls
         self.info = info
@@ -103,6 +134,20 @@ def _description(tp: mi.Type) -> str | None:
     return None
 
 
+def live_mark(tp: mi.Type) -> bool | None:
+    """The field's own live mark (``Meta(extra={"live": ...})``): True, False, or None."""
+    while isinstance(tp, mi.Metadata):
+        extra = tp.extra or {}
+        if LIVE_KEY in extra:
+            return bool(extra[LIVE_KEY])
+        tp = tp.type
+    if isinstance(tp, mi.UnionType):  # ``Annotated[X, Meta(extra=...)] | None``
+        marks = {mark for member in tp.types if (mark := live_mark(member)) is not None}
+        if len(marks) == 1:
+            return marks.pop()
+    return None
+
+
 def _struct_of(tp: mi.Type) -> tuple[type[msgspec.Struct] | None, bool]:
     """Return ``(cls, optional)`` when *tp* is a Struct or ``Struct | None``."""
     tp = unwrap(tp)
@@ -133,11 +178,11 @@ def plan(schema: Any, prefix: str = "") -> Section:
     if not (isinstance(schema, type) and issubclass(schema, msgspec.Struct)):
         raise SchemaError(f"news-config loads msgspec.Struct classes, not {schema!r}")
     root = Section(schema, prefix)
-    _fill(root, (schema,))
+    _fill(root, (schema,), None)
     return root
 
 
-def _fill(section: Section, ancestors: tuple[type, ...]) -> None:
+def _fill(section: Section, ancestors: tuple[type, ...], outer: bool | None) -> None:
     try:
         infos = msgspec.structs.fields(section.cls)
     except Exception as exc:  # any failure to resolve annotations is a schema problem
@@ -149,12 +194,18 @@ def _fill(section: Section, ancestors: tuple[type, ...]) -> None:
             tp = mi.type_info(info.type)
         except Exception as exc:  # msgspec raises TypeError/ValueError for unsupported types
             raise SchemaError(f"{where}: news-config cannot load this type: {exc}") from exc
+        mark = outer if outer is not None else live_mark(tp)  # the outermost mark wins
         cls, optional = _struct_of(tp)
         if cls is not None and cls not in ancestors:
             child = Section(
-                cls, env_name + "__", info, optional=optional, description=_description(tp)
+                cls,
+                env_name + "__",
+                info,
+                optional=optional,
+                description=_description(tp),
+                live=bool(mark),
             )
-            _fill(child, (*ancestors, cls))
+            _fill(child, (*ancestors, cls), mark)
             section.children.append(child)
         else:  # a scalar, a container, or a self-referencing Struct (read as JSON)
-            section.children.append(Leaf(info, env_name, tp))
+            section.children.append(Leaf(info, env_name, tp, live=bool(mark)))

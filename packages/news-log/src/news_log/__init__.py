@@ -13,6 +13,9 @@ console in development, one pipeline for news-log loggers and every stdlib logge
 
     news_log.shutdown()  # also runs at interpreter exit: queued lines are written
 
+Levels change while running with ``news_log.set_levels("debug", {"aiokafka": "info"})`` (or
+``setup`` with settings that differ only in levels): the writer and its queue stay.
+
 Values under secret-looking keys (password, token, authorization...) are logged as ``"***"``.
 
 Repeated lines are bounded where they flood during outages: a kind of line (logger, level,
@@ -30,7 +33,7 @@ from news_log._context import bind, get_context
 from news_log._core import Logger, get_logger
 from news_log._repeats import LimitedLogger, RateLimit, RateLimitFilter, limit_repeats
 from news_log._settings import DEFAULT_REDACT_KEYS, Level, LogSettings
-from news_log._setup import flush, setup, shutdown
+from news_log._setup import flush, set_levels, setup, shutdown
 
 # Tracebacks, reprs and docs name the public home (news_log.Logger). Not the Struct (LogSettings):
 # msgspec resolves its annotations in the module it names.
@@ -44,6 +47,7 @@ for _public in (
     get_context,
     get_logger,
     limit_repeats,
+    set_levels,
     setup,
     shutdown,
 ):
@@ -64,6 +68,7 @@ __all__ = [
     "get_context",
     "get_logger",
     "limit_repeats",
+    "set_levels",
     "setup",
     "shutdown",
 ]

@@ -1,4 +1,8 @@
-"""Settings of news-log: a plain frozen msgspec Struct that news-config (or code) fills."""
+"""Settings of news-log: a plain frozen msgspec Struct that news-config (or code) fills.
+
+``level`` and ``levels`` are marked ``extra={"live": True}``: a service watching its settings
+(``news_config.watch``) may change them while running and apply them with `set_levels`.
+"""
 
 from __future__ import annotations
 
@@ -27,7 +31,12 @@ DEFAULT_REDACT_KEYS: tuple[str, ...] = (
 class LogSettings(msgspec.Struct, frozen=True, kw_only=True):
     """How a service logs: level, format, destination, per-logger levels and redaction."""
 
-    level: Annotated[Level, msgspec.Meta(description="Minimum level of every logger.")] = "info"
+    level: Annotated[
+        Level,
+        msgspec.Meta(
+            description="Minimum level of every logger (changes live).", extra={"live": True}
+        ),
+    ] = "info"
     format: Annotated[
         Literal["auto", "json", "console"],
         msgspec.Meta(
@@ -44,7 +53,11 @@ class LogSettings(msgspec.Struct, frozen=True, kw_only=True):
     ] = "stderr"
     levels: Annotated[
         dict[str, Level],
-        msgspec.Meta(description='Per-logger levels, e.g. {"aiokafka": "warning"} (JSON in env).'),
+        msgspec.Meta(
+            description='Per-logger levels, e.g. {"aiokafka": "warning"} (JSON in env; changes '
+            "live).",
+            extra={"live": True},
+        ),
     ] = {}
     fields: Annotated[
         dict[str, str],
