@@ -11,6 +11,11 @@ console in development, one pipeline for news-log loggers and every stdlib logge
     with news_log.bind(request_id="r-42"):  # rides along into every line, across awaits
         log.info("article published", article_id=7, section="world")
 
+    with news_log.scope(request_id="r-43") as inner:  # a bind that records binds further in
+        with news_log.bind(principal="svc:ingest"):
+            ...
+        log.info("request done", **inner)  # names the principal, whose bind has exited
+
     news_log.shutdown()  # also runs at interpreter exit: queued lines are written
 
 Levels change while running with ``news_log.set_levels("debug", {"aiokafka": "info"})`` (or
@@ -29,7 +34,7 @@ many were left out (``suppressed=N``)::
 from __future__ import annotations
 
 from news_log.__about__ import __version__
-from news_log._context import bind, get_context
+from news_log._context import bind, get_context, scope
 from news_log._core import Logger, get_logger
 from news_log._repeats import LimitedLogger, RateLimit, RateLimitFilter, limit_repeats
 from news_log._settings import DEFAULT_REDACT_KEYS, Level, LogSettings
@@ -47,6 +52,7 @@ for _public in (
     get_context,
     get_logger,
     limit_repeats,
+    scope,
     set_levels,
     setup,
     shutdown,
@@ -68,6 +74,7 @@ __all__ = [
     "get_context",
     "get_logger",
     "limit_repeats",
+    "scope",
     "set_levels",
     "setup",
     "shutdown",
