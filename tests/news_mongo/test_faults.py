@@ -28,7 +28,11 @@ class TestPool:
     ) -> None:
         """A full pool makes the next operation wait pool_timeout, then PoolTimeoutError."""
         server = mongo_private_server()
-        settings = server.settings(max_pool_size=1, pool_timeout=0.3, socket_timeout=30.0)
+        # connect_timeout is also the driver monitor's heartbeat timeout: long enough that a
+        # heartbeat during the pause does not declare the server down (that is another test)
+        settings = server.settings(
+            max_pool_size=1, pool_timeout=0.3, socket_timeout=30.0, connect_timeout=20.0
+        )
         async with Mongo(settings, name="pool-test") as client:
             articles = client.collection("articles")
             await articles.insert_one({"_id": 1})
@@ -118,7 +122,9 @@ class TestCancellation:
     ) -> None:
         """Operations cancelled mid-flight give their connections back; the pool stays bounded."""
         server = mongo_private_server()
-        settings = server.settings(max_pool_size=4, pool_timeout=10.0, socket_timeout=30.0)
+        settings = server.settings(
+            max_pool_size=4, pool_timeout=10.0, socket_timeout=30.0, connect_timeout=20.0
+        )
         async with Mongo(settings, name="cancel-test") as client:
             articles = client.collection("articles")
             await articles.insert_one({"_id": 1})
