@@ -167,6 +167,9 @@ class TestStopTimeout:
         failed = [line["hook"] for line in server.find_logs(msg="shutdown hook failed")]
         assert failed == ([] if ok else ["publisher.stop"])
         assert result.exit_code == (0 if ok else 1)
+        (drain,) = server.find_logs(msg="shutting down: draining in-flight requests")
+        # the shutdown deadline counts the publisher's 3 s instead of hook_timeout's 1 s
+        assert drain["hooks_budget_s"] == drain["shutdown_hooks"] * 1.0 + (2.0 if ok else 0.0)
 
     def test_kafka_clients_report_their_stop_bound(self) -> None:
         """news-kafka's Publisher and Consumer say how long their stop may take (> 10 s)."""

@@ -227,6 +227,9 @@ class Worker:
             idle_connections_closed=connections,
             shutdown_hooks=len(self.app.shutdown_hooks),
             hook_timeout_s=self.settings.hook_timeout,
+            hooks_budget_s=round(
+                hooks_budget(self.app.shutdown_hooks, self.settings.hook_timeout), 3
+            ),
             pid=os.getpid(),
         )
         last_busy = next_sweep = began
