@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 __all__ = ["BatchJob", "plan", "prepare"]
 
 log = get_logger("news_kafka.publisher")
+_retries = log.limited()  # one line per topic and error type per repeat_interval (outages)
 
 _BATCH_OVERHEAD: Final = 1024  # bytes kept free in a batch for request framing
 _MANY_BATCH: Final = 256 * 1024  # batch size (bytes): sent while the next one fills
@@ -304,8 +305,9 @@ class BatchJob:
     def retrying(self, attempt: int, error: BaseException, delay: float) -> None:
         """Log each failed batch that is retried."""
         for batch, problem in self._failed:
-            log.warning(
+            _retries.warning(
                 "publish_many retry",
+                repeat_key=(self.topic, type(problem).__name__),
                 topic=self.topic,
                 partition=batch[0],
                 records=len(batch[1]),

@@ -34,6 +34,8 @@ Handler = Callable[[Message[Any]], Awaitable[None]]
 """An async function that handles one record; raising means "not handled" (retried, DLQ)."""
 
 log = get_logger("news_kafka.consumer")
+# What a broker outage repeats: one line per group and error type per repeat_interval.
+_outage = log.limited()
 
 _CHUNK: Final = 256  # records a partition handles before letting others take the slot
 _HELD_BACK_POLL_MS: Final = 5  # poll timeout while some partitions wait for queue room
@@ -425,8 +427,9 @@ class Consumer(Generic[T]):
                 if not is_retriable(exc) and failures > 3:
                     await self._fail(exc)
                     return
-                log.warning(
+                _outage.warning(
                     "poll failed; retrying",
+                    repeat_key=(self._group, type(exc).__name__),
                     group=self._group,
                     error=f"{type(exc).__name__}: {exc}",
                     failures=failures,
@@ -618,8 +621,9 @@ class Consumer(Generic[T]):
             try:
                 await self._commit()
             except Exception as exc:  # noqa: BLE001 - retried with the next progress
-                log.warning(
+                _outage.warning(
                     "offset commit failed; will retry",
+                    repeat_key=(self._group, type(exc).__name__),
                     group=self._group,
                     error=f"{type(exc).__name__}: {exc}",
                 )

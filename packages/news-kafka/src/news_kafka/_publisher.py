@@ -44,6 +44,9 @@ if TYPE_CHECKING:
 __all__ = ["Publisher"]
 
 log = get_logger("news_kafka.publisher")
+# While no broker answers every publish is refused the same way: one line per topic per
+# LogSettings.repeat_interval, with the count of those left out (the callers get the error).
+_refusals = log.limited()
 
 _R = TypeVar("_R")
 
@@ -544,14 +547,25 @@ class Publisher:
 
     def _report_failure(self, record: Record, error: PublishError) -> None:
         cause = error.__cause__ or error
-        log.warning(
-            "publish failed",
-            topic=record[0],
-            key=show_key(record[1]),
-            attempts=error.attempts,
-            error=str(cause),
-            error_type=type(cause).__name__,
-        )
+        if isinstance(error, BrokerUnavailableError):  # failing fast: the same line each time
+            _refusals.warning(
+                "publish failed",
+                repeat_key=record[0],
+                topic=record[0],
+                key=show_key(record[1]),
+                attempts=error.attempts,
+                error=str(cause),
+                error_type=type(cause).__name__,
+            )
+        else:
+            log.warning(
+                "publish failed",
+                topic=record[0],
+                key=show_key(record[1]),
+                attempts=error.attempts,
+                error=str(cause),
+                error_type=type(cause).__name__,
+            )
         if self._metrics is not None:
             self._metrics.publish_failed(record[0], type(cause).__name__)
 
