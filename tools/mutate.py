@@ -297,6 +297,13 @@ def generate(region: str, root: ast.AST) -> list[Mutant]:
                 for operator, replacement in _node_mutations(child):
                     if operator == "statement-drop" and not _droppable(node, field):
                         continue
+                    after = _short(replacement)
+                    if operator == "keyword-drop":  # name the argument: calls are often long
+                        assert isinstance(child, ast.Call)
+                        assert isinstance(replacement, ast.Call)
+                        kept = {k.arg for k in replacement.keywords}
+                        (dropped,) = [k.arg for k in child.keywords if k.arg not in kept]
+                        after = f"(without {dropped}=)"
                     mutants.append(
                         Mutant(
                             region=region,
@@ -305,7 +312,7 @@ def generate(region: str, root: ast.AST) -> list[Mutant]:
                             operator=operator,
                             line=getattr(child, "lineno", 0),
                             before=_short(child),
-                            after=_short(replacement),
+                            after=after,
                         )
                     )
             if isinstance(child, ast.JoinedStr):
@@ -471,7 +478,7 @@ def _run_tests(
             return "timeout", elapsed
         if code == 0:
             return "survived", elapsed
-        if code in (1, 3):  # tests failed / internal error (a mutant that breaks an import)
+        if code in (1, 2, 3):  # tests failed, collection interrupted (a mutant breaking an import)
             return "killed", elapsed
         log.seek(0)
         tail = log.read().decode("utf-8", "replace")[-2000:]
