@@ -50,7 +50,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator, Sequence
+    from collections.abc import Iterable, Iterator, Sequence
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = ROOT / "tools" / "mutate.toml"
@@ -621,6 +621,17 @@ def report(target: Target, results: Sequence[Result], *, out: Any = sys.stdout) 
             print(f"   - {m.before}\n   + {m.after}", file=out)
 
 
+def equivalents_markdown(targets: Iterable[Target]) -> str:
+    """The equivalent mutants of ``targets`` as a Markdown table (for docs/mutation.md)."""
+    rows = ["| target | mutant | why no test can kill it |", "| --- | --- | --- |"]
+    for target in targets:
+        for key, reason in target.equivalent.items():
+            region, operator, change = key.split(" | ", 2)
+            change = change.replace("|", "\\|")
+            rows.append(f"| {target.name} | `{region}`: {operator} `{change}` | {reason} |")
+    return "\n".join(rows)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """The command line: see the module docstring."""
     parser = argparse.ArgumentParser(prog="tools/mutate.py", description=__doc__.splitlines()[0])
@@ -633,6 +644,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--function", action="append", help="ad-hoc target: a region (repeat)")
     parser.add_argument("--tests", action="append", help="ad-hoc target: a test path (repeat)")
     parser.add_argument("--json", type=Path, help="write the results here as JSON")
+    parser.add_argument(
+        "--equivalents", action="store_true", help="print the equivalent mutants as Markdown"
+    )
     parser.add_argument("-j", "--jobs", type=int, default=1, help="mutants run at once")
     parser.add_argument(
         "--fork",
@@ -644,6 +658,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     configured = load_targets()
+    if args.equivalents:
+        print(equivalents_markdown(configured.values()))
+        return 0
     if args.fork:
         for name in _PRELOAD:
             with contextlib.suppress(ImportError):

@@ -191,3 +191,13 @@ class TestRun:
                 assert (ROOT / test).exists(), test
             stale = set(target.equivalent) - keys
             assert not stale, f"{target.name}: equivalent mutants that no longer exist: {stale}"
+
+    def test_equivalents_table_lists_every_equivalent_with_its_reason(self, mutate: Any) -> None:
+        """--equivalents prints one Markdown row per equivalent mutant, reason included."""
+        targets = mutate.load_targets().values()
+        table = mutate.equivalents_markdown(targets).splitlines()
+        reasons = [reason for t in targets for reason in t.equivalent.values()]
+        assert len(table) == 2 + len(reasons)
+        assert all(
+            row.endswith(f"| {reason} |") for row, reason in zip(table[2:], reasons, strict=True)
+        )

@@ -86,7 +86,7 @@ class CORSPolicy:
         headers = [h.strip() for h in settings.headers if h.strip()]
         self.allow_any_header = "*" in headers
         for header in headers:
-            if header != "*" and _TOKEN_RE.fullmatch(header) is None:
+            if _TOKEN_RE.fullmatch(header) is None:  # '*' is a token too
                 raise HTTPConfigError(
                     f"CORS: headers: {header!r} is not a header name (letters, digits and "
                     "!#$%&'*+-.^_`|~; one name per item, or '*' for any)"
