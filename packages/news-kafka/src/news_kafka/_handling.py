@@ -1,7 +1,7 @@
 """What the `Consumer` does with one record: decode, bind, call the handler, retry, dead-letter.
 
-One handler call and one retry loop, in `Handling.handle`; the per-partition state
-(`Partition`) the consumer's workers and the handling share.
+One handler call and one retry loop, in `Handling.handle` (a run of records per call); the
+per-partition state (`Partition`) the consumer's workers and the handling share.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from news_kafka._records import (
     TRACESTATE_HEADER,
     Message,
 )
+from news_kafka._records import ValueDeserializer as _ValueDeserializer
 from news_log import bind, get_logger
 
 if TYPE_CHECKING:
@@ -39,6 +40,7 @@ if TYPE_CHECKING:
 
     from news_kafka._metrics import KafkaMetricsHook
     from news_kafka._publisher import Publisher
+    from news_kafka._records import ValueDeserializer
     from news_kafka._settings import KafkaSettings
 
 __all__ = ["Abandoned", "Handling", "Partition"]
@@ -101,12 +103,14 @@ class Handling:
         group: The consumer group (dead-letter headers, metrics labels).
         handler: The service's handler.
         value_type: Decode values into it (JSON, or msgpack by content type); None: bytes.
+        deserializer: Decodes values instead (a `ValueDeserializer`); excludes value_type.
         metrics: The metrics hook, if any.
         dead_letter_publisher: A running publisher for dead letters (else one of its own).
         stopping: Tells whether the consumer is stopping (waits are abandoned then).
     """
 
     __slots__ = (
+        "_deserializer",
         "_dlq",
         "_dlq_lock",
         "_group",
@@ -128,6 +132,7 @@ class Handling:
         group: str,
         handler: Callable[[Message[Any]], Awaitable[None]],
         value_type: type[Any] | None,
+        deserializer: ValueDeserializer | None = None,
         metrics: KafkaMetricsHook | None,
         dead_letter_publisher: Publisher | None,
         stopping: Callable[[], bool],
@@ -147,6 +152,16 @@ class Handling:
         self.handler_timeout = timeout_ms / 1000.0 if timeout_ms is not None else None
         self._json_decode: Callable[[bytes], Any] | None = None
         self._msgpack_decode: Callable[[bytes], Any] | None = None
+        self._deserializer = deserializer
+        if deserializer is not None and not isinstance(deserializer, _ValueDeserializer):
+            raise KafkaConfigError(
+                f"deserializer {deserializer!r} has no async prepare(topic, data) and "
+                "deserialize(topic, data) methods"
+            )
+        if deserializer is not None and value_type is not None:
+            raise KafkaConfigError(
+                "pass value_type= or deserializer=, not both: the deserializer decides the type"
+            )
         if value_type is not None:
             try:
                 self._json_decode = msgspec.json.Decoder(value_type).decode
@@ -156,70 +171,141 @@ class Handling:
                     f"value_type {value_type!r} cannot be decoded by msgspec: {exc}"
                 ) from exc
 
-    async def handle(self, state: Partition, record: Any) -> None:
-        """Handle one record: decode, bind its context, run the handler (retries, DLQ).
+    async def handle(self, state: Partition, limit: int) -> bool:  # noqa: PLR0912, PLR0915 - hot path
+        """Handle up to ``limit`` records of the partition's queue, oldest first.
 
-        The one handler call and the one retry loop of the consumer. Raises `Abandoned` when
-        the partition goes away (or the consumer stops) while the record waits for a retry.
+        The one handler call and the one retry loop of the consumer: each record is decoded,
+        its context bound, the handler run (retried, else dead-lettered), then
+        ``state.next_offset`` moves past it. A run of records per call, not one: a coroutine
+        per record cost ~0.5 us of CPU each (bench:kafka). Returns False, early, when the
+        partition is revoked or the consumer stops (else True); raises `Abandoned` when that
+        happens while a record waits for a retry.
         """
-        headers = record.headers
-        raw = record.value
-        try:
-            if headers or raw is None:
-                value = self._decode(record)
-            else:
-                decode = self._json_decode
-                value = raw if decode is None else decode(raw)
-        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
-            fields = context_fields(headers) if headers else None
-            with bind(**fields) if fields else _UNBOUND:  # its DLQ line carries the request id
-                await self._dead_letter(state, record, exc, 0)
-            return
-        message: Message[Any] = Message(
-            record.topic,
-            record.partition,
-            record.offset,
-            record.key,
-            value,
-            headers,
-            record.timestamp,
-            raw,
-        )
-        fields = context_fields(headers) if headers else None
+        queue = state.queue
         handler, metrics, group = self._handler, self._metrics, self._group
-        with bind(**fields) if fields else _UNBOUND:
-            attempt = 0
-            while True:
-                attempt += 1
-                started = state.started = time.monotonic()
-                state.in_handler = True
-                try:
-                    await handler(message)
-                except BaseException as exc:  # noqa: BLE001 - classified: cancellations go on
-                    state.in_handler = False
-                    error = self._classify(state, exc)
+        json_decode = self._json_decode
+        stopping = self._stopping
+        monotonic = time.monotonic
+        handled = 0
+        deserializer = self._deserializer
+        while queue and handled < limit:
+            if state.revoked or stopping():
+                return False
+            record = queue.popleft()
+            handled += 1
+            headers = record.headers
+            raw = record.value
+            try:
+                if deserializer is not None:
+                    if raw is None:
+                        value = None  # a tombstone
+                    else:
+                        try:
+                            value = deserializer.deserialize(record.topic, raw)
+                        except LookupError:  # e.g. a schema id not loaded yet
+                            value = await self._load(state, record)
+                elif headers or raw is None:
+                    value = self._decode(record)
                 else:
-                    state.in_handler = False
-                    if metrics is not None:
-                        metrics.consumed(record.topic, group)
-                        metrics.handler_duration(record.topic, group, time.monotonic() - started)
-                    return
-                if metrics is not None:
-                    metrics.handler_failed(record.topic, group, type(error).__name__)
-                if isinstance(error, PoisonRecordError) or attempt >= self._policy.attempts:
-                    await self._dead_letter(state, record, error, attempt)
-                    return
-                delay = self._policy.delay(attempt)
-                log.warning(
-                    "handler failed; retrying",
-                    topic=record.topic,
+                    value = raw if json_decode is None else json_decode(raw)
+            except (msgspec.DecodeError, msgspec.ValidationError, ValueError, LookupError) as exc:
+                fields = context_fields(headers) if headers else None
+                with bind(**fields) if fields else _UNBOUND:  # its DLQ line has the request id
+                    await self._dead_letter(state, record, exc, 0)
+                state.next_offset = record.offset + 1
+                continue
+            message: Message[Any] = Message(
+                record.topic,
+                record.partition,
+                record.offset,
+                record.key,
+                value,
+                headers,
+                record.timestamp,
+                raw,
+            )
+            fields = context_fields(headers) if headers else None
+            binding = bind(**fields) if fields else None
+            if binding is not None:
+                binding.__enter__()
+            try:
+                attempt = 0
+                while True:
+                    attempt += 1
+                    started = state.started = monotonic()
+                    state.in_handler = True
+                    try:
+                        await handler(message)
+                    except BaseException as exc:  # noqa: BLE001 - classified: cancellations go on
+                        state.in_handler = False
+                        error = self._classify(state, exc)
+                        if not await self._failed(state, record, error, attempt):
+                            break
+                    else:
+                        state.in_handler = False
+                        if metrics is not None:
+                            metrics.consumed(record.topic, group)
+                            metrics.handler_duration(record.topic, group, monotonic() - started)
+                        break
+            finally:
+                if binding is not None:
+                    binding.__exit__(None, None, None)
+            state.next_offset = record.offset + 1
+        return True
+
+    async def _failed(
+        self, state: Partition, record: Any, error: BaseException, attempt: int
+    ) -> bool:
+        """A handler attempt failed: wait and say True (retry), or dead-letter and say False."""
+        if self._metrics is not None:
+            self._metrics.handler_failed(record.topic, self._group, type(error).__name__)
+        if isinstance(error, PoisonRecordError) or attempt >= self._policy.attempts:
+            await self._dead_letter(state, record, error, attempt)
+            return False
+        delay = self._policy.delay(attempt)
+        log.warning(
+            "handler failed; retrying",
+            topic=record.topic,
+            partition=record.partition,
+            offset=record.offset,
+            group=self._group,
+            attempt=attempt,
+            retry_in_s=round(delay, 3),
+            error=f"{type(error).__name__}: {error}",
+            exc_info=error,
+        )
+        await self.pause(state, delay)
+        return True
+
+    async def _load(self, state: Partition, record: Any) -> Any:
+        """Let the deserializer load what the record needs (its schema), then decode it.
+
+        A ``ValueError`` or ``LookupError`` (no such schema id, not the wire format)
+        propagates: the record is dead-lettered. Any other error (the registry does not
+        answer) is retried with backoff until it succeeds, or the partition goes away (the
+        record stays uncommitted): a good record is never dead-lettered for an outage.
+        """
+        deserializer = self._deserializer
+        assert deserializer is not None
+        topic, raw = record.topic, record.value
+        round_ = 0
+        while True:
+            round_ += 1
+            try:
+                await deserializer.prepare(topic, raw)
+                return deserializer.deserialize(topic, raw)
+            except (ValueError, LookupError):
+                raise
+            except Exception as exc:  # noqa: BLE001 - an outage: retried, logged
+                delay = max(self._policy.delay(min(round_, 10)), 0.5)
+                log.error(  # noqa: TRY400 - retried; the error text is enough
+                    "cannot load the record's schema; retrying (the partition waits)",
+                    topic=topic,
                     partition=record.partition,
                     offset=record.offset,
-                    group=group,
-                    attempt=attempt,
+                    group=self._group,
+                    error=f"{type(exc).__name__}: {exc}",
                     retry_in_s=round(delay, 3),
-                    error=f"{type(error).__name__}: {error}",
-                    exc_info=error,
                 )
                 await self.pause(state, delay)
 
