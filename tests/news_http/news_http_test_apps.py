@@ -34,6 +34,17 @@ class ArticleIn(msgspec.Struct, forbid_unknown_fields=True):
     tags: list[str] = []
 
 
+class Paging(msgspec.Struct, forbid_unknown_fields=True):
+    page: Annotated[int, msgspec.Meta(ge=1)] = 1
+    per_page: Annotated[int, msgspec.Meta(ge=1, le=100)] = 20
+    tags: list[Annotated[str, msgspec.Meta(max_length=8)]] = []
+
+
+class Search(msgspec.Struct, rename="camel"):
+    query_text: str
+    max_hits: int = 5
+
+
 class LoggingMetrics:
     """A metrics hook that logs what it is told (the tests read the lines)."""
 
@@ -180,6 +191,17 @@ def standard() -> news_http.NewsApp:
     ) -> dict[str, int]:
         await asyncio.sleep(0)
         return {"limit": limit}
+
+    @app.get("/paged")
+    def paged(paging: news_http.FromQuery[Paging]) -> dict[str, Any]:
+        return {"page": paging.page, "per_page": paging.per_page, "tags": paging.tags}
+
+    @app.get("/async-search")
+    async def async_search(
+        search: news_http.FromQuery[Search], verbose: bool = False
+    ) -> dict[str, Any]:
+        await asyncio.sleep(0)
+        return {"query_text": search.query_text, "max_hits": search.max_hits, "verbose": verbose}
 
     @app.get("/files/:name")
     def file_name(name: str) -> str:
