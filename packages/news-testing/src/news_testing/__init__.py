@@ -70,6 +70,10 @@ per session, flushed before each test, restartable for fault tests::
 
 Fixtures: ``redis``, ``redis_server`` (session), ``redis_private_server``, ``redis_settings``.
 
+Hot reload: `ConfigVolume` is a directory that ``write``/``update`` change exactly as the kubelet
+updates a mounted ConfigMap or Secret (a new ``..<timestamp>`` directory, ``..data_tmp`` renamed
+over ``..data``), for testing ``news_config.watch`` against a served app.
+
 Errors derive from `NewsTestingError`. Every public name is imported on first use, so that
 ``import news_testing`` (which pytest does in every session) stays cheap.
 """
@@ -119,6 +123,7 @@ if TYPE_CHECKING:
         TestDatabase,
     )
     from news_testing.redis import REDIS_URL_ENV, RedisServer, RedisStartError, redis_test_settings
+    from news_testing.volume import ConfigVolume
 
 # Public name -> the module defining it, imported when the name is first used (PEP 562). A new
 # fixture module (postgres.py, redis.py...) adds its public names here and to __all__.
@@ -128,6 +133,7 @@ _EXPORTS: dict[str, str] = {
     "BrokerStartError": "news_testing._errors",
     "CaptureError": "news_testing._errors",
     "CapturedRecord": "news_testing.kafka",
+    "ConfigVolume": "news_testing.volume",
     "DEFAULT_AUDIENCE": "news_testing.oidc",
     "DEFAULT_CLIENT_ID": "news_testing.oidc",
     "ES256_AUDIENCE": "news_testing.oidc",
@@ -173,6 +179,7 @@ __all__ = [
     "BrokerStartError",
     "CaptureError",
     "CapturedRecord",
+    "ConfigVolume",
     "ExternalClusterError",
     "KafkaBroker",
     "KafkaCapture",
