@@ -296,6 +296,7 @@ class TestRejected:
         assert watcher.current.log.level == "info"
         assert calls == [("info", "debug"), ("debug", "info")]
         assert any("rolled back" in m for m in config_log.messages)
+        assert not any("changed live" in m for m in config_log.messages)
 
     async def test_strict_rejects_unknown_variables(self, env_file: Path) -> None:
         """strict: a typo in the file rejects the change, like load(strict=True) fails."""

@@ -355,11 +355,9 @@ class Watcher(Generic[T]):
             effective = wanted
         self._current = effective  # the swap: one assignment
         update = Reload(running, effective, live, restart)
-        _log.info("settings changed live: %s", "; ".join(change.message for change in live))
-        if self.on_change is None:
-            return update
         try:
-            await self._call(update)
+            if self.on_change is not None:
+                await self._call(update)
         except Exception as exc:  # noqa: BLE001 - a failed applier: roll back, keep serving
             self._current = running
             _log.error(
@@ -379,6 +377,7 @@ class Watcher(Generic[T]):
             self._logged = {item.message}
             self._errors = (item,)
             return Reload(running, running, restart=restart, errors=(item,))
+        _log.info("settings changed live: %s", "; ".join(change.message for change in live))
         return update
 
     async def _call(self, update: Reload[T]) -> None:
@@ -433,6 +432,12 @@ class Watcher(Generic[T]):
         assert self._stopping is not None
         from watchfiles import awatch
 
+        # watchfiles logs every batch of events (info, and debug for filtered ones): a service
+        # writing its log file next to its .env file would feed that back forever. Reloads are
+        # logged here, by what changed.
+        quiet = logging.getLogger("watchfiles")
+        if quiet.level == logging.NOTSET:
+            quiet.setLevel(logging.WARNING)
         folders = self._directories()
         if not folders:
             _log.info("no settings directory exists yet; polling every %g s", self.poll_interval)
