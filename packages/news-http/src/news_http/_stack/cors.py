@@ -26,12 +26,25 @@ if TYPE_CHECKING:
 
     from news_http._settings import CORSSettings
 
-__all__ = ["CORSPolicy"]
+__all__ = ["CORSPolicy", "LiveCORS"]
 
 # Sent by browsers without being listed in Access-Control-Allow-Headers being required
 # (CORS-safelisted request headers); browsers do not put them in Access-Control-Request-Headers
 # unless their value is unusual, in which case the server must allow them explicitly.
 _TOKEN_RE = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+
+
+class LiveCORS:
+    """The app's current CORS policy, read by every route's stack on each request.
+
+    The stack is composed once per route; swapping ``policy`` (one assignment) switches every
+    route at once (`news_http.NewsApp.set_cors`). None: CORS is off.
+    """
+
+    __slots__ = ("policy",)
+
+    def __init__(self, policy: CORSPolicy | None = None) -> None:
+        self.policy = policy
 
 
 class CORSPolicy:
