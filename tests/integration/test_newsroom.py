@@ -253,7 +253,7 @@ class TestNewsroomEndToEnd:
             assert one["tags"][0] == "demo"
             live = client.get("/health/live")
             ready = client.get("/health/ready")
-            assert (live.status_code, ready.status_code) == (200, 200)
+            assert (live.status_code, ready.status_code) == (200, 200), (live.text, ready.text)
             assert live.json()["checks"]["kafka-consumer:newsroom-processor"][0]["status"] == "pass"
             assert ready.json()["checks"]["kafka"][0]["status"] == "pass"
             if newsroom.dsn is not None:  # the PostgreSQL store's readiness check

@@ -727,6 +727,7 @@ def live_cors() -> news_http.NewsApp:
     """CORS from the ConfigMap-like directory ``LIVE_DIR`` (prefix LIVE_), changed while serving.
 
     Serve it without settings (news-testing then keeps the app's own, host and port aside).
+    ``LIVE_BACKEND=poll`` and ``LIVE_POLL_INTERVAL`` choose how the files are watched.
     """
     import news_config
 
@@ -738,7 +739,8 @@ def live_cors() -> news_http.NewsApp:
         prefix="LIVE_",
         env_file=None,
         secrets_dir=os.environ["LIVE_DIR"],
-        poll_interval=0.2,
+        poll_interval=float(os.environ.get("LIVE_POLL_INTERVAL", "0.2")),
+        backend="poll" if os.environ.get("LIVE_BACKEND") == "poll" else "auto",
         on_change=apply,
     )
     app = news_http.create_app(watcher.current.http, name="live-cors")

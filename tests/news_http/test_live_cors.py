@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import signal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -66,3 +68,26 @@ class TestLiveCORS:
             volume.update(LIVE_HTTP__CORS__ORIGINS="")
             server.wait_for_log(changed_live, within=20, nth=2)
             assert allowed(client, A) is None  # CORS off
+
+    def test_sighup_to_the_supervisor_reloads_every_worker(self, tmp_path: Path) -> None:
+        """processes=2: SIGHUP to the supervisor reaches both workers, which reload; it runs on."""
+        volume = ConfigVolume(tmp_path / "config")
+        volume.write({"LIVE_HTTP__CORS__ORIGINS": A, "LIVE_HTTP__PROCESSES": "2"})
+        with serve_app(
+            "news_http_test_apps:live_cors",
+            pythonpath=[APPS_DIR],
+            env={
+                "LIVE_DIR": str(volume.path),
+                "LIVE_BACKEND": "poll",
+                "LIVE_POLL_INTERVAL": "3600",  # only SIGHUP can make them reload
+            },
+        ) as server:
+            server.wait_for_log(lambda line: "SIGHUP reloads" in line.get("msg", ""), nth=2)
+            volume.update(LIVE_HTTP__CORS__ORIGINS=B)
+            os.kill(server.process.pid, signal.SIGHUP)
+            # one change, no polling: two such lines are one reload in each worker
+            server.wait_for_log(changed_live, within=20, nth=2)
+            client = server.client()
+            assert all(allowed(client, B) == B for _ in range(8))  # whichever worker answers
+        assert server.result is not None
+        assert server.result.exit_code == 0
