@@ -523,7 +523,7 @@ class TestNewsroomAuth:
         assert warning["level"] == "warning"
 
     def test_the_log_trail_names_the_caller_and_bodies_are_sanitised(self, newsroom):
-        """The submit line names the key's subject and id; stored HTML is safe, titles plain."""
+        """Submit and access lines name the caller (not an anonymous read's); HTML made safe."""
         article = {
             "title": "Summit <b>opens</b> &amp; closes",
             "body": 'Leaders <b>meet</b> <a href="javascript:alert(1)" onclick="x()">here</a>'
@@ -547,8 +547,19 @@ class TestNewsroomAuth:
         assert submitted["principal"] == "dev:newsroom"
         assert submitted["auth_method"] == "api_key"
         assert submitted["client_id"] == key_id
+        access = newsroom.wait_for_log(
+            lambda line: line.get("logger") == "news_http.access" and line["request_id"] == "who-1"
+        )
+        assert (access["status"], access["principal"]) == (202, "dev:newsroom")
+        assert (access["auth_method"], access["client_id"]) == ("api_key", key_id)
         trail = [line for line in newsroom.lines() if line.get("request_id") == "who-1"]
         assert newsroom.key not in json.dumps(trail)
+        with httpx.Client(base_url=newsroom.url, timeout=30) as anonymous:
+            anonymous.get("/v1/articles", headers={"x-request-id": "who-2"})
+        read = newsroom.wait_for_log(
+            lambda line: line.get("logger") == "news_http.access" and line["request_id"] == "who-2"
+        )
+        assert not {"principal", "auth_method", "client_id"} & read.keys()
 
 
 def post_article(newsroom: Newsroom, title: str, request_id: str) -> str:

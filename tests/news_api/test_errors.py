@@ -43,9 +43,12 @@ class TestProblem:
         )
 
     def test_extension_cannot_override_standard_member(self):
-        """An extension named like a standard member is refused with TypeError."""
+        """A standard member's name always binds to its named argument: never an extension."""
         with pytest.raises(TypeError, match="status"):
-            news_api.problem(400, status=200)
+            news_api.problem(400, status=200, locked_by=1)
+        body = news_api.problem(409, code="locked", locked_by=1).json()
+        assert body["code"] == "locked"
+        assert list(body)[-1] == "locked_by"
 
     def test_headers_are_added(self):
         """headers= adds lower-cased headers next to the problem content type."""
@@ -58,6 +61,12 @@ class TestProblem:
     def test_unknown_status_title(self):
         """A status without a standard phrase gets the title "Error"."""
         assert news_api.problem(499).json()["title"] == "Error"
+        assert news_api.problem(599).json()["title"] == "Error"
+
+    def test_unknown_non_error_status_title(self):
+        """A status below 400 without a standard phrase gets the title "Unknown"."""
+        assert news_api.problem(299).json()["title"] == "Unknown"
+        assert news_api.problem(399).json()["title"] == "Unknown"
 
 
 class TestErrorCatalogue:
@@ -124,6 +133,31 @@ class TestErrorCatalogue:
         body = news_api.Conflict("stale", current_version=3).to_response().json()
         assert body["current_version"] == 3
 
+    @pytest.mark.parametrize(
+        "member",  # detail is the named first argument: Python binds it there
+        ["type", "title", "status", "instance", "code", "request_id", "errors"],
+    )
+    def test_extension_named_like_a_standard_member_is_refused(self, member):
+        """An APIError extension that would replace a standard member fails when it is made."""
+        with pytest.raises(news_api.APITypeError, match=member) as caught:
+            news_api.Conflict("stale", **{member: "x", "current_version": 3})
+        assert "Conflict" in str(caught.value)
+        assert "current_version" not in str(caught.value)
+
+    def test_extension_names_near_standard_ones_are_members(self):
+        """Names that only resemble standard members (Type, status_code) are extensions."""
+        body = news_api.Conflict("stale", Type="t", status_code=1, headers_sent=2)
+        assert body.to_response().json() == {
+            "type": BASE + "conflict",
+            "title": "Conflict",
+            "status": 409,
+            "detail": "stale",
+            "code": "conflict",
+            "Type": "t",
+            "status_code": 1,
+            "headers_sent": 2,
+        }
+
     def test_instance_headers(self):
         """headers= on an error is sent with its response."""
         response = news_api.Forbidden(headers={"X-Reason": "quota"}).to_response()
@@ -166,6 +200,51 @@ class TestSpecialHeaders:
         response = news_api.TooManyRequests(retry_after=when).to_response()
         assert response.headers["retry-after"] == "Tue, 24 Nov 2026 05:00:00 GMT"
 
+    @pytest.mark.parametrize(
+        ("when", "expected"),
+        [
+            # one date per weekday and per month, across a year boundary and a leap day
+            (dt.datetime(2024, 1, 1, 0, 0, 0, tzinfo=dt.UTC), "Mon, 01 Jan 2024 00:00:00 GMT"),
+            (dt.datetime(2024, 2, 29, 23, 59, 59, tzinfo=dt.UTC), "Thu, 29 Feb 2024 23:59:59 GMT"),
+            (dt.datetime(2025, 3, 5, 9, 8, 7, tzinfo=dt.UTC), "Wed, 05 Mar 2025 09:08:07 GMT"),
+            (dt.datetime(2025, 4, 12, 12, 0, 0, tzinfo=dt.UTC), "Sat, 12 Apr 2025 12:00:00 GMT"),
+            (dt.datetime(2025, 5, 18, 1, 2, 3, tzinfo=dt.UTC), "Sun, 18 May 2025 01:02:03 GMT"),
+            (dt.datetime(2025, 6, 6, 6, 6, 6, tzinfo=dt.UTC), "Fri, 06 Jun 2025 06:06:06 GMT"),
+            (dt.datetime(2025, 7, 15, 15, 30, 0, tzinfo=dt.UTC), "Tue, 15 Jul 2025 15:30:00 GMT"),
+            (dt.datetime(2025, 8, 20, 20, 0, 0, tzinfo=dt.UTC), "Wed, 20 Aug 2025 20:00:00 GMT"),
+            (dt.datetime(2025, 9, 25, 0, 0, 1, tzinfo=dt.UTC), "Thu, 25 Sep 2025 00:00:01 GMT"),
+            (dt.datetime(2025, 10, 31, 10, 10, 10, tzinfo=dt.UTC), "Fri, 31 Oct 2025 10:10:10 GMT"),
+            (dt.datetime(2025, 11, 30, 11, 11, 11, tzinfo=dt.UTC), "Sun, 30 Nov 2025 11:11:11 GMT"),
+            (
+                # 23:30 on 31 Dec at UTC-2 is 01:30 on 1 Jan in GMT: day, month and year move
+                dt.datetime(2025, 12, 31, 23, 30, tzinfo=dt.timezone(dt.timedelta(hours=-2))),
+                "Thu, 01 Jan 2026 01:30:00 GMT",
+            ),
+            (dt.datetime(2025, 12, 22, 8, 0, 0, tzinfo=dt.UTC), "Mon, 22 Dec 2025 08:00:00 GMT"),
+            (dt.datetime(999, 9, 9, 9, 9, 9, tzinfo=dt.UTC), "Mon, 09 Sep 0999 09:09:09 GMT"),
+        ],
+    )
+    def test_retry_after_http_dates(self, when, expected):
+        """Every weekday and month is spelled per RFC 9110, zero-padded, converted to GMT."""
+        assert news_api.TooManyRequests(retry_after=when).headers["retry-after"] == expected
+        assert news_api.ServiceUnavailable(retry_after=when).headers["retry-after"] == expected
+
+    @pytest.mark.parametrize(
+        ("seconds", "expected"),
+        [(0, "0"), (0.0, "0"), (0.001, "1"), (1, "1"), (59.5, "60"), (120, "120")],
+    )
+    def test_retry_after_seconds_round_up(self, seconds, expected):
+        """Seconds are whole, rounded up (a client never retries early); 0 is allowed."""
+        assert news_api.TooManyRequests(retry_after=seconds).headers["retry-after"] == expected
+        assert news_api.ServiceUnavailable(retry_after=seconds).headers["retry-after"] == expected
+
+    def test_retry_after_rejects_nan(self):
+        """NaN seconds are refused like negative ones."""
+        with pytest.raises(news_api.APIUsageError, match=">= 0"):
+            news_api.TooManyRequests(retry_after=float("nan"))
+        with pytest.raises(news_api.APIUsageError, match=">= 0"):
+            news_api.ServiceUnavailable(retry_after=-0.5)
+
     def test_retry_after_rejects_bad_values(self):
         """Negative seconds and naive datetimes are refused."""
         with pytest.raises(ValueError, match=">= 0"):
@@ -192,6 +271,42 @@ class TestValidationFailed:
             {"field": "author.name", "message": "must not be empty"},
             {"field": "tags[2]", "message": "bad"},
         ]
+
+    def test_explicit_detail_is_kept_with_errors(self):
+        """A detail given with errors is sent as given; the errors are still listed."""
+        error = news_api.ValidationFailed(
+            "the article is not valid", errors=[("title", "too long"), ("slug", "taken")]
+        )
+        assert error.detail == "the article is not valid"
+        assert str(error) == "the article is not valid"
+        body = error.to_response().json()
+        assert body["detail"] == "the article is not valid"
+        assert body["errors"] == [
+            {"field": "title", "message": "too long"},
+            {"field": "slug", "message": "taken"},
+        ]
+
+    def test_detail_from_a_single_error_and_from_the_body(self):
+        """One error gives "field: message" without a count; a body-wide error its message."""
+        assert news_api.ValidationFailed(errors=[("title", "too long")]).detail == (
+            "title: too long"
+        )
+        assert news_api.ValidationFailed(errors=[("", "expected an object")]).detail == (
+            "expected an object"
+        )
+        three = news_api.ValidationFailed(errors=[("a", "x"), ("b", "y"), ("c", "z")])
+        assert three.detail == "a: x (and 2 more)"
+
+    def test_no_errors_and_no_detail(self):
+        """Without errors or detail there is no detail member and errors is an empty list."""
+        body = news_api.ValidationFailed().to_response().json()
+        assert "detail" not in body
+        assert body["errors"] == []
+
+    def test_for_field_keeps_extensions(self):
+        """for_field() passes extension members on."""
+        error = news_api.ValidationFailed.for_field("slug", "taken", suggestion="slug-2")
+        assert error.to_response().json()["suggestion"] == "slug-2"
 
     def test_for_field(self):
         """for_field() builds a one-field error."""

@@ -11,7 +11,7 @@ import inspect
 import os
 import threading
 import time
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 from robyn import Request, Response
@@ -74,6 +74,23 @@ def add_header_middleware(next_handler: news_http.Handler) -> news_http.Handler:
     return sync_handler
 
 
+def bind_tenant_middleware(next_handler: news_http.Handler) -> news_http.Handler:
+    """Binds ``tenant`` around the handler, as a route guard binds the caller it authenticated."""
+    if inspect.iscoroutinefunction(next_handler):
+
+        async def async_handler(request: Request) -> Response:
+            with news_log.bind(tenant=request.headers.get("x-tenant") or "none"):
+                return await next_handler(request)  # type: ignore[misc, no-any-return]
+
+        return async_handler
+
+    def sync_handler(request: Request) -> Response:
+        with news_log.bind(tenant=request.headers.get("x-tenant") or "none"):
+            return next_handler(request)  # type: ignore[return-value]
+
+    return sync_handler
+
+
 def _require_key(request: Request) -> None:
     if request.headers.get("x-api-key") != "letmein":
         raise news_api.Unauthorized("missing or wrong API key", challenge="ApiKey")
@@ -107,6 +124,26 @@ def standard() -> news_http.NewsApp:
         log.info("inside async handler")
         return {"request_id": news_http.current_request_id()}
 
+    @app.get("/tenant")
+    @news_http.with_middleware(bind_tenant_middleware)
+    def tenant(fail: bool = False) -> dict[str, bool]:
+        # Same names as the access line's own fields: the access line keeps its own.
+        with news_log.bind(status="draft", route="mine", article_id=7):
+            log.info("tenant handler")
+        if fail:
+            raise RuntimeError("tenant handler failed")
+        return {"ok": True}
+
+    @app.get("/async-tenant")
+    @news_http.with_middleware(bind_tenant_middleware)
+    async def async_tenant(fail: bool = False) -> dict[str, bool]:
+        await asyncio.sleep(0)
+        with news_log.bind(article_id=8):
+            await asyncio.sleep(0)
+        if fail:
+            raise RuntimeError("async tenant handler failed")
+        return {"ok": True}
+
     @app.get("/articles/:article_id")
     def get_article(article_id: int, verbose: bool = False) -> news_api.Response:
         if article_id != 7:
@@ -126,6 +163,23 @@ def standard() -> news_http.NewsApp:
     @app.get("/search")
     def search(q: str, tags: list[str] | None = None, limit: int = 10) -> dict[str, Any]:
         return {"q": q, "tags": tags, "limit": limit}
+
+    @app.get("/bounded/:page")
+    def bounded(
+        page: Annotated[int, msgspec.Meta(ge=1)],
+        limit: Annotated[int, msgspec.Meta(ge=1, le=100)] = 10,
+        q: Annotated[str, msgspec.Meta(max_length=5)] | None = None,
+        ids: Annotated[list[Annotated[int, msgspec.Meta(ge=1)]], msgspec.Meta(max_length=3)]
+        | None = None,
+    ) -> dict[str, Any]:
+        return {"page": page, "limit": limit, "q": q, "ids": ids}
+
+    @app.get("/async-bounded")
+    async def async_bounded(
+        limit: Annotated[int, msgspec.Meta(ge=1, le=100)] = 10,
+    ) -> dict[str, int]:
+        await asyncio.sleep(0)
+        return {"limit": limit}
 
     @app.get("/files/:name")
     def file_name(name: str) -> str:

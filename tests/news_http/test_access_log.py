@@ -100,3 +100,53 @@ class TestMetricsHook:
         proxied_server.client().get("/random/abc123", headers={"X-Request-ID": "met-2"})
         finished = proxied_server.wait_for_log(msg="metrics finished", request_id="met-2")
         assert finished["route"] == "<unmatched>"
+
+
+class TestFieldsBoundInsideTheRequest:
+    """What middlewares and handlers bind (a guard's caller) reaches the access line."""
+
+    @pytest.mark.parametrize("path", ["/tenant", "/async-tenant"])
+    def test_the_access_line_carries_them(self, standard_server: ServerProcess, path: str) -> None:
+        """Fields bound by a route middleware and the handler are on the access line."""
+        rid = f"bound{path.replace('/', '-')}"
+        response = standard_server.client().get(
+            path, headers={"X-Request-ID": rid, "X-Tenant": "t-9"}
+        )
+        assert response.status_code == 200
+        line = standard_server.wait_for_log(logger="news_http.access", request_id=rid)
+        assert line["tenant"] == "t-9"
+        assert line["article_id"] == (7 if path == "/tenant" else 8)
+
+    def test_the_line_keeps_its_own_fields(self, standard_server: ServerProcess) -> None:
+        """A field bound inside under an access-line name does not replace the line's own."""
+        standard_server.client().get("/tenant", headers={"X-Request-ID": "bound-clash"})
+        line = standard_server.wait_for_log(logger="news_http.access", request_id="bound-clash")
+        assert (line["status"], line["route"], line["tenant"]) == (200, "/tenant", "none")
+        inside = standard_server.wait_for_log(msg="tenant handler", request_id="bound-clash")
+        assert (inside["status"], inside["route"]) == ("draft", "mine")
+
+    @pytest.mark.parametrize("path", ["/tenant", "/async-tenant"])
+    def test_error_lines_carry_them(self, standard_server: ServerProcess, path: str) -> None:
+        """A handler's exception is logged with what was bound inside, and so is its 500 line."""
+        rid = f"bound-fail{path.replace('/', '-')}"
+        response = standard_server.client().get(
+            path, params={"fail": "true"}, headers={"X-Request-ID": rid, "X-Tenant": "t-5"}
+        )
+        assert response.status_code == 500
+        error = standard_server.wait_for_log(msg="unhandled exception in handler", request_id=rid)
+        assert error["tenant"] == "t-5"
+        access = standard_server.wait_for_log(logger="news_http.access", request_id=rid)
+        assert (access["status"], access["tenant"]) == (500, "t-5")
+
+    def test_other_requests_do_not_inherit_them(self, standard_server: ServerProcess) -> None:
+        """The next requests on the same connection carry nothing bound by an earlier one."""
+        client = standard_server.client()
+        for n in range(3):
+            client.get("/tenant", headers={"X-Request-ID": f"bound-first-{n}", "X-Tenant": "t"})
+            client.get("/", headers={"X-Request-ID": f"bound-then-{n}"})
+            client.get("/async", headers={"X-Request-ID": f"bound-then-async-{n}"})
+        for n in range(3):
+            for rid in (f"bound-then-{n}", f"bound-then-async-{n}"):
+                line = standard_server.wait_for_log(logger="news_http.access", request_id=rid)
+                assert "tenant" not in line
+                assert "article_id" not in line

@@ -63,6 +63,20 @@ def credentials_server(serve: Any, local: Any) -> Iterator[ServerProcess]:
 
 
 @pytest.fixture(scope="module")
+def patterns_server(serve: Any, local: Any) -> Iterator[ServerProcess]:
+    """Patterns only, methods and headers written loosely (case, spaces, blank items)."""
+    cors = news_http.CORSSettings(
+        origin_patterns=(r"https://[a-z]+\.example",),
+        methods=("get", " post ", ""),
+        headers=("X-One", " ", "X-Two"),
+        expose_headers=("X-A", " ", "X-B"),
+        max_age=0,
+    )
+    with serve(settings=local(cors=cors)) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
 def wildcard_server(serve: Any, local: Any) -> Iterator[ServerProcess]:
     """Any origin, no credentials."""
     cors = news_http.CORSSettings(origins=("*",))
@@ -178,6 +192,70 @@ class TestPreflight:
         for name in CORS_HEADERS:
             assert name not in response.headers
 
+    def test_a_refused_preflight_varies_on_origin(self, cors_server: ServerProcess) -> None:
+        """A refused preflight's 403 says Vary: Origin (a cache must not serve it to others)."""
+        for origin, method in ((REFUSED, "POST"), (ALLOWED, "PURGE")):
+            response = cors_server.client().options("/articles", headers=_preflight(origin, method))
+            assert response.status_code == 403
+            assert "origin" in _vary(response)
+
+    def test_the_allowed_preflight_lists_the_policy_exactly(
+        self, cors_server: ServerProcess
+    ) -> None:
+        """Methods and headers as configured, in order; Vary on origin and both request headers."""
+        response = cors_server.client().options(
+            "/articles", headers=_preflight(PATTERNED, "DELETE", "CONTENT-TYPE,Traceparent")
+        )
+        assert response.status_code == 204
+        assert response.headers["access-control-allow-origin"] == PATTERNED
+        assert response.headers["access-control-allow-methods"] == (
+            "GET, HEAD, POST, PUT, PATCH, DELETE"
+        )
+        assert response.headers["access-control-allow-headers"] == (
+            "Authorization, Content-Type, X-Request-ID, traceparent, tracestate"
+        )
+        assert response.headers.get_list("vary") == [
+            "Origin, Access-Control-Request-Method, Access-Control-Request-Headers"
+        ]
+        assert "access-control-allow-credentials" not in response.headers
+        assert "access-control-expose-headers" not in response.headers
+
+    def test_a_preflight_without_requested_headers_is_allowed(
+        self, cors_server: ServerProcess
+    ) -> None:
+        """No Access-Control-Request-Headers (or an empty one) asks for no header: allowed."""
+        for headers in (None, "", ",,"):
+            response = cors_server.client().options(
+                "/articles", headers=_preflight(ALLOWED, "GET", headers)
+            )
+            assert response.status_code == 204, headers
+
+
+class TestLooseSettings:
+    def test_a_pattern_only_policy_is_enabled(self, patterns_server: ServerProcess) -> None:
+        """Origin patterns alone turn CORS on; expose headers are trimmed, blanks dropped."""
+        response = patterns_server.client().get("/", headers={"Origin": "https://abc.example"})
+        assert response.headers["access-control-allow-origin"] == "https://abc.example"
+        assert response.headers["access-control-expose-headers"] == "X-A, X-B"
+        assert "origin" in _vary(response)
+        refused = patterns_server.client().get("/", headers={"Origin": "https://a1.example"})
+        assert "access-control-allow-origin" not in refused.headers
+
+    def test_methods_and_headers_are_normalised(self, patterns_server: ServerProcess) -> None:
+        """Methods are upper-cased and trimmed, header names matched in any case; max age 0."""
+        response = patterns_server.client().options(
+            "/articles", headers=_preflight("https://abc.example", "POST", "x-two, X-ONE")
+        )
+        assert response.status_code == 204
+        assert response.headers["access-control-allow-methods"] == "GET, POST"
+        assert response.headers["access-control-allow-headers"] == "X-One, X-Two"
+        assert response.headers["access-control-max-age"] == "0"
+        refused = patterns_server.client().options(
+            "/articles", headers=_preflight("https://abc.example", "PUT")
+        )
+        assert refused.status_code == 403
+        assert "method PUT is not allowed" in refused.json()["detail"]
+
 
 class TestCredentials:
     def test_credentials_reflect_the_origin_never_star(
@@ -201,6 +279,17 @@ class TestCredentials:
         assert response.headers["access-control-allow-headers"] == "x-anything, content-type"
         assert response.headers["access-control-allow-origin"] == ALLOWED
 
+    def test_credentialed_preflight_without_requested_headers_lists_none(
+        self, credentials_server: ServerProcess
+    ) -> None:
+        """headers=('*',) and no requested header: no Access-Control-Allow-Headers at all."""
+        response = credentials_server.client().options(
+            "/articles", headers=_preflight(ALLOWED, "PATCH")
+        )
+        assert response.status_code == 204
+        assert "access-control-allow-headers" not in response.headers
+        assert response.headers["access-control-allow-credentials"] == "true"
+
     def test_credentials_refuse_other_origins(self, credentials_server: ServerProcess) -> None:
         """An unlisted origin gets nothing, credentials or not."""
         response = credentials_server.client().get("/", headers={"Origin": REFUSED})
@@ -215,12 +304,70 @@ class TestCredentials:
         with pytest.raises(news_http.HTTPConfigError, match="credentials"):
             news_http.create_app(settings, name="bad-cors")
 
-    @pytest.mark.parametrize("origin", ["https://news.example/", "news.example"])
+    @pytest.mark.parametrize(
+        "origin",
+        [
+            "https://news.example/",
+            "news.example",
+            "https://news.example/path",
+            "https://news.example?q=1",
+            "https://News.Example",
+            "https://news.example ",
+            "null",
+            "",
+        ],
+    )
     def test_malformed_origins_are_refused_at_creation(self, origin: str) -> None:
-        """An origin with a path/trailing slash or without scheme is a configuration error."""
-        settings = news_http.HTTPSettings(cors=news_http.CORSSettings(origins=(origin,)))
+        """An origin browsers would never send (path, case, no scheme) is a configuration error."""
+        settings = news_http.HTTPSettings(
+            cors=news_http.CORSSettings(origins=("https://ok.example", origin))
+        )
         with pytest.raises(news_http.HTTPConfigError, match="origin"):
             news_http.create_app(settings, name="bad-origin")
+
+    @pytest.mark.parametrize(
+        "origin",
+        ["https://news.example", "http://localhost:8080", "https://[::1]:8443", "app+x://a-b.c"],
+    )
+    def test_well_formed_origins_are_accepted(self, origin: str) -> None:
+        """scheme://host[:port] origins, IPv6 and custom schemes included, are accepted."""
+        settings = news_http.HTTPSettings(cors=news_http.CORSSettings(origins=(origin,)))
+        news_http.create_app(settings, name="good-origin")
+
+
+class TestInvalidNames:
+    @pytest.mark.parametrize(
+        ("field", "value", "message"),
+        [
+            ("methods", ("GET", "GET POST"), "'GET POST' is not an HTTP method name"),
+            ("methods", ("GET, POST",), "is not an HTTP method name"),
+            ("methods", ("*",), "'\\*' is not supported"),
+            ("methods", ("PÜT",), "is not an HTTP method name"),
+            ("headers", ("X Bad",), "headers: 'X Bad' is not a header name"),
+            ("headers", ("Content-Type, X-Other",), "is not a header name"),
+            ("headers", ("X-Evil\r\nSet-Cookie: a=b",), "is not a header name"),
+            ("expose_headers", ("X Bad",), "expose_headers: 'X Bad' is not a header name"),
+            ("expose_headers", ("X-A\r\nX-B: c",), "expose_headers"),
+            ("origin_patterns", ("https://(unclosed",), "bad origin pattern"),
+        ],
+    )
+    def test_invalid_names_are_configuration_errors(
+        self, field: str, value: tuple[str, ...], message: str
+    ) -> None:
+        """An invalid method or header name fails create_app, naming the field and the value."""
+        cors = news_http.CORSSettings(origins=("https://ok.example",), **{field: value})
+        with pytest.raises(news_http.HTTPConfigError, match=message):
+            news_http.create_app(news_http.HTTPSettings(cors=cors), name="bad-names")
+
+    def test_loose_but_valid_names_are_accepted(self) -> None:
+        """Lower-case methods, padded names and blank items are accepted (and normalised)."""
+        cors = news_http.CORSSettings(
+            origins=("https://ok.example",),
+            methods=(" get", "post ", ""),
+            headers=("*", " X-One "),
+            expose_headers=("", "X-Total-Count", "*"),
+        )
+        news_http.create_app(news_http.HTTPSettings(cors=cors), name="loose-names")
 
 
 class TestWildcard:
@@ -230,6 +377,24 @@ class TestWildcard:
         assert response.headers["access-control-allow-origin"] == "*"
         assert "origin" not in _vary(response)
         assert "access-control-allow-credentials" not in response.headers
+
+    def test_wildcard_preflight_answers_star_without_vary_on_origin(
+        self, wildcard_server: ServerProcess
+    ) -> None:
+        """A wildcard preflight answers * and varies on the request method and headers only."""
+        client = wildcard_server.client()
+        response = client.options("/articles", headers=_preflight(REFUSED, "PUT", "x-request-id"))
+        assert response.status_code == 204
+        assert response.headers["access-control-allow-origin"] == "*"
+        assert response.headers.get_list("vary") == [
+            "Access-Control-Request-Method, Access-Control-Request-Headers"
+        ]
+        refused = client.options("/articles", headers=_preflight(REFUSED, "PURGE"))
+        assert refused.status_code == 403
+        assert "origin" not in _vary(refused)
+        no_origin = client.get("/")
+        assert "origin" not in _vary(no_origin)
+        assert "access-control-allow-origin" not in no_origin.headers
 
 
 class TestDisabled:

@@ -65,6 +65,66 @@ class TestArguments:
         assert response.json()["errors"][0]["field"] == "limit"
 
 
+class TestConstraints:
+    """``Annotated[T, msgspec.Meta(...)]`` on path and query parameters is enforced."""
+
+    def test_values_inside_the_constraints_pass(self, standard_server: ServerProcess) -> None:
+        """Values within the Meta bounds reach the handler converted."""
+        client = standard_server.client()
+        response = client.get(
+            "/bounded/2", params=[("limit", "100"), ("q", "news"), ("ids", "1"), ("ids", "3")]
+        )
+        assert response.status_code == 200, response.text
+        assert response.json() == {"page": 2, "limit": 100, "q": "news", "ids": [1, 3]}
+        assert client.get("/bounded/1").json() == {"page": 1, "limit": 10, "q": None, "ids": None}
+
+    @pytest.mark.parametrize(
+        ("path", "params", "field", "message"),
+        [
+            ("/bounded/1", [("limit", "0")], "limit", "query parameter: Expected `int` >= 1"),
+            ("/bounded/1", [("limit", "101")], "limit", "query parameter: Expected `int` <= 100"),
+            (
+                "/bounded/1",
+                [("q", "toolong")],
+                "q",
+                "query parameter: Expected `str` of length <= 5",
+            ),
+            (
+                "/bounded/1",
+                [("ids", "1"), ("ids", "0")],
+                "ids",
+                "query parameter: Expected `int` >= 1",
+            ),
+            (
+                "/bounded/1",
+                [("ids", "1"), ("ids", "2"), ("ids", "3"), ("ids", "4")],
+                "ids",
+                "query parameter: Expected `array` of length <= 3",
+            ),
+            ("/bounded/0", [], "page", "path parameter: Expected `int` >= 1"),
+            (
+                "/async-bounded",
+                [("limit", "1000")],
+                "limit",
+                "query parameter: Expected `int` <= 100",
+            ),
+        ],
+    )
+    def test_a_value_outside_them_is_a_422_naming_the_parameter(
+        self,
+        standard_server: ServerProcess,
+        path: str,
+        params: list[tuple[str, str]],
+        field: str,
+        message: str,
+    ) -> None:
+        """A query or path value outside its Meta bounds: 422 problem+json naming it."""
+        response = standard_server.client().get(path, params=params)
+        assert response.status_code == 422, response.text
+        assert response.headers["content-type"] == "application/problem+json"
+        assert response.json()["errors"] == [{"field": field, "message": message}]
+
+
 class TestBodies:
     def test_a_struct_body_is_decoded(self, standard_server: ServerProcess) -> None:
         """A parameter annotated with a Struct gets the decoded JSON body."""

@@ -190,6 +190,28 @@ class TestSendAndClose:
         assert set(partitions) == {0, 1, 2}  # every partition gets its share
         assert runs <= 300 * 100 // 2048 + 4  # a run per 2 KiB, not a partition per record
 
+    async def test_keyless_send_runs_fill_one_batch_each(self, kafka_settings, kafka_topic):
+        """A sticky run of keyless send() records is one batch's worth of records, not more."""
+        topic = kafka_topic(partitions=3)
+        settings = with_producer(kafka_settings, batch_size=2048)
+        async with Publisher(settings) as publisher:
+            await publisher.publish(topic, b"warm-up")  # the topic's partitions are known
+            for i in range(400):
+                await publisher.send(topic, b"%05d" % i + b"." * 95)  # 100 bytes each
+            await publisher.flush(timeout=10)
+        async with KafkaCapture(settings.bootstrap_servers[0], topic) as capture:
+            records = await capture.wait_for(401)
+        numbered = sorted(
+            (r for r in records if r.raw_value != b"warm-up"), key=lambda r: int(r.raw_value[:5])
+        )
+        runs = [len(list(run)) for _, run in itertools.groupby(r.partition for r in numbered)]
+        # In a v2 batch (61-byte header) a 100-byte value takes 109 bytes (length 2,
+        # attributes 1, timestamp and offset deltas 1 each, null key 1, value length 2,
+        # header count 1): 18 fit in 2 KiB. More in a run spill into a second batch.
+        fits = (2048 - 61) // 109
+        assert max(runs) <= fits
+        assert min(runs[:-1]) >= fits - 2  # and the batches are nearly full
+
     async def test_flush_waits_for_queued_records(self, kafka_settings, kafka_topic, metrics):
         """flush() returns when everything sent so far is acknowledged (and counted)."""
         topic = kafka_topic()

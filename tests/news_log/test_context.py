@@ -88,3 +88,58 @@ class TestBind:
         with news_log.bind(request_id="r-9", traceparent="00-abc-def-01"):
             assert news_log.get_context() == {"request_id": "r-9", "traceparent": "00-abc-def-01"}
         assert news_log.get_context() == {}
+
+
+class TestScope:
+    def test_collects_what_is_bound_further_in(self):
+        """A scope binds its fields and collects the fields of binds entered inside it."""
+        with news_log.scope(request_id="r-1") as inner:
+            assert news_log.get_context() == {"request_id": "r-1"}
+            with news_log.bind(principal="ada", auth_method="api_key"), news_log.bind(article_id=7):
+                pass
+            assert news_log.get_context() == {"request_id": "r-1"}  # the binds are gone...
+            assert dict(inner) == {"principal": "ada", "auth_method": "api_key", "article_id": 7}
+        assert news_log.get_context() == {}
+
+    def test_later_binds_overwrite_and_outside_binds_are_not_collected(self):
+        """The last value bound for a key wins; binds outside any scope are collected by none."""
+        with news_log.bind(before="x"), news_log.scope() as inner:
+            with news_log.bind(step=1):
+                pass
+            with news_log.bind(step=2):
+                pass
+        assert dict(inner) == {"step": 2}
+
+    async def test_tasks_started_inside_are_collected_until_the_scope_exits(self):
+        """Binds in tasks started inside count; once the scope exits, a task's binds do not."""
+        go_on = asyncio.Event()
+
+        async def outliver() -> None:
+            with news_log.bind(early=True):
+                pass
+            await go_on.wait()
+            with news_log.bind(late=True):
+                pass
+
+        with news_log.scope(request_id="t") as inner:
+            task = asyncio.create_task(outliver())
+            await asyncio.sleep(0)
+        go_on.set()
+        await task
+        assert dict(inner) == {"early": True}
+
+    def test_nested_scopes_report_to_the_outer_one(self):
+        """An inner scope's own fields and what it collected reach the outer scope on exit."""
+        with news_log.scope(request_id="outer") as outer:
+            with news_log.scope(job="j-1") as nested, news_log.bind(item=3):
+                pass
+            assert dict(nested) == {"item": 3}
+        assert dict(outer) == {"job": "j-1", "item": 3}
+
+    def test_threads_have_their_own_scopes(self):
+        """A plain thread's binds are not collected by a scope of another thread."""
+        with news_log.scope() as inner:
+            thread = threading.Thread(target=lambda: news_log.bind(other=1).__enter__())
+            thread.start()
+            thread.join()
+        assert dict(inner) == {}

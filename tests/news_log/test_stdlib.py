@@ -20,6 +20,15 @@ class TestStdlibLoggers:
         assert line["attempt"] == 2
         assert line["request_id"] == "r-std"
 
+    def test_the_record_time_is_the_line_time(self, read_lines):
+        """A stdlib record's creation time (not the time it is written) is the line's ts."""
+        record = logging.LogRecord("third.party", logging.WARNING, __file__, 1, "late", None, None)
+        record.created = 1_700_000_000.123
+        logging.getLogger("third.party").handle(record)
+        (line,) = read_lines()
+        assert line["ts"] == "2023-11-14T22:13:20.123Z"
+        assert line["msg"] == "late"
+
     def test_stdlib_exception_is_rendered(self, read_lines):
         """logging.exception() gives the same exception object as news-log loggers."""
         try:
@@ -117,3 +126,19 @@ class TestLevels:
         handlers = list(logging.getLogger().handlers)
         news_log.setup(news_log.LogSettings(format="json", output=str(log_path), level="debug"))
         assert logging.getLogger().handlers == handlers
+
+
+class TestBeforeSetup:
+    def test_a_line_logged_before_setup_is_written_with_the_defaults(self):
+        """Logging before setup() configures the defaults: JSON on stderr when not a terminal."""
+        code = (
+            "import news_log; "
+            "news_log.get_logger('early').info('before setup', password='p', n=1); "
+            "news_log.flush()"
+        )
+        proc = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+        )
+        line = json.loads(proc.stderr.splitlines()[-1])
+        assert (line["logger"], line["msg"], line["n"]) == ("early", "before setup", 1)
+        assert line["password"] == "***"

@@ -91,7 +91,7 @@ class TestLocalBroker:
             news_kafka.KafkaSettings, prefix="COMMENTS_KAFKA__", env_file=None, environ=env
         )
         assert settings.producer.idempotence is False
-        assert settings.consumer.session_timeout_ms == 3000
+        assert settings.consumer.session_timeout_ms == 2000
         bootstrap = env["COMMENTS_KAFKA__BOOTSTRAP_SERVERS"]
         async with news_kafka.KafkaAdmin(settings) as admin:
             await admin.ensure_topics([news_kafka.TopicSpec("comments")])

@@ -2,9 +2,11 @@
 
 The migrated service and its tests live in docs/examples/alerts/ and are shown in full in the
 guide. These tests check the listings against the files, run the service's own tests with
-pytest in that folder (against this session's broker), and check that every environment
-variable the guide names for the packages (`…HTTP__PORT`, `ALERTS_KAFKA__BOOTSTRAP_SERVERS`) is
-a real setting: the guide must not invent names.
+pytest in that folder (against this session's broker), check that every environment variable
+the guide names for the packages (`…HTTP__PORT`, `ALERTS_KAFKA__BOOTSTRAP_SERVERS`) is a real
+setting (the guide must not invent names), and run the guide's "before" (FastAPI on uvicorn)
+and "after" services side by side with the same calls: the statuses are the same, the bodies
+differ as the guide says.
 """
 
 from __future__ import annotations
@@ -12,11 +14,14 @@ from __future__ import annotations
 import importlib.util
 import os
 import re
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+import httpx
 import pytest
 
 import news_config
@@ -25,6 +30,7 @@ import news_http
 import news_kafka
 import news_log
 import news_redis
+from news_testing import free_port, kafka_env, serve_app
 
 if TYPE_CHECKING:
     import msgspec
@@ -108,3 +114,88 @@ class TestTheServiceRuns:
         )
         assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
         assert re.search(r"\b2 passed\b", proc.stdout), proc.stdout[-2000:]
+
+
+def before_code() -> str:
+    """The Python block under "### Before"."""
+    match = re.search(r"### Before\n\n```python\n(?P<code>.*?)```", GUIDE, re.S)
+    assert match, "no Before block"
+    return match["code"]
+
+
+def the_calls(client: httpx.Client) -> list[tuple[int, Any]]:
+    """The guide's calls: an alert, a bad section, no token; then the list once it is delivered."""
+    token = {"authorization": "Bearer test-token"}
+    alert = {"headline": "Summit opens", "section": "world"}
+    bad = {"headline": "x", "section": "World!"}
+    answers = [
+        client.post("/v1/alerts", json=alert, headers=token),
+        client.post("/v1/alerts", json=bad, headers=token),
+        client.post("/v1/alerts", json=alert),
+    ]
+    deadline = time.monotonic() + 60
+    while not (listed := client.get("/v1/alerts")).json() or listed.json() == {"data": []}:
+        assert time.monotonic() < deadline, "the alert was not delivered within 60 s"
+        time.sleep(0.1)
+    return [(answer.status_code, answer.json()) for answer in [*answers, listed]]
+
+
+@pytest.mark.slow
+class TestBeforeAndAfter:
+    def test_the_same_calls_get_the_same_statuses_and_the_bodies_the_guide_says(
+        self, tmp_path, kafka_broker, kafka_topic
+    ):
+        """The FastAPI service and the migrated one answer alike; bodies enveloped, problems."""
+        (tmp_path / "alerts.py").write_text(before_code(), encoding="utf-8")
+        port = free_port()
+        env = {k: v for k, v in os.environ.items() if not k.startswith("ALERTS_")}
+        env |= {
+            "ALERTS_TOKEN": "test-token",
+            "ALERTS_TOPIC": kafka_topic(),
+            "ALERTS_KAFKA_BOOTSTRAP_SERVERS": kafka_broker.bootstrap,
+        }
+        uvicorn = [sys.executable, "-m", "uvicorn", "alerts:app", "--port", str(port)]
+        before = subprocess.Popen(
+            uvicorn, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+        )
+        try:
+            with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
+                deadline = time.monotonic() + 60
+                while True:
+                    assert before.poll() is None, before.communicate()[0].decode()[-3000:]
+                    try:
+                        if client.get("/healthz").status_code == 200:
+                            break
+                    except httpx.TransportError:
+                        pass
+                    assert time.monotonic() < deadline, "the before service did not start"
+                    time.sleep(0.2)
+                old = the_calls(client)
+        finally:
+            before.send_signal(signal.SIGTERM)
+            before.wait(30)
+
+        after_env = kafka_env(kafka_broker.bootstrap, prefix="ALERTS_KAFKA__")
+        after_env |= {"ALERTS_TOKEN": "test-token", "ALERTS_TOPIC": kafka_topic()}
+        with serve_app("alerts:app", env=after_env, pythonpath=[EXAMPLE]) as server:
+            new = the_calls(server.client())
+        assert server.result is not None
+        assert server.result.exit_code == 0
+
+        assert (
+            [status for status, _ in old]
+            == [status for status, _ in new]
+            == [
+                202,
+                422,
+                401,
+                200,
+            ]
+        )
+        alert = {"headline": "Summit opens", "section": "world"}
+        assert old[0][1] == {"status": "accepted"}
+        assert new[0][1] == {"data": {"status": "accepted"}}  # news-api's envelope
+        assert old[1][1]["detail"][0]["loc"] == ["body", "section"]  # FastAPI's 422
+        assert new[1][1]["errors"][0]["field"] == "section"  # RFC 9457 problem
+        assert old[3][1] == [alert]
+        assert new[3][1] == {"data": [alert]}

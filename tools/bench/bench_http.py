@@ -27,7 +27,9 @@ Async handlers (``async def hello()``), where the handler runs on the event loop
 Every contender is checked before it is timed (status, body, and the stack's headers), and the
 access-log files must hold at least one line per request wrk completed (a lossy logger fails
 instead of winning). Each round starts the servers afresh, warms them up, then measures; the
-rounds interleave the contenders and the report shows medians.
+rounds interleave the contenders and the report shows medians. Next to requests/s it reports
+the server's CPU time per request (its process group's user + system time over the requests
+wrk completed, Linux /proc): steadier than requests/s while other work shares the cores.
 
     hatch run bench:http [--runs 3] [--duration 5] [--connections 32] [--json results.json]
 
@@ -395,6 +397,23 @@ def parse_wrk(output: str) -> dict[str, float]:
     }
 
 
+def group_cpu_seconds(pgid: int) -> float:
+    """User + system CPU seconds of every live process in process group ``pgid`` (Linux /proc).
+
+    The server runs in a session of its own (a supervisor and its workers for news-http), so
+    this is the server's whole CPU time, its threads included.
+    """
+    ticks = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rpartition(")")[2].split()
+        except OSError:  # the process ended meanwhile
+            continue
+        if int(fields[2]) == pgid:  # fields: state ppid pgrp ... utime(11) stime(12)
+            ticks += int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
 def wait_until_serving(port: int, process: subprocess.Popen[bytes], timeout: float = 60.0) -> None:
     """Poll GET / until it answers 200."""
     deadline = time.monotonic() + timeout
@@ -488,13 +507,17 @@ def run_one(
         subprocess.run([*base, f"-d{args.warmup}s", url], capture_output=True, check=True)
         before = count_lines(log_path)
         counted_before = counted_requests(port) if spec.get("metrics") else 0.0
+        cpu_before = group_cpu_seconds(server.pid)
         out = subprocess.run(
             [*base, f"-d{args.duration}s", "--latency", url],
             capture_output=True,
             text=True,
             check=True,
         ).stdout
+        cpu = group_cpu_seconds(server.pid) - cpu_before
         figures = parse_wrk(out)
+        # the server's CPU per request: steadier than req/s while other work shares the cores
+        figures["cpu_us"] = cpu / figures["requests"] * 1e6 if figures["requests"] else 0.0
         if figures["non_2xx"]:
             raise RuntimeError(f"{name}: {figures['non_2xx']:.0f} non-2xx responses")
         if spec.get("metrics"):  # the metrics were really recorded, every request of them
@@ -542,14 +565,16 @@ def main() -> int:
                 results[name].append(figures)
                 print(
                     f"round {round_no} {name:>19}: {figures['rps']:>9,.0f} req/s  "
-                    f"p50 {figures['p50_ms']:6.2f} ms  p99 {figures['p99_ms']:6.2f} ms",
+                    f"p50 {figures['p50_ms']:6.2f} ms  p99 {figures['p99_ms']:6.2f} ms  "
+                    f"{figures['cpu_us']:6.1f} us CPU/request",
                     flush=True,
                 )
     load_after = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
 
     medians = {
         name: {
-            key: statistics.median(run[key] for run in runs) for key in ("rps", "p50_ms", "p99_ms")
+            key: statistics.median(run[key] for run in runs)
+            for key in ("rps", "p50_ms", "p99_ms", "cpu_us")
         }
         for name, runs in results.items()
     }
@@ -558,11 +583,11 @@ def main() -> int:
         f"GET / -> {HELLO.decode()} | wrk -t1 -c{args.connections} -d{args.duration}s | "
         f"medians of {args.runs} | load average {load_before:.2f} -> {load_after:.2f}"
     )
-    print(f"{'server':>19} | {'req/s':>9} | {'p50 ms':>7} | {'p99 ms':>7}")
+    print(f"{'server':>19} | {'req/s':>9} | {'p50 ms':>7} | {'p99 ms':>7} | {'CPU us/req':>10}")
     for name, figures in medians.items():
         print(
             f"{name:>19} | {figures['rps']:>9,.0f} | {figures['p50_ms']:>7.2f} | "
-            f"{figures['p99_ms']:>7.2f}"
+            f"{figures['p99_ms']:>7.2f} | {figures['cpu_us']:>10.1f}"
         )
     ratios: dict[str, float] = {}
     if {"news-http", "bare Robyn"} <= medians.keys():
@@ -596,11 +621,34 @@ def main() -> int:
         "news-http async / bare Robyn async req/s": (">=", 1.0),
         "news-http async / Litestar req/s": (">=", 1.0),
     }
+    # The same pairs on the server's CPU per request, per round (peer's / ours: higher is
+    # better, as for req/s), then the median: the contenders of a round ran back to back.
+    cpu_pairs = {
+        "news-http / bare Robyn": ("news-http", "bare Robyn"),
+        "news-http + metrics / news-http": ("news-http + metrics", "news-http"),
+        "news-http async / bare Robyn async": ("news-http async", "bare Robyn async"),
+        "news-http async / Litestar": ("news-http async", "Litestar+Granian"),
+        "news-http / FastAPI": ("news-http", "FastAPI+uvicorn"),
+    }
+    cpu_per_round = {
+        label: [
+            peer["cpu_us"] / ours["cpu_us"]
+            for ours, peer in zip(results[a], results[b], strict=True)
+            if ours["cpu_us"] > 0
+        ]
+        for label, (a, b) in cpu_pairs.items()
+        if {a, b} <= results.keys()
+    }
+    cpu_ratios = {label: statistics.median(v) for label, v in cpu_per_round.items() if v}
     print()
     for label, value in ratios.items():
         op, target = targets[label]
         met = value >= target if op == ">=" else value <= target
         print(f"{label:>40}: {value:5.2f}x  (target {op} {target}x: {'met' if met else 'MISSED'})")
+    print("\nserver CPU per request, peer's / ours (median of per-round ratios):")
+    for label, value in cpu_ratios.items():
+        rounds = ", ".join(f"{r:.2f}" for r in cpu_per_round[label])
+        print(f"{label:>40}: {value:5.2f}x  (rounds: {rounds})")
     if args.json is not None:
         args.json.write_text(
             json.dumps(
@@ -609,6 +657,8 @@ def main() -> int:
                     "runs": results,
                     "medians": medians,
                     "ratios": ratios,
+                    "cpu_ratios": cpu_ratios,
+                    "cpu_ratios_per_round": cpu_per_round,
                     "settings": {
                         "connections": args.connections,
                         "duration_s": args.duration,

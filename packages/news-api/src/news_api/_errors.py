@@ -46,7 +46,7 @@ import math
 from typing import TYPE_CHECKING, Any, ClassVar, Final
 
 from news_api._base import APITypeError, APIUsageError, NewsAPIError
-from news_api._problem import FieldError, problem, status_title
+from news_api._problem import RESERVED_MEMBERS, FieldError, problem, status_title
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
@@ -100,7 +100,12 @@ class APIError(NewsAPIError):
         detail: Explanation of this occurrence, shown to the client (never put secrets or
             internal exception text here).
         headers: Extra response headers.
-        **extensions: Extra problem members (``locked_by=12``); JSON-encodable values.
+        **extensions: Extra problem members (``locked_by=12``); JSON-encodable values, not
+            named like a standard member (``type``, ``title``, ``status``, ``detail``,
+            ``instance``, ``code``, ``request_id``, ``errors``).
+
+    Raises:
+        APITypeError: (a TypeError) An extension is named like a standard member.
 
     Attributes:
         detail: As given.
@@ -141,6 +146,14 @@ class APIError(NewsAPIError):
         headers: Mapping[str, str] | None = None,
         **extensions: Any,
     ) -> None:
+        clash = RESERVED_MEMBERS.intersection(extensions)
+        if clash:
+            raise APITypeError(
+                f"{type(self).__name__}: extension member(s) {', '.join(sorted(clash))} would "
+                "replace standard problem members; set status, title, code and type as class "
+                "attributes, pass detail as the first argument, and choose another name for "
+                "extra members"
+            )
         super().__init__(*(() if detail is None else (detail,)))
         self.detail = detail
         self.headers = {k.lower(): v for k, v in headers.items()} if headers else {}
@@ -159,8 +172,7 @@ class APIError(NewsAPIError):
             instance: URI reference of the occurrence, usually the request path.
 
         Raises:
-            TypeError: An extension member cannot be JSON-encoded (`APITypeError`: it reuses a
-                standard member's name).
+            TypeError: An extension member cannot be JSON-encoded.
         """
         return problem(
             self.status,

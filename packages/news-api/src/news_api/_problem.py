@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING, Any, Final
 
 import msgspec
 
-from news_api._base import APITypeError
 from news_api._response import PROBLEM_MEDIA_TYPE, Response, encode_json, merge_headers
 
 if TYPE_CHECKING:
@@ -78,8 +77,8 @@ def problem(
         **extensions: More members for the body (must not reuse a standard member name).
 
     Raises:
-        TypeError: An extension cannot be encoded (`APITypeError`: it reuses a standard
-            member's name).
+        TypeError: An extension cannot be encoded (a standard member's name given twice, once
+            named and once in ``**extensions``, is refused by Python itself).
         APIUsageError: (a ValueError) A header contains CR, LF or NUL.
     """
     body: dict[str, Any] = {
@@ -97,13 +96,7 @@ def problem(
         body["request_id"] = request_id
     if errors is not None:
         body["errors"] = list(errors)
-    if extensions:
-        clash = RESERVED_MEMBERS.intersection(extensions)
-        if clash:
-            raise APITypeError(
-                f"problem extension member(s) {sorted(clash)} clash with standard members; "
-                "pass them through the named arguments instead"
-            )
+    if extensions:  # a standard member's name binds to its named argument: no clash possible
         body.update(extensions)
     response_headers = {"content-type": PROBLEM_MEDIA_TYPE}
     if headers:

@@ -28,7 +28,9 @@ Failures are RFC 9457 problems with RFC 6750 challenges:
 - keys or the key store unavailable: 503 ``service_unavailable`` with ``Retry-After``.
 
 The principal is bound into news-log's context (``principal``, ``auth_method``, ``client_id``)
-for every line the handler and what it calls write, and is available as
+for every line the handler and what it calls write (a refused scope's 403 too); news-http's
+access line of the request carries the same fields (its stack collects what was bound inside the
+request), and so do its error lines. The principal is available as
 `news_auth.current_principal` and as Robyn's ``identity`` (handler parameter ``identity``).
 """
 
@@ -146,15 +148,15 @@ class HTTPAuth:
                 @functools.wraps(next_handler)
                 async def guarded(request: Request) -> Response:
                     principal = await self.authenticate(request)
-                    self._authorize(principal, required)
-                    token = _CURRENT.set(principal)
-                    try:
-                        request.identity = _identity(principal)
-                        with news_log.bind(**principal.log_fields()):
+                    with news_log.bind(**principal.log_fields()):
+                        self._authorize(principal, required)
+                        token = _CURRENT.set(principal)
+                        try:
+                            request.identity = _identity(principal)
                             response: Response = await call_async(request)
                             return response
-                    finally:
-                        _CURRENT.reset(token)
+                        finally:
+                            _CURRENT.reset(token)
 
                 return guarded
 
@@ -168,15 +170,15 @@ class HTTPAuth:
             @functools.wraps(next_handler)
             def guarded_sync(request: Request) -> Response:
                 principal = self.authenticate_sync(request)
-                self._authorize(principal, required)
-                token = _CURRENT.set(principal)
-                try:
-                    request.identity = _identity(principal)
-                    with news_log.bind(**principal.log_fields()):
+                with news_log.bind(**principal.log_fields()):
+                    self._authorize(principal, required)
+                    token = _CURRENT.set(principal)
+                    try:
+                        request.identity = _identity(principal)
                         response: Response = call(request)
                         return response
-                finally:
-                    _CURRENT.reset(token)
+                    finally:
+                        _CURRENT.reset(token)
 
             return guarded_sync
 

@@ -31,6 +31,10 @@ request (``text/plain``, forms, ``no-cors``), which browsers send without a CORS
 ``@news_http.accepts(...)`` under the route decorator names the media types a route takes
 instead (``accepts("*/*")``: any), for JSON routes and for routes that read the raw body.
 
+Path and query parameters are converted with msgspec to their annotation as written, so
+``Annotated[int, msgspec.Meta(ge=1, le=100)]`` (and ``Meta`` on ``str``, ``float``, lists...)
+is enforced: a value outside it is a 422 naming the parameter.
+
 Return values: a Robyn ``Response`` as is; a ``news_api.Response`` converted; ``dict``, ``list``
 and msgspec Structs as JSON (``application/json``); ``str`` as ``text/plain; charset=utf-8``;
 ``bytes`` as ``application/octet-stream``; ``None`` as 204.
@@ -208,11 +212,20 @@ def to_response(result: Any, status: int = 200) -> Response:  # noqa: PLR0911 - 
     return Response(status, {"content-type": _JSON}, body)
 
 
+def _unannotated(annotation: Any) -> Any:
+    """``T`` of ``Annotated[T, ...]`` (the constraints stay on the annotation used to convert)."""
+    while typing.get_origin(annotation) is typing.Annotated:
+        annotation = typing.get_args(annotation)[0]
+    return annotation
+
+
 def _is_struct_type(annotation: Any) -> bool:
+    annotation = _unannotated(annotation)
     return isinstance(annotation, type) and issubclass(annotation, msgspec.Struct)
 
 
 def _wants_body_decoding(annotation: Any) -> bool:
+    annotation = _unannotated(annotation)
     if annotation is inspect.Parameter.empty or annotation is Any:
         return False
     return annotation not in (str, bytes, bytes | str, str | bytes)
@@ -243,6 +256,7 @@ def _converter(annotation: Any, field: str, where: str) -> Callable[[str], Any]:
 
 def _is_list_annotation(annotation: Any) -> bool:
     """Whether a query parameter wants every value: ``list[int]``, ``list[str] | None``..."""
+    annotation = _unannotated(annotation)
     origin = typing.get_origin(annotation)
     if origin in (list, tuple, set, frozenset):
         return True
@@ -263,7 +277,7 @@ def _getter(  # noqa: PLR0911 - one getter per kind of parameter
     dependencies: Mapping[str, Any],
 ) -> Callable[[Request], Any]:
     name = param.name
-    if annotation is Request or (
+    if _unannotated(annotation) is Request or (
         name in _REQUEST_NAMES and annotation in (inspect.Parameter.empty, Any)
     ):
         return _the_request
@@ -336,7 +350,9 @@ def adapt_handler(
         HTTPConfigError: A parameter cannot be resolved (``*args``, positional-only...).
     """
     try:
-        hints = typing.get_type_hints(handler)
+        # include_extras: Annotated[int, msgspec.Meta(ge=1, le=100)] keeps its constraints
+        # (without it they were stripped, and a query or path value out of range got through).
+        hints = typing.get_type_hints(handler, include_extras=True)
     except Exception:  # noqa: BLE001 - unresolvable annotations: fall back to the raw ones
         hints = {}
     signature = inspect.signature(handler)

@@ -560,14 +560,8 @@ class Consumer(Generic[T]):
             progress = self._progress
             try:
                 async with semaphore:
-                    handled = 0
-                    while queue and handled < _CHUNK:
-                        if self._leaving(state):
-                            return
-                        record = queue.popleft()
-                        await handle(state, record)
-                        state.next_offset = record.offset + 1
-                        handled += 1
+                    if not await handle(state, _CHUNK):
+                        return
                     progress.set()
             except Abandoned:
                 return

@@ -1,7 +1,7 @@
 """What the `Consumer` does with one record: decode, bind, call the handler, retry, dead-letter.
 
-One handler call and one retry loop, in `Handling.handle`; the per-partition state
-(`Partition`) the consumer's workers and the handling share.
+One handler call and one retry loop, in `Handling.handle` (a run of records per call); the
+per-partition state (`Partition`) the consumer's workers and the handling share.
 """
 
 from __future__ import annotations
@@ -156,72 +156,102 @@ class Handling:
                     f"value_type {value_type!r} cannot be decoded by msgspec: {exc}"
                 ) from exc
 
-    async def handle(self, state: Partition, record: Any) -> None:
-        """Handle one record: decode, bind its context, run the handler (retries, DLQ).
+    async def handle(self, state: Partition, limit: int) -> bool:  # noqa: PLR0912, PLR0915 - hot path
+        """Handle up to ``limit`` records of the partition's queue, oldest first.
 
-        The one handler call and the one retry loop of the consumer. Raises `Abandoned` when
-        the partition goes away (or the consumer stops) while the record waits for a retry.
+        The one handler call and the one retry loop of the consumer: each record is decoded,
+        its context bound, the handler run (retried, else dead-lettered), then
+        ``state.next_offset`` moves past it. A run of records per call, not one: a coroutine
+        per record cost ~0.5 us of CPU each (bench:kafka). Returns False, early, when the
+        partition is revoked or the consumer stops (else True); raises `Abandoned` when that
+        happens while a record waits for a retry.
         """
-        headers = record.headers
-        raw = record.value
-        try:
-            if headers or raw is None:
-                value = self._decode(record)
-            else:
-                decode = self._json_decode
-                value = raw if decode is None else decode(raw)
-        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
-            fields = context_fields(headers) if headers else None
-            with bind(**fields) if fields else _UNBOUND:  # its DLQ line carries the request id
-                await self._dead_letter(state, record, exc, 0)
-            return
-        message: Message[Any] = Message(
-            record.topic,
-            record.partition,
-            record.offset,
-            record.key,
-            value,
-            headers,
-            record.timestamp,
-            raw,
-        )
-        fields = context_fields(headers) if headers else None
+        queue = state.queue
         handler, metrics, group = self._handler, self._metrics, self._group
-        with bind(**fields) if fields else _UNBOUND:
-            attempt = 0
-            while True:
-                attempt += 1
-                started = state.started = time.monotonic()
-                state.in_handler = True
-                try:
-                    await handler(message)
-                except BaseException as exc:  # noqa: BLE001 - classified: cancellations go on
-                    state.in_handler = False
-                    error = self._classify(state, exc)
+        json_decode = self._json_decode
+        stopping = self._stopping
+        monotonic = time.monotonic
+        handled = 0
+        while queue and handled < limit:
+            if state.revoked or stopping():
+                return False
+            record = queue.popleft()
+            handled += 1
+            headers = record.headers
+            raw = record.value
+            try:
+                if headers or raw is None:
+                    value = self._decode(record)
                 else:
-                    state.in_handler = False
-                    if metrics is not None:
-                        metrics.consumed(record.topic, group)
-                        metrics.handler_duration(record.topic, group, time.monotonic() - started)
-                    return
-                if metrics is not None:
-                    metrics.handler_failed(record.topic, group, type(error).__name__)
-                if isinstance(error, PoisonRecordError) or attempt >= self._policy.attempts:
-                    await self._dead_letter(state, record, error, attempt)
-                    return
-                delay = self._policy.delay(attempt)
-                log.warning(
-                    "handler failed; retrying",
-                    topic=record.topic,
-                    partition=record.partition,
-                    offset=record.offset,
-                    group=group,
-                    attempt=attempt,
-                    retry_in_s=round(delay, 3),
-                    error=f"{type(error).__name__}: {error}",
-                    exc_info=error,
-                )
-                await self.pause(state, delay)
+                    value = raw if json_decode is None else json_decode(raw)
+            except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+                fields = context_fields(headers) if headers else None
+                with bind(**fields) if fields else _UNBOUND:  # its DLQ line has the request id
+                    await self._dead_letter(state, record, exc, 0)
+                state.next_offset = record.offset + 1
+                continue
+            message: Message[Any] = Message(
+                record.topic,
+                record.partition,
+                record.offset,
+                record.key,
+                value,
+                headers,
+                record.timestamp,
+                raw,
+            )
+            fields = context_fields(headers) if headers else None
+            binding = bind(**fields) if fields else None
+            if binding is not None:
+                binding.__enter__()
+            try:
+                attempt = 0
+                while True:
+                    attempt += 1
+                    started = state.started = monotonic()
+                    state.in_handler = True
+                    try:
+                        await handler(message)
+                    except BaseException as exc:  # noqa: BLE001 - classified: cancellations go on
+                        state.in_handler = False
+                        error = self._classify(state, exc)
+                        if not await self._failed(state, record, error, attempt):
+                            break
+                    else:
+                        state.in_handler = False
+                        if metrics is not None:
+                            metrics.consumed(record.topic, group)
+                            metrics.handler_duration(record.topic, group, monotonic() - started)
+                        break
+            finally:
+                if binding is not None:
+                    binding.__exit__(None, None, None)
+            state.next_offset = record.offset + 1
+        return True
+
+    async def _failed(
+        self, state: Partition, record: Any, error: BaseException, attempt: int
+    ) -> bool:
+        """A handler attempt failed: wait and say True (retry), or dead-letter and say False."""
+        if self._metrics is not None:
+            self._metrics.handler_failed(record.topic, self._group, type(error).__name__)
+        if isinstance(error, PoisonRecordError) or attempt >= self._policy.attempts:
+            await self._dead_letter(state, record, error, attempt)
+            return False
+        delay = self._policy.delay(attempt)
+        log.warning(
+            "handler failed; retrying",
+            topic=record.topic,
+            partition=record.partition,
+            offset=record.offset,
+            group=self._group,
+            attempt=attempt,
+            retry_in_s=round(delay, 3),
+            error=f"{type(error).__name__}: {error}",
+            exc_info=error,
+        )
+        await self.pause(state, delay)
+        return True
 
     def _decode(self, record: Any) -> Any:
         raw = record.value

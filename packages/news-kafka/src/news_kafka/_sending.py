@@ -29,6 +29,15 @@ __all__ = ["REAP_PERIOD", "Queued", "SendQueue"]
 
 REAP_PERIOD: Final = 0.05  # seconds between background checks of queued records
 
+# What a keyless record takes in a batch beyond its value and headers: the v2 record framing
+# (length, attributes, timestamp and offset deltas, null key, value length, header count;
+# zigzag varints) is at most 11 bytes for values under 8 KiB in a batch spanning less than
+# 8 s and 8,192 records; the batch itself starts with a 61-byte header. Counting them makes
+# one sticky run fill one batch: counting values alone put a run's last few records in a
+# second batch of their own (two batches, requests and acknowledgements per run, not one).
+RECORD_OVERHEAD: Final = 11
+BATCH_HEADER: Final = 61
+
 # A queued send(): (aiokafka future, tick when queued, attempt, deadline, *record); flat to
 # keep the per-record cost at one tuple
 Queued = tuple[
@@ -74,27 +83,34 @@ class SendQueue:
         self.reaper: asyncio.Task[None] | None = None
         self.retries: set[asyncio.Task[None]] = set()
         self.tick = 0
-        # per topic [partition, bytes left before switching]
+        # per topic [partition, bytes left in its batch before switching]
         self._sticky: dict[str, list[int]] = {}
-        self._sticky_bytes = batch_size
+        self._sticky_bytes = max(batch_size - BATCH_HEADER, 1)
 
     # ------------------------------------------------------------------ placing
 
-    def place(self, producer: AIOKafkaProducer, topic: str, value: bytes | None) -> int | None:
-        """The partition of a keyless record without one: the topic's sticky partition."""
+    def place(
+        self, producer: AIOKafkaProducer, topic: str, value: bytes | None, extra: int = 0
+    ) -> int | None:
+        """The partition of a keyless record without one: the topic's sticky partition.
+
+        The record (``value`` and ``extra`` bytes of headers) stays on the current partition
+        if it still fits in that partition's batch, else it starts a run on the next one.
+        """
+        size = (len(value) if value is not None else 0) + extra + RECORD_OVERHEAD
         sticky = self._sticky.get(topic)
-        if sticky is None or sticky[1] <= 0:
+        if sticky is None or sticky[1] < size:
             sticky = self._stick(producer, topic)
             if sticky is None:
                 return None
-        sticky[1] -= len(value or b"")
+        sticky[1] -= size
         return sticky[0]
 
     def _stick(self, producer: AIOKafkaProducer, topic: str) -> list[int] | None:
         """Pick the partition the next keyless records of ``topic`` go to.
 
         Moves on (round robin over the partitions that have a leader) after a batch worth of
-        bytes; None while the topic's metadata is unknown (aiokafka then waits for it and
+        records; None while the topic's metadata is unknown (aiokafka then waits for it and
         picks a partition itself).
         """
         available = producer.client.cluster.available_partitions_for_topic(topic)
@@ -136,7 +152,9 @@ class SendQueue:
             raise refusal
         target = record[4]
         if target is None and record[1] is None:  # keyless: sticky, as the fast path
-            target = self.place(producer, record[0], record[2])
+            headers = record[3]
+            extra = sum(len(k) + len(v) + 2 for k, v in headers) if headers else 0
+            target = self.place(producer, record[0], record[2], extra)
         try:
             future = await producer.send(
                 record[0],

@@ -11,6 +11,11 @@ console in development, one pipeline for news-log loggers and every stdlib logge
     with news_log.bind(request_id="r-42"):  # rides along into every line, across awaits
         log.info("article published", article_id=7, section="world")
 
+    with news_log.scope(request_id="r-43") as inner:  # a bind that records binds further in
+        with news_log.bind(principal="svc:ingest"):
+            ...
+        log.info("request done", **inner)  # names the principal, whose bind has exited
+
     news_log.shutdown()  # also runs at interpreter exit: queued lines are written
 
 Levels change while running with ``news_log.set_levels("debug", {"aiokafka": "info"})`` (or
@@ -22,14 +27,14 @@ Values under secret-looking keys (password, token, authorization...) are logged 
 from __future__ import annotations
 
 from news_log.__about__ import __version__
-from news_log._context import bind, get_context
+from news_log._context import bind, get_context, scope
 from news_log._core import Logger, get_logger
 from news_log._settings import DEFAULT_REDACT_KEYS, Level, LogSettings
 from news_log._setup import flush, set_levels, setup, shutdown
 
 # Tracebacks, reprs and docs name the public home (news_log.Logger). Not the Struct (LogSettings):
 # msgspec resolves its annotations in the module it names.
-for _public in (Logger, bind, flush, get_context, get_logger, set_levels, setup, shutdown):
+for _public in (Logger, bind, flush, get_context, get_logger, scope, set_levels, setup, shutdown):
     _public.__module__ = __name__
 del _public
 
@@ -43,6 +48,7 @@ __all__ = [
     "flush",
     "get_context",
     "get_logger",
+    "scope",
     "set_levels",
     "setup",
     "shutdown",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 import traceback
+from dataclasses import fields as _dc_fields
 from typing import TYPE_CHECKING, Any
 
 import msgspec
@@ -125,7 +126,7 @@ class Redactor:
             else:
                 out[key] = self.value(value)
 
-    def value(self, value: Any, depth: int = 0) -> Any:  # noqa: PLR0911 - one branch per kind
+    def value(self, value: Any, depth: int = 0) -> Any:  # noqa: PLR0911, PLR0912 - per kind
         """Return ``value`` made safe to log: nested containers walked, secrets masked."""
         tp = type(value)
         if tp in _SCALARS:
@@ -140,7 +141,9 @@ class Redactor:
                 if isinstance(k, str) and self.key_is_secret(k):
                     out[k] = MASK
                 else:
-                    out[k if isinstance(k, str | int | float) else str(k)] = self.value(
+                    # a key JSON cannot hold is written as enc_hook renders it: a secret
+                    # used as a key is masked, a key whose str() raises does not break logging
+                    out[k if isinstance(k, str | int | float) else enc_hook(k)] = self.value(
                         v, depth + 1
                     )
             return out
@@ -148,6 +151,13 @@ class Redactor:
             return [self.value(v, depth + 1) for v in value]
         if isinstance(value, msgspec.Struct):
             return self.value(msgspec.structs.asdict(value), depth)
+        # msgspec would write a dataclass or attrs instance field by field, secret-looking names
+        # included (a class itself has type `type`, so neither test matches it)
+        if hasattr(tp, "__dataclass_fields__"):
+            return self.value({f.name: getattr(value, f.name) for f in _dc_fields(value)}, depth)
+        attrs = getattr(tp, "__attrs_attrs__", None)
+        if attrs is not None:
+            return self.value({a.name: getattr(value, a.name) for a in attrs}, depth)
         if tp is bytes or tp is bytearray or tp is memoryview:
             return bytes(value).decode("utf-8", "backslashreplace")
         if isinstance(value, BaseException):

@@ -11,8 +11,11 @@ starts with an empty deque and its own thread.
 
 A line: ``method``, ``route`` (the template), ``path``, ``status``, ``duration_ms``, ``bytes``,
 ``client_ip`` (X-Forwarded-For only from trusted proxies), plus ``request_id`` and
-``traceparent``/``tracestate`` when present. Its ``ts`` is when it was written, at most a few
-milliseconds after the response; ``duration_ms`` is exact.
+``traceparent``/``tracestate`` when present, and every field bound with `news_log.bind` inside
+the request (a route guard's ``principal``, ``auth_method``, ``client_id``; a handler's
+``article_id``), collected by the stack's `news_log.scope`; the line's own fields win a clash.
+Its ``ts`` is when it was written, at most a few milliseconds after the response;
+``duration_ms`` is exact.
 """
 
 from __future__ import annotations
@@ -164,16 +167,19 @@ class AccessLog:
                     context, method, route, path, status, ms, size, peer, fwd = pending.popleft()
                 except IndexError:
                     return
+                # The line's own fields win over same-named ones bound inside the request.
                 info(
                     "request",
-                    **context,
-                    method=method,
-                    route=route,
-                    path=path,
-                    status=status,
-                    duration_ms=round(ms, 3),
-                    bytes=size,
-                    client_ip=resolve(peer, fwd),
+                    **{
+                        **context,
+                        "method": method,
+                        "route": route,
+                        "path": path,
+                        "status": status,
+                        "duration_ms": round(ms, 3),
+                        "bytes": size,
+                        "client_ip": resolve(peer, fwd),
+                    },
                 )
 
     def _after_fork_in_child(self) -> None:

@@ -5,8 +5,11 @@ In order, outermost first:
 1. in-flight count (graceful shutdown waits for it) and the last safety net: anything escaping
    the steps below becomes a 500 problem with a logged traceback, never Robyn's bare 500;
 2. request id: a well-formed incoming id is kept, else one is made; it, ``traceparent`` and
-   ``tracestate`` are bound into news-log's context; the id is echoed on the response;
-3. access log (queued, written off the request path) and the metrics hook (only when given);
+   ``tracestate`` are bound into news-log's context (a `news_log.scope`, which also collects the
+   fields bound further in: the caller a route guard authenticated); the id is echoed on the
+   response;
+3. access log (queued, written off the request path; its line carries the fields bound inside
+   the request, e.g. ``principal``) and the metrics hook (only when given);
 4. CORS: preflights answered here; allowed origins reflected on every response, errors too;
 5. compression of the final body;
 6. recovery: exceptions from the steps below and the handler become problem+json responses;
@@ -32,6 +35,7 @@ answered with a 2xx after a consumer or publisher started stopping.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 from threading import get_ident
 from time import perf_counter
@@ -46,6 +50,8 @@ from news_http._stack.recovery import error_response, internal_error_response, t
 from news_http._stack.request_id import context_fields
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from robyn import Headers, Request, Response
 
     from news_http._stack.access_log import AccessLog
@@ -57,6 +63,15 @@ __all__ = ["standard_stack"]
 
 _log = news_log.get_logger("news_http")
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+_UNBOUND = contextlib.nullcontext()
+
+
+def _rebound(inner: Mapping[str, Any]) -> contextlib.AbstractContextManager[Any]:
+    """Bind again what the request bound further in (gone once the handler returned or raised).
+
+    So the lines written after the handler (its exception, a timeout) name the caller too.
+    """
+    return news_log.bind(**inner) if inner else _UNBOUND
 
 
 class _Metrics:
@@ -127,7 +142,7 @@ def standard_stack(  # noqa: PLR0915 - one fused layer, see the module docstring
     ``cors`` is read on every request (``cors.policy``), so the app can switch it while serving.
     """
     header_lower = request_id_header.lower()
-    bind = news_log.bind
+    scope = news_log.scope
     record = access_log.record if access_log is not None else None
     trusted = access_log is not None and access_log.trusts_proxies
     meter = _Metrics(metrics, route) if metrics is not None else None
@@ -158,6 +173,7 @@ def standard_stack(  # noqa: PLR0915 - one fused layer, see the module docstring
         method: str,
         response: Response,
         fields: dict[str, str],
+        inner: Mapping[str, Any],
         started: float,
     ) -> Response:
         if REFUSING and response.status_code < 400:
@@ -170,7 +186,7 @@ def standard_stack(  # noqa: PLR0915 - one fused layer, see the module docstring
                 meter.finished(method, response.status_code, seconds, size)
             if record is not None:
                 record(
-                    fields,
+                    {**inner, **fields} if inner else fields,
                     method,
                     route,
                     request.url.path,
@@ -182,8 +198,9 @@ def standard_stack(  # noqa: PLR0915 - one fused layer, see the module docstring
                 )
         return response
 
-    def escaped(request: Request, exc: BaseException) -> Response:
-        _log.error("unhandled error in the middleware stack", route=route, exc_info=exc)
+    def escaped(request: Request, exc: BaseException, inner: Mapping[str, Any]) -> Response:
+        with _rebound(inner):
+            _log.error("unhandled error in the middleware stack", route=route, exc_info=exc)
         return internal_error_response(request)
 
     def preflight(
@@ -208,7 +225,9 @@ def standard_stack(  # noqa: PLR0915 - one fused layer, see the module docstring
         if is_async(next_handler):
             call_async: Any = next_handler
 
-            async def run_async(request: Request, headers: Headers, method: str) -> Response:
+            async def run_async(
+                request: Request, headers: Headers, method: str, inner: Mapping[str, Any]
+            ) -> Response:
                 try:
                     if max_body_bytes is not None:
                         check_body(request, headers, method)
@@ -221,16 +240,18 @@ def standard_stack(  # noqa: PLR0915 - one fused layer, see the module docstring
                             response = await call_async(request)
                     except TimeoutError:
                         if deadline.expired():
-                            _log.warning(
-                                "request timed out; handler cancelled",
-                                method=method,
-                                route=route,
-                                timeout_s=timeout,
-                            )
+                            with _rebound(inner):
+                                _log.warning(
+                                    "request timed out; handler cancelled",
+                                    method=method,
+                                    route=route,
+                                    timeout_s=timeout,
+                                )
                             raise news_api.GatewayTimeout(gateway_detail) from None
                         raise
                 except Exception as exc:  # noqa: BLE001 - recovery: problems, not crashes
-                    return error_response(request, exc, route)
+                    with _rebound(inner):
+                        return error_response(request, exc, route)
                 return response
 
             @functools.wraps(next_handler)
@@ -241,7 +262,7 @@ def standard_stack(  # noqa: PLR0915 - one fused layer, see the module docstring
                     headers = request.headers
                     method = request.method
                     fields = context_fields(headers, header_lower)
-                    with bind(**fields):
+                    with scope(**fields) as inner:
                         try:
                             if meter is not None:
                                 meter.started(method)
@@ -259,13 +280,13 @@ def standard_stack(  # noqa: PLR0915 - one fused layer, see the module docstring
                             else:
                                 response = outgoing(
                                     request,
-                                    await run_async(request, headers, method),
+                                    await run_async(request, headers, method, inner),
                                     origin,
                                     policy,
                                 )
                         except Exception as exc:  # noqa: BLE001 - the last net: no bare 500
-                            response = escaped(request, exc)
-                        return finish(request, headers, method, response, fields, started)
+                            response = escaped(request, exc, inner)
+                        return finish(request, headers, method, response, fields, inner, started)
                 finally:
                     IN_FLIGHT.pop()
 
@@ -273,7 +294,9 @@ def standard_stack(  # noqa: PLR0915 - one fused layer, see the module docstring
 
         call: Any = next_handler
 
-        def run_sync(request: Request, headers: Headers, method: str) -> Response:
+        def run_sync(
+            request: Request, headers: Headers, method: str, inner: Mapping[str, Any]
+        ) -> Response:
             try:
                 if max_body_bytes is not None:
                     check_body(request, headers, method)
@@ -281,18 +304,23 @@ def standard_stack(  # noqa: PLR0915 - one fused layer, see the module docstring
                 response: Response = call(request)
                 elapsed = perf_counter() - began
             except Exception as exc:  # noqa: BLE001 - recovery: problems, not crashes
-                return error_response(request, exc, route)
+                with _rebound(inner):
+                    return error_response(request, exc, route)
             if timeout and elapsed > timeout:
-                _log.warning(
-                    "sync handler overran the request timeout; answering 504 "
-                    "(sync handlers cannot be interrupted: make it async or bound its I/O)",
-                    method=method,
-                    route=route,
-                    timeout_s=timeout,
-                    elapsed_s=round(elapsed, 3),
-                )
-                return error_response(request, news_api.GatewayTimeout(gateway_detail), route)
+                with _rebound(inner):
+                    return overran(request, method, elapsed)
             return response
+
+        def overran(request: Request, method: str, elapsed: float) -> Response:
+            _log.warning(
+                "sync handler overran the request timeout; answering 504 "
+                "(sync handlers cannot be interrupted: make it async or bound its I/O)",
+                method=method,
+                route=route,
+                timeout_s=timeout,
+                elapsed_s=round(elapsed, 3),
+            )
+            return error_response(request, news_api.GatewayTimeout(gateway_detail), route)
 
         @functools.wraps(next_handler)
         def sync_stack(request: Request) -> Response:
@@ -304,7 +332,7 @@ def standard_stack(  # noqa: PLR0915 - one fused layer, see the module docstring
                 headers = request.headers
                 method = request.method
                 fields = context_fields(headers, header_lower)
-                with bind(**fields):
+                with scope(**fields) as inner:
                     try:
                         if meter is not None:
                             meter.started(method)
@@ -321,11 +349,11 @@ def standard_stack(  # noqa: PLR0915 - one fused layer, see the module docstring
                             response = _refused(request)
                         else:
                             response = outgoing(
-                                request, run_sync(request, headers, method), origin, policy
+                                request, run_sync(request, headers, method, inner), origin, policy
                             )
                     except Exception as exc:  # noqa: BLE001 - the last net: never a bare 500
-                        response = escaped(request, exc)
-                    return finish(request, headers, method, response, fields, started)
+                        response = escaped(request, exc, inner)
+                    return finish(request, headers, method, response, fields, inner, started)
             finally:
                 IN_FLIGHT.pop()
 

@@ -32,6 +32,8 @@ __all__ = ["CORSPolicy", "LiveCORS"]
 # (CORS-safelisted request headers); browsers do not put them in Access-Control-Request-Headers
 # unless their value is unusual, in which case the server must allow them explicitly.
 _TOKEN_RE = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+#: An origin as browsers serialise it: lower-case scheme and host, optional port, nothing else.
+_ORIGIN_RE = re.compile(r"[a-z][a-z0-9+.\-]*://[a-z0-9\-._~%!$&'()*+,;=\[\]:]+")
 
 
 class LiveCORS:
@@ -74,10 +76,11 @@ class CORSPolicy:
                 "with your users' cookies; list the allowed origins explicitly"
             )
         for origin in settings.origins:
-            if origin != "*" and (origin.endswith("/") or "://" not in origin):
+            if origin != "*" and _ORIGIN_RE.fullmatch(origin) is None:
                 raise HTTPConfigError(
                     f"CORS: origin {origin!r} must look like 'https://news.example' "
-                    "(scheme://host[:port], no path, no trailing slash)"
+                    "(scheme://host[:port] in lower case, no path, no trailing slash): "
+                    "browsers send exactly that, so anything else would never match"
                 )
         self.origins = frozenset(o for o in settings.origins if o != "*")
         try:
@@ -86,18 +89,31 @@ class CORSPolicy:
             raise HTTPConfigError(f"CORS: bad origin pattern: {exc}") from exc
         methods = [m.strip().upper() for m in settings.methods if m.strip()]
         for method in methods:
-            if _TOKEN_RE.fullmatch(method) is None:
-                raise HTTPConfigError(f"CORS: {method!r} is not an HTTP method name")
+            if method == "*" or _TOKEN_RE.fullmatch(method) is None:
+                raise HTTPConfigError(
+                    f"CORS: methods: {method!r} is not an HTTP method name; list the methods "
+                    "('GET', 'POST'...): '*' is not supported"
+                )
         self.methods = frozenset(methods)
         self.methods_value = ", ".join(methods)
         headers = [h.strip() for h in settings.headers if h.strip()]
         self.allow_any_header = "*" in headers
         for header in headers:
             if header != "*" and _TOKEN_RE.fullmatch(header) is None:
-                raise HTTPConfigError(f"CORS: {header!r} is not a header name")
+                raise HTTPConfigError(
+                    f"CORS: headers: {header!r} is not a header name (letters, digits and "
+                    "!#$%&'*+-.^_`|~; one name per item, or '*' for any)"
+                )
         self.headers = frozenset(h.lower() for h in headers if h != "*")
         self.headers_value = ", ".join(h for h in headers if h != "*")
-        self.expose = ", ".join(h.strip() for h in settings.expose_headers if h.strip())
+        expose = [h.strip() for h in settings.expose_headers if h.strip()]
+        for header in expose:
+            if _TOKEN_RE.fullmatch(header) is None:
+                raise HTTPConfigError(
+                    f"CORS: expose_headers: {header!r} is not a header name (letters, digits "
+                    "and !#$%&'*+-.^_`|~; one name per item)"
+                )
+        self.expose = ", ".join(expose)
         self.max_age = str(settings.max_age)
         # The answer depends on the Origin header unless it is "*" for everyone.
         self.vary = not (self.allow_any_origin and not self.origins and not self.patterns)
