@@ -69,7 +69,8 @@ class Change(NamedTuple):
         old: The value the process runs with.
         new: The value the files now give.
         live: Whether it can change while running (else it needs a restart).
-        secret: Whether its values must not be shown (`message` masks them).
+        secret: Whether its values must not be shown (`message` masks them): a secret type,
+            or a value read from a secret file (now or before).
     """
 
     env_name: str
@@ -233,6 +234,7 @@ class Watcher(Generic[T]):
         self._logged: set[str] = set()
         self._errors: tuple[ConfigErrorItem, ...] = ()
         self._pending: dict[str, Change] = {}
+        self._hidden: set[str] = set()
         value, errors = self._read()
         if errors:
             raise ConfigError(errors, schema_name=schema.__qualname__)
@@ -283,6 +285,8 @@ class Watcher(Generic[T]):
             secrets_dir=self.secrets_dir,
             environ=self._environ,
         )
+        # Values from secret files are never shown, whatever the field's type (as in errors).
+        self._hidden |= {row.env_name for row in result.rows if row.secret}
         errors = list(result.errors)
         if self.strict:
             errors.extend(result.unknown)
@@ -326,7 +330,10 @@ class Watcher(Generic[T]):
 
     async def _apply(self, wanted: T) -> Reload[T]:
         running = self._current
-        changes = diff(self._tree, running, wanted)
+        changes = [
+            c._replace(secret=True) if c.env_name in self._hidden else c
+            for c in diff(self._tree, running, wanted)
+        ]
         live = tuple(c for c in changes if c.live)
         restart = tuple(c for c in changes if not c.live)
         for change in restart:
