@@ -74,6 +74,16 @@ Hot reload: `ConfigVolume` is a directory that ``write``/``update`` change exact
 updates a mounted ConfigMap or Secret (a new ``..<timestamp>`` directory, ``..data_tmp`` renamed
 over ``..data``), for testing ``news_config.watch`` against a served app.
 
+A Confluent-compatible Schema Registry (``pip install 'news-testing[schema]'``), in this
+process on a free loopback port, with BACKWARD/FORWARD/FULL rules for Avro and JSON Schema::
+
+    async def test_registers(schema_registry, schema_registry_settings):
+        async with news_schema.SchemaRegistry(schema_registry_settings) as registry:
+            ...
+        schema_registry.stop()  # an outage; .start() brings it back, same port and state
+
+Fixtures: ``schema_registry``, ``schema_registry_settings``.
+
 Errors derive from `NewsTestingError`. Every public name is imported on first use, so that
 ``import news_testing`` (which pytest does in every session) stays cheap.
 """
@@ -123,6 +133,11 @@ if TYPE_CHECKING:
         TestDatabase,
     )
     from news_testing.redis import REDIS_URL_ENV, RedisServer, RedisStartError, redis_test_settings
+    from news_testing.schema_registry import (
+        SchemaRegistryServer,
+        SchemaRegistryStartError,
+        registry_test_settings,
+    )
     from news_testing.volume import ConfigVolume
 
 # Public name -> the module defining it, imported when the name is first used (PEP 562). A new
@@ -153,6 +168,8 @@ _EXPORTS: dict[str, str] = {
     "REDIS_URL_ENV": "news_testing.redis",
     "RedisServer": "news_testing.redis",
     "RedisStartError": "news_testing.redis",
+    "SchemaRegistryServer": "news_testing.schema_registry",
+    "SchemaRegistryStartError": "news_testing.schema_registry",
     "ServerProcess": "news_testing.http",
     "StopResult": "news_testing.http",
     "TestDatabase": "news_testing.postgres",
@@ -160,6 +177,7 @@ _EXPORTS: dict[str, str] = {
     "free_port": "news_testing._net",
     "kafka_env": "news_testing._env",
     "redis_test_settings": "news_testing.redis",
+    "registry_test_settings": "news_testing.schema_registry",
     "kafka_test_settings": "news_testing.kafka",
     "publish_raw": "news_testing.kafka",
     "serve_app": "news_testing.http",
@@ -194,6 +212,8 @@ __all__ = [
     "PrivatePostgres",
     "RedisServer",
     "RedisStartError",
+    "SchemaRegistryServer",
+    "SchemaRegistryStartError",
     "ServerProcess",
     "StopResult",
     "TestDatabase",
@@ -204,6 +224,7 @@ __all__ = [
     "kafka_test_settings",
     "publish_raw",
     "redis_test_settings",
+    "registry_test_settings",
     "serve_app",
     "settings_env",
     "start_app",
