@@ -34,6 +34,17 @@ class ArticleIn(msgspec.Struct, forbid_unknown_fields=True):
     tags: list[str] = []
 
 
+class Paging(msgspec.Struct, forbid_unknown_fields=True):
+    page: Annotated[int, msgspec.Meta(ge=1)] = 1
+    per_page: Annotated[int, msgspec.Meta(ge=1, le=100)] = 20
+    tags: list[Annotated[str, msgspec.Meta(max_length=8)]] = []
+
+
+class Search(msgspec.Struct, rename="camel"):
+    query_text: str
+    max_hits: int = 5
+
+
 class LoggingMetrics:
     """A metrics hook that logs what it is told (the tests read the lines)."""
 
@@ -180,6 +191,17 @@ def standard() -> news_http.NewsApp:
     ) -> dict[str, int]:
         await asyncio.sleep(0)
         return {"limit": limit}
+
+    @app.get("/paged")
+    def paged(paging: news_http.FromQuery[Paging]) -> dict[str, Any]:
+        return {"page": paging.page, "per_page": paging.per_page, "tags": paging.tags}
+
+    @app.get("/async-search")
+    async def async_search(
+        search: news_http.FromQuery[Search], verbose: bool = False
+    ) -> dict[str, Any]:
+        await asyncio.sleep(0)
+        return {"query_text": search.query_text, "max_hits": search.max_hits, "verbose": verbose}
 
     @app.get("/files/:name")
     def file_name(name: str) -> str:
@@ -550,7 +572,9 @@ class Journal:
     """A managed resource that logs its lifecycle; ``fail`` (``start``/``stop``/``hang``) breaks it.
 
     Accepted items are written to ``path`` when it stops (a store that must be flushed): the
-    tests read that file to prove nothing answered 2xx was lost.
+    tests read that file to prove nothing answered 2xx was lost. ``slow`` and ``slow-declared``
+    take 1.5 s to stop; ``slow-declared`` says so (``stop_timeout = 3.0``), as news-kafka's
+    clients do.
     """
 
     def __init__(self, label: str, *, fail: str = "", path: str = "") -> None:
@@ -559,6 +583,8 @@ class Journal:
         self.path = path
         self.items: list[str] = []
         self.running = False
+        if fail == "slow-declared":
+            self.stop_timeout = 3.0
 
     async def start(self) -> None:
         """Start (or fail to)."""
@@ -574,6 +600,8 @@ class Journal:
         """Flush the items, then stop (or fail to)."""
         if self.fail == "hang":
             await asyncio.sleep(3600)
+        if self.fail.startswith("slow"):
+            await asyncio.sleep(1.5)
         self.running = False
         if self.path:
             with open(self.path, "w", encoding="utf-8") as handle:
@@ -633,7 +661,12 @@ def managed() -> news_http.NewsApp:
     store = app.manage(
         Journal("store", fail=fails("store"), path=os.path.join(folder, "store.txt"))
     )
-    app.manage(Journal("publisher", fail=fails("publisher")), name="publisher")
+    explicit = os.environ.get("MANAGED_STOP_TIMEOUT")
+    app.manage(
+        Journal("publisher", fail=fails("publisher")),
+        name="publisher",
+        stop_timeout=float(explicit) if explicit else None,
+    )
     app.manage(Probed("search", down=os.path.join(folder, "down")))
     app.manage(Session())
     app.manage(Journal("consumer", fail=fails("consumer")), name="consumer")

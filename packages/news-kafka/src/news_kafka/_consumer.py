@@ -205,6 +205,24 @@ class Consumer(Generic[T]):
         """The name of `health_check` when news-http's ``app.manage`` registers it."""
         return f"kafka-consumer:{self._group}"
 
+    @property
+    def stop_timeout(self) -> float:
+        """Seconds `stop` may take (default timeout): news-http's ``app.manage`` bound for it.
+
+        ``consumer.stop_timeout_ms`` for the handlers in flight, then the final commit and
+        leaving the group (each bounded), and the own dead-letter publisher's flush if one
+        was started. A tighter bound would cut the handlers short or skip the commit (their
+        records are then redelivered).
+        """
+        seconds = (
+            self._settings.consumer.stop_timeout_ms / 1000.0
+            + _FINAL_COMMIT_TIMEOUT
+            + _CLIENT_STOP_TIMEOUT
+        )
+        if self._handling.own_publisher is not None:
+            seconds += _DLQ_STOP_TIMEOUT + _CLIENT_STOP_TIMEOUT
+        return seconds
+
     async def health_check(self) -> str:
         """Readiness: the consumer runs and its fetch loop polls (no I/O; never blocks).
 

@@ -166,6 +166,15 @@ class Publisher:
         return self._producer is not None and not self._closing
 
     @property
+    def stop_timeout(self) -> float:
+        """Seconds `stop` may take (default timeout): news-http's ``app.manage`` bound for it.
+
+        ``producer.close_timeout_ms`` to flush what was accepted, then ending retries and
+        closing the client (bounded). A tighter bound would fail accepted records.
+        """
+        return self._settings.producer.close_timeout_ms / 1000.0 + 3 * _FORCE_CLOSE_TIMEOUT
+
+    @property
     def failing_fast(self) -> bool:
         """True while no broker answers: publishes fail at once with `BrokerUnavailableError`."""
         return self._failing_fast

@@ -13,6 +13,7 @@ import fastavro
 import msgspec
 
 from news_schema._avro_schema import avro_schema
+from news_schema._avro_writer import compile_writer
 from news_schema._errors import DeserializeError, SchemaConfigError, SerializeError
 from news_schema._registry import Schema
 from news_schema._serde import (
@@ -82,7 +83,7 @@ class AvroSerializer(WireSerializer[T]):
         is_key: Serialize record keys (subject ``<topic>-key``).
     """
 
-    __slots__ = ("_parsed", "_to_builtins", "type")
+    __slots__ = ("_parsed", "_to_builtins", "_write", "type")
 
     def __init__(
         self,
@@ -110,6 +111,8 @@ class AvroSerializer(WireSerializer[T]):
         """The values' type."""
         self._parsed = parsed
         self._to_builtins = msgspec.to_builtins
+        # A writer compiled for this schema (None: a construct it does not cover; fastavro)
+        self._write = compile_writer(raw, type)
 
     def _payload(self, value: Any, topic: str) -> bytes:
         if value.__class__ is not self.type:
@@ -120,11 +123,14 @@ class AvroSerializer(WireSerializer[T]):
                     f"a {type(value).__name__} for topic {topic!r} is not a "
                     f"{getattr(self.type, '__name__', self.type)}: {exc}"
                 ) from exc
-        record = self._to_builtins(value, builtin_types=_AVRO_BUILTINS)
-        out = io.BytesIO()
         try:
+            write = self._write
+            if write is not None:
+                return write(value)
+            record = self._to_builtins(value, builtin_types=_AVRO_BUILTINS)
+            out = io.BytesIO()
             fastavro.schemaless_writer(out, self._parsed, record)
-        except (ValueError, TypeError, AttributeError, KeyError) as exc:
+        except (ValueError, TypeError, AttributeError, KeyError, OverflowError) as exc:
             raise SerializeError(
                 f"a {type(value).__name__} for topic {topic!r} does not fit Avro record "
                 f"{self.record_name!r}: {type(exc).__name__}: {exc}"
