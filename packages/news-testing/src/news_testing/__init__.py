@@ -79,6 +79,10 @@ SecantusDB server per session (or ``NEWS_TEST_MONGO_URI``), a fresh database per
 
 Fixtures: ``mongo``, ``mongo_server`` (session), ``mongo_private_server``, ``mongo_settings``.
 
+Hot reload: `ConfigVolume` is a directory that ``write``/``update`` change exactly as the kubelet
+updates a mounted ConfigMap or Secret (a new ``..<timestamp>`` directory, ``..data_tmp`` renamed
+over ``..data``), for testing ``news_config.watch`` against a served app.
+
 A Confluent-compatible Schema Registry (``pip install 'news-testing[schema]'``), in this
 process on a free loopback port, with BACKWARD/FORWARD/FULL rules for Avro and JSON Schema::
 
@@ -150,6 +154,7 @@ if TYPE_CHECKING:
         SchemaRegistryStartError,
         registry_test_settings,
     )
+    from news_testing.volume import ConfigVolume
 
 # Public name -> the module defining it, imported when the name is first used (PEP 562). A new
 # fixture module (postgres.py, redis.py...) adds its public names here and to __all__.
@@ -159,6 +164,7 @@ _EXPORTS: dict[str, str] = {
     "BrokerStartError": "news_testing._errors",
     "CaptureError": "news_testing._errors",
     "CapturedRecord": "news_testing.kafka",
+    "ConfigVolume": "news_testing.volume",
     "DEFAULT_AUDIENCE": "news_testing.oidc",
     "DEFAULT_CLIENT_ID": "news_testing.oidc",
     "ES256_AUDIENCE": "news_testing.oidc",
@@ -213,6 +219,7 @@ __all__ = [
     "BrokerStartError",
     "CaptureError",
     "CapturedRecord",
+    "ConfigVolume",
     "ExternalClusterError",
     "KafkaBroker",
     "KafkaCapture",
