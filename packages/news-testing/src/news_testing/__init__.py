@@ -70,6 +70,10 @@ per session, flushed before each test, restartable for fault tests::
 
 Fixtures: ``redis``, ``redis_server`` (session), ``redis_private_server``, ``redis_settings``.
 
+Hot reload: `ConfigVolume` is a directory that ``write``/``update`` change exactly as the kubelet
+updates a mounted ConfigMap or Secret (a new ``..<timestamp>`` directory, ``..data_tmp`` renamed
+over ``..data``), for testing ``news_config.watch`` against a served app.
+
 A Confluent-compatible Schema Registry (``pip install 'news-testing[schema]'``), in this
 process on a free loopback port, with BACKWARD/FORWARD/FULL rules for Avro and JSON Schema::
 
@@ -134,6 +138,7 @@ if TYPE_CHECKING:
         SchemaRegistryStartError,
         registry_test_settings,
     )
+    from news_testing.volume import ConfigVolume
 
 # Public name -> the module defining it, imported when the name is first used (PEP 562). A new
 # fixture module (postgres.py, redis.py...) adds its public names here and to __all__.
@@ -143,6 +148,7 @@ _EXPORTS: dict[str, str] = {
     "BrokerStartError": "news_testing._errors",
     "CaptureError": "news_testing._errors",
     "CapturedRecord": "news_testing.kafka",
+    "ConfigVolume": "news_testing.volume",
     "DEFAULT_AUDIENCE": "news_testing.oidc",
     "DEFAULT_CLIENT_ID": "news_testing.oidc",
     "ES256_AUDIENCE": "news_testing.oidc",
@@ -191,6 +197,7 @@ __all__ = [
     "BrokerStartError",
     "CaptureError",
     "CapturedRecord",
+    "ConfigVolume",
     "ExternalClusterError",
     "KafkaBroker",
     "KafkaCapture",
