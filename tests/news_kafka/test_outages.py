@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import math
+import time
+from collections import Counter
+from typing import Any
 
 import msgspec
 import pytest
 
 import news_kafka
+import news_log
 from news_kafka import BrokerUnavailableError, Publisher, PublishError, TopicSpec, ensure_topics
+from news_log.testing import capture_logs
 from news_testing import kafka_test_settings
 
 
@@ -103,7 +110,7 @@ class TestFailFast:
             await asyncio.to_thread(kafka_private_broker.start)  # back, and empty
             await ensure_topics(settings, [TopicSpec(topic, 1)])
             await eventually(lambda: not publisher.failing_fast, timeout=60, what="recovery")
-            meta = await publisher.publish(topic, b"after", timeout=60)
+            meta = await asyncio.wait_for(_publish_when_back(publisher, topic), 60)
         assert (meta.topic, meta.partition) == (topic, 0)
 
     async def test_queued_records_fail_when_it_starts_failing_fast(self, kafka_private_broker):
@@ -119,6 +126,88 @@ class TestFailFast:
             with pytest.raises(PublishError, match="10 queued record") as info:
                 await asyncio.wait_for(publisher.flush(), 120)
         assert isinstance(info.value.__cause__, BrokerUnavailableError)
+
+
+async def _publish_when_back(publisher: Publisher, topic: str) -> news_kafka.RecordMetadata:
+    """Publish until the broker takes the record.
+
+    Refused while failing fast; and Tansu, back empty, may refuse the first batches
+    (``UnknownError``: its storage still holds a batch at offset 0 of the old topic).
+    """
+    while True:
+        try:
+            return await publisher.publish(topic, b"after", timeout=5)
+        except PublishError:
+            await asyncio.sleep(0.1)
+
+
+async def _outage_lines(
+    publisher: Publisher, topic: str, seconds: float, repeat_interval: float
+) -> tuple[list[dict[str, Any]], float, int]:
+    """Publish through a dead broker for ``seconds``; the lines logged, the time, the publishes."""
+    news_log.setup(news_log.LogSettings(format="json", repeat_interval=repeat_interval))
+    publishes = 0
+    with capture_logs("info") as lines:
+        started = time.monotonic()
+        while time.monotonic() - started < seconds:
+            publishes += 1
+            with contextlib.suppress(PublishError):
+                await publisher.publish(topic, b"x", timeout=0.5)
+            await asyncio.sleep(0.01)
+        elapsed = time.monotonic() - started
+    return list(lines), elapsed, publishes
+
+
+class TestOutageLogs:
+    async def test_repeated_errors_are_logged_at_a_bounded_rate(
+        self, kafka_private_broker, eventually
+    ):
+        """A dead broker: aiokafka's and the refusals' repeats once per interval, with counts."""
+        settings = outage_settings(kafka_private_broker.bootstrap, fail_fast_after=0.5)
+        topic = "outage-logs"
+        await ensure_topics(settings, [TopicSpec(topic, 1)])
+        handled: list[bytes] = []
+
+        async def handle(message: news_kafka.Message[bytes]) -> None:
+            handled.append(message.value)
+
+        consumer = news_kafka.Consumer(settings, topics=topic, group_id="outage-g", handler=handle)
+        try:
+            async with consumer, Publisher(settings) as publisher:
+                await publisher.publish(topic, b"ok")
+                await eventually(lambda: handled == [b"ok"], what="the consumer's first record")
+                kafka_private_broker.kill()
+                # The same outage, side by side: first with no limit, then limited every 2 s.
+                flood, _, _ = await _outage_lines(publisher, topic, 3.0, repeat_interval=0)
+                lines, elapsed, publishes = await _outage_lines(
+                    publisher, topic, 6.0, repeat_interval=2.0
+                )
+        finally:
+            news_log.setup(news_log.LogSettings(format="json"))
+
+        def kinds(found: list[dict[str, Any]], prefix: str) -> Counter[tuple[str, str, str]]:
+            return Counter(
+                (x["logger"], x["level"], x["msg"]) for x in found if x["logger"].startswith(prefix)
+            )
+
+        unlimited = kinds(flood, "aiokafka")
+        limited = kinds(lines, "aiokafka")
+        print(  # the figures for docs and changelogs (pytest -s)
+            f"\naiokafka lines: unlimited {sum(unlimited.values())} in 3 s "
+            f"({len(unlimited)} kinds), limited {sum(limited.values())} in {elapsed:.1f} s "
+            f"({len(limited)} kinds); {publishes} publishes"
+        )
+        bound = math.ceil(elapsed / 2.0) + 1  # the first line, then one per interval
+        assert max(unlimited.values()) > bound, unlimited  # a flood the limit has to hold back
+        assert limited, "aiokafka logged nothing during the outage"
+        assert max(limited.values()) <= bound, limited
+        counts = [x["suppressed"] for x in lines if x["logger"].startswith("aiokafka")]
+        assert max(counts) > 0, counts  # a line after the first says how many were left out
+        refusals = [x for x in lines if x["msg"] == "publish failed"]
+        assert publishes > bound
+        assert 1 <= len(refusals) <= bound, [x["suppressed"] for x in refusals]
+        assert refusals[0]["topic"] == topic
+        assert refusals[0]["error_type"] == "BrokerUnavailableError"
 
 
 class TestHealthChecks:

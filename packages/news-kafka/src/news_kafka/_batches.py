@@ -25,12 +25,13 @@ if TYPE_CHECKING:
     from aiokafka import AIOKafkaProducer
 
     from news_kafka._metrics import KafkaMetricsHook
-    from news_kafka._records import Codec, Headers
+    from news_kafka._records import Codec, Headers, SerializerCodec
     from news_kafka._settings import ProducerSettings
 
 __all__ = ["BatchJob", "plan", "prepare"]
 
 log = get_logger("news_kafka.publisher")
+_retries = log.limited()  # one line per topic and error type per repeat_interval (outages)
 
 _BATCH_OVERHEAD: Final = 1024  # bytes kept free in a batch for request framing
 _MANY_BATCH: Final = 256 * 1024  # batch size (bytes): sent while the next one fills
@@ -44,7 +45,10 @@ Waiters = dict["asyncio.Future[Any]", tuple[str, bytes | None, int]]
 
 
 def prepare(
-    codec: Codec, topic: str, records: Iterable[ProducerRecord | Any], headers: Headers | None
+    codec: Codec | SerializerCodec,
+    topic: str,
+    records: Iterable[ProducerRecord | Any],
+    headers: Headers | None,
 ) -> tuple[list[Any], Shared, bool]:
     """Encode the records: (items, shared headers, whether no record has a key/partition).
 
@@ -304,8 +308,9 @@ class BatchJob:
     def retrying(self, attempt: int, error: BaseException, delay: float) -> None:
         """Log each failed batch that is retried."""
         for batch, problem in self._failed:
-            log.warning(
+            _retries.warning(
                 "publish_many retry",
+                repeat_key=(self.topic, type(problem).__name__),
                 topic=self.topic,
                 partition=batch[0],
                 records=len(batch[1]),

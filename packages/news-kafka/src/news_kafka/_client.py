@@ -6,6 +6,7 @@ import asyncio
 from typing import TYPE_CHECKING, Any, Final
 
 from news_kafka._errors import KafkaConfigError
+from news_log import limit_repeats
 
 if TYPE_CHECKING:
     import ssl
@@ -42,7 +43,12 @@ def _ssl_context(settings: KafkaSettings) -> ssl.SSLContext:
 
 
 def client_kwargs(settings: KafkaSettings) -> dict[str, Any]:
-    """Return the connection and security keyword arguments shared by aiokafka clients."""
+    """Return the connection and security keyword arguments shared by aiokafka clients.
+
+    Every aiokafka client is built with these, so this is also where aiokafka's loggers are
+    rate-limited in news-log's output (during an outage they repeat ~100 lines a second).
+    """
+    limit_repeats("aiokafka")
     sec = settings.security
     kwargs: dict[str, Any] = {
         "bootstrap_servers": [server.strip() for server in settings.bootstrap_servers],

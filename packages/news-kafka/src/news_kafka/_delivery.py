@@ -16,6 +16,9 @@ if TYPE_CHECKING:
 __all__ = ["Job", "OneRecord", "Record", "Waiters", "closed_error", "show_key"]
 
 log = get_logger("news_kafka.publisher")
+# A broker outage makes every waiting record retry alike: one line per topic and error type
+# per LogSettings.repeat_interval, with the count of those left out.
+_retries = log.limited()
 
 T_co = TypeVar("T_co", covariant=True)
 
@@ -90,8 +93,9 @@ class OneRecord:
 
     def retrying(self, attempt: int, error: BaseException, delay: float) -> None:
         """Log the retry."""
-        log.warning(
+        _retries.warning(
             "publish retry",
+            repeat_key=(self.topic, type(error).__name__),
             topic=self.topic,
             key=show_key(self.key),
             attempt=attempt,

@@ -12,9 +12,10 @@ from news_log._render import SCALARS, Redactor, exception_fields, format_ts_ms
 from news_log._settings import DEFAULT_REDACT_KEYS
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Callable, Mapping
 
     from news_log._render import ExcInfo
+    from news_log._repeats import LimitedLogger
     from news_log._sinks import Sink
 
 __all__ = ["LEVELS", "Logger", "get_logger"]
@@ -158,6 +159,24 @@ class Logger:
         bound = dict(self._bound) if self._bound else {}
         STATE.redactor.update_into(bound, fields)
         return Logger(self.name, bound)
+
+    def limited(
+        self, interval: float | None = None, *, clock: Callable[[], float] | None = None
+    ) -> LimitedLogger:
+        """Return this logger with repeats bounded: a kind of line once per ``interval`` seconds.
+
+        A kind is the level, the message and an optional ``repeat_key=`` (the error's type, a
+        dependency's name); the lines left out are counted and the next one written says how
+        many (``suppressed=N``). ``interval`` None follows ``LogSettings.repeat_interval``
+        (default 10 s). Keep the returned `LimitedLogger` (its counts live in it)::
+
+            failures = get_logger(__name__).limited()
+            failures.warning("publish failed", repeat_key=type(exc).__name__, error=str(exc))
+        """
+        from news_log._repeats import LimitedLogger, RateLimit
+
+        limit = RateLimit(interval) if clock is None else RateLimit(interval, clock=clock)
+        return LimitedLogger(self, limit)
 
     def is_enabled(self, level: str) -> bool:
         """Return whether a line at ``level`` ("debug".."critical") would be written."""

@@ -73,6 +73,23 @@ class LogSettings(msgspec.Struct, frozen=True, kw_only=True):
         bool,
         msgspec.Meta(description="Route every stdlib logger (aiokafka, robyn, asyncio...) here."),
     ] = True
+    repeat_interval: Annotated[
+        float,
+        msgspec.Meta(
+            ge=0.0,
+            description="Seconds between two lines of the same kind (logger, level, message, "
+            "error type) from the rate-limited loggers (repeat_limited, news-kafka's aiokafka, "
+            "Logger.limited()); repeats meanwhile are counted (suppressed=N); 0: no limit.",
+        ),
+    ] = 10.0
+    repeat_limited: Annotated[
+        tuple[str, ...],
+        msgspec.Meta(
+            description="Stdlib loggers (and their children) whose repeated lines are "
+            'rate-limited, e.g. ["redis"] (JSON in env); packages add their own '
+            "(news-kafka: aiokafka).",
+        ),
+    ] = ()
     flush_interval: Annotated[
         float,
         msgspec.Meta(

@@ -10,6 +10,7 @@ import msgspec
 
 from news_log._core import LEVELS, STATE, refresh_levels
 from news_log._render import Redactor
+from news_log._repeats import install as install_repeat_filter
 from news_log._settings import LogSettings
 from news_log._sinks import ConsoleSink, JSONSink, Output
 from news_log._stdlib import StdlibHandler
@@ -60,6 +61,7 @@ def _configure_stdlib(settings: LogSettings) -> None:
             root.removeHandler(handler)
     if _handler not in root.handlers:
         root.addHandler(_handler)
+    install_repeat_filter(_handler, settings.repeat_limited)
     _stdlib_set_levels(settings)
     logging.captureWarnings(True)
 
