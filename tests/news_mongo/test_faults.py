@@ -28,34 +28,35 @@ class TestPool:
     ) -> None:
         """A full pool makes the next operation wait pool_timeout, then PoolTimeoutError."""
         server = mongo_private_server()
-        # connect_timeout is also the driver monitor's heartbeat timeout: long enough that a
-        # heartbeat during the pause does not declare the server down (that is another test)
-        settings = server.settings(
-            max_pool_size=1, pool_timeout=0.3, socket_timeout=30.0, connect_timeout=20.0
-        )
+        settings = server.settings(max_pool_size=1, pool_timeout=0.3, socket_timeout=30.0)
         async with Mongo(settings, name="pool-test") as client:
             articles = client.collection("articles")
             await articles.insert_one({"_id": 1})
-            server.pause()  # the next operation holds the only connection, unanswered
+            # The server holds the next aggregate (count) for 3 s: it keeps the only connection.
+            await client.client.admin.command(
+                {
+                    "configureFailPoint": "failCommand",
+                    "mode": {"times": 1},
+                    "data": {
+                        "failCommands": ["aggregate"],
+                        "blockConnection": True,
+                        "blockTimeMS": 3000,
+                    },
+                }
+            )
             holder = asyncio.create_task(articles.count())
-            try:
-                await eventually(lambda: client.pool_stats().in_use == 1, what="the holder")
-                with pytest.raises(news_mongo.PoolTimeoutError) as caught:
-                    async with asyncio.timeout(20):  # no hang: pool_timeout bounds it
-                        await articles.get(1)
-                error = caught.value
-                assert error.size == 1
-                assert error.in_use == 1
-                assert error.timeout == 0.3
-                assert "pool size 1" in str(error)
-                assert "max_pool_size" in str(error)
-                assert isinstance(error, TimeoutError)
-            finally:
-                server.resume()
-            # The held operation finishes once the server answers (or, if the driver's monitor
-            # saw the frozen server meanwhile, fails as a lost connection: never hangs).
-            held = await asyncio.gather(holder, return_exceptions=True)
-            assert held == [1] or isinstance(held[0], news_mongo.MongoConnectionError), held
+            await eventually(lambda: client.pool_stats().in_use == 1, what="the holder")
+            with pytest.raises(news_mongo.PoolTimeoutError) as caught:
+                async with asyncio.timeout(20):  # no hang: pool_timeout bounds it
+                    await articles.get(1)
+            error = caught.value
+            assert error.size == 1
+            assert error.in_use == 1
+            assert error.timeout == 0.3
+            assert "pool size 1" in str(error)
+            assert "max_pool_size" in str(error)
+            assert isinstance(error, TimeoutError)
+            assert await holder == 1  # the held operation finishes when the server lets go
             assert await articles.get(1) == {"_id": 1}
             assert client.pool_stats().in_use == 0
 
@@ -123,13 +124,17 @@ class TestCancellation:
         """Operations cancelled mid-flight give their connections back; the pool stays bounded."""
         server = mongo_private_server()
         settings = server.settings(
-            max_pool_size=4, pool_timeout=10.0, socket_timeout=30.0, connect_timeout=20.0
+            max_pool_size=4,
+            min_pool_size=4,
+            pool_timeout=10.0,
+            socket_timeout=30.0,
+            connect_timeout=20.0,
         )
         async with Mongo(settings, name="cancel-test") as client:
             articles = client.collection("articles")
             await articles.insert_one({"_id": 1})
-            await asyncio.gather(*(articles.get(1) for _ in range(16)))  # open 4 connections
-            assert client.pool_stats().open == 4
+            await asyncio.gather(*(articles.get(1) for _ in range(16)))
+            await eventually(lambda: client.pool_stats().open == 4, what="4 open connections")
             server.pause()
             try:
                 tasks = [asyncio.create_task(articles.get(1)) for _ in range(20)]

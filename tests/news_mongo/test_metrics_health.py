@@ -69,21 +69,26 @@ class TestMetrics:
                 )
                 == 1
             )
-            server.pause()
+            await client.client.admin.command(
+                {
+                    "configureFailPoint": "failCommand",
+                    "mode": {"times": 1},
+                    "data": {
+                        "failCommands": ["aggregate"],
+                        "blockConnection": True,
+                        "blockTimeMS": 2000,
+                    },
+                }
+            )
             holder = asyncio.create_task(articles.count())
-            try:
-                while client.pool_stats().in_use < 1:
-                    await asyncio.sleep(0.02)
-                assert (
-                    registry.get_sample_value(
-                        "mongodb_pool_connections", {"client": "prom", "state": "in_use"}
-                    )
-                    == 1
-                )
-                with pytest.raises(news_mongo.PoolTimeoutError):
-                    await articles.get(1)
-            finally:
-                server.resume()
+            while client.pool_stats().in_use < 1:
+                await asyncio.sleep(0.02)
+            in_use = registry.get_sample_value(
+                "mongodb_pool_connections", {"client": "prom", "state": "in_use"}
+            )
+            assert in_use == 1
+            with pytest.raises(news_mongo.PoolTimeoutError):
+                await articles.get(1)
             await asyncio.gather(holder, return_exceptions=True)
             timeouts = registry.get_sample_value(
                 "mongodb_pool_checkout_errors_total", {"client": "prom", "reason": "timeout"}

@@ -15,11 +15,8 @@ import uuid
 from typing import TYPE_CHECKING, Any, Generic, NamedTuple, TypeVar
 
 import msgspec
-from bson import Binary, Code, Decimal128, Int64, MaxKey, MinKey, ObjectId, Regex, Timestamp
-from pymongo import ReturnDocument
-from pymongo.errors import PyMongoError
 
-from news_mongo._errors import DocumentDecodeError
+from news_mongo._errors import DocumentDecodeError, pymongo_error
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
@@ -33,36 +30,50 @@ __all__ = ["Collection", "UpdateResult"]
 
 T = TypeVar("T")
 
-_BSON_TYPES: tuple[type, ...] = (
-    datetime.datetime,
-    datetime.date,
-    bytes,
-    uuid.UUID,
-    ObjectId,
-    Decimal128,
-    Binary,
-    Int64,
-    Timestamp,
-    Regex,
-    Code,
-    MinKey,
-    MaxKey,
-)
+_BSON_TYPES: list[tuple[type, ...]] = []
+
+
+def _bson_types() -> tuple[type, ...]:
+    """The types a Struct hands to BSON as they are (bson imported on first use)."""
+    if not _BSON_TYPES:
+        import bson
+
+        _BSON_TYPES.append(
+            (
+                datetime.datetime,
+                datetime.date,
+                bytes,
+                uuid.UUID,
+                bson.ObjectId,
+                bson.Decimal128,
+                bson.Binary,
+                bson.Int64,
+                bson.Timestamp,
+                bson.Regex,
+                bson.Code,
+                bson.MinKey,
+                bson.MaxKey,
+            )
+        )
+    return _BSON_TYPES[0]
 
 
 def _dec_hook(kind: type, value: Any) -> Any:
     """Let BSON values through to fields of their own type; Decimal128 into Decimal."""
     if isinstance(value, kind):
         return value
-    if kind is decimal.Decimal and isinstance(value, Decimal128):
-        return value.to_decimal()
+    if kind is decimal.Decimal:
+        from bson import Decimal128
+
+        if isinstance(value, Decimal128):
+            return value.to_decimal()
     raise TypeError(f"expected {kind.__name__}, got {type(value).__name__}")
 
 
 def _encode(document: Any) -> Any:
     """A Struct as a BSON-ready dict; dicts and other mappings unchanged."""
     if isinstance(document, msgspec.Struct):
-        return msgspec.to_builtins(document, builtin_types=_BSON_TYPES)
+        return msgspec.to_builtins(document, builtin_types=_bson_types())
     return document
 
 
@@ -138,7 +149,7 @@ class Collection(Generic[T]):
                 self._decode_one(document)
             raise DocumentDecodeError(f"documents of {self.name} do not fit: {exc}") from exc
 
-    def _error(self, exc: PyMongoError, method: str) -> BaseException:
+    def _error(self, exc: Exception, method: str) -> BaseException:
         return self._mongo._error(exc, f"{self.name}.{method}")
 
     # --- writes ----------------------------------------------------------------------------------
@@ -152,7 +163,7 @@ class Collection(Generic[T]):
         """
         try:
             result = await self.raw.insert_one(_encode(document), session=self._session)
-        except PyMongoError as exc:
+        except pymongo_error() as exc:
             raise self._error(exc, "insert_one") from exc
         return result.inserted_id
 
@@ -168,7 +179,7 @@ class Collection(Generic[T]):
             result = await self.raw.insert_many(
                 [_encode(d) for d in documents], ordered=ordered, session=self._session
             )
-        except PyMongoError as exc:
+        except pymongo_error() as exc:
             raise self._error(exc, "insert_many") from exc
         return list(result.inserted_ids)
 
@@ -180,7 +191,7 @@ class Collection(Generic[T]):
             result = await self.raw.replace_one(
                 filter, _encode(document), upsert=upsert, session=self._session
             )
-        except PyMongoError as exc:
+        except pymongo_error() as exc:
             raise self._error(exc, "replace_one") from exc
         return UpdateResult(result.matched_count, result.modified_count, result.upserted_id)
 
@@ -191,7 +202,7 @@ class Collection(Generic[T]):
         """Apply an update (``{"$set": {...}}`` or a pipeline) to the first match."""
         try:
             result = await self.raw.update_one(filter, update, upsert=upsert, session=self._session)
-        except PyMongoError as exc:
+        except pymongo_error() as exc:
             raise self._error(exc, "update_one") from exc
         return UpdateResult(result.matched_count, result.modified_count, result.upserted_id)
 
@@ -204,7 +215,7 @@ class Collection(Generic[T]):
             result = await self.raw.update_many(
                 filter, update, upsert=upsert, session=self._session
             )
-        except PyMongoError as exc:
+        except pymongo_error() as exc:
             raise self._error(exc, "update_many") from exc
         return UpdateResult(result.matched_count, result.modified_count, result.upserted_id)
 
@@ -224,10 +235,10 @@ class Collection(Generic[T]):
                 update,
                 upsert=upsert,
                 sort=list(sort) if sort else None,
-                return_document=ReturnDocument.AFTER if return_new else ReturnDocument.BEFORE,
+                return_document=return_new,  # pymongo's ReturnDocument.AFTER is True
                 session=self._session,
             )
-        except PyMongoError as exc:
+        except pymongo_error() as exc:
             raise self._error(exc, "find_one_and_update") from exc
         return None if document is None else self._decode_one(document)
 
@@ -235,7 +246,7 @@ class Collection(Generic[T]):
         """Delete the first document matching ``filter``; return how many were deleted (0, 1)."""
         try:
             result = await self.raw.delete_one(filter, session=self._session)
-        except PyMongoError as exc:
+        except pymongo_error() as exc:
             raise self._error(exc, "delete_one") from exc
         return result.deleted_count
 
@@ -243,7 +254,7 @@ class Collection(Generic[T]):
         """Delete every document matching ``filter``; return how many."""
         try:
             result = await self.raw.delete_many(filter, session=self._session)
-        except PyMongoError as exc:
+        except pymongo_error() as exc:
             raise self._error(exc, "delete_many") from exc
         return result.deleted_count
 
@@ -253,7 +264,7 @@ class Collection(Generic[T]):
         """The document whose ``_id`` is ``id``, or None."""
         try:
             document = await self.raw.find_one({"_id": id}, session=self._session)
-        except PyMongoError as exc:
+        except pymongo_error() as exc:
             raise self._error(exc, "get") from exc
         return None if document is None else self._decode_one(document)
 
@@ -268,7 +279,7 @@ class Collection(Generic[T]):
             document = await self.raw.find_one(
                 filter, sort=list(sort) if sort else None, session=self._session
             )
-        except PyMongoError as exc:
+        except pymongo_error() as exc:
             raise self._error(exc, "find_one") from exc
         return None if document is None else self._decode_one(document)
 
@@ -290,7 +301,7 @@ class Collection(Generic[T]):
                 session=self._session,
             )
             documents = await cursor.to_list()
-        except PyMongoError as exc:
+        except pymongo_error() as exc:
             raise self._error(exc, "find") from exc
         return self._decode_many(documents)
 
@@ -311,7 +322,7 @@ class Collection(Generic[T]):
                     document = await cursor.next()
                 except StopAsyncIteration:
                     return
-                except PyMongoError as exc:
+                except pymongo_error() as exc:
                     raise self._error(exc, "iterate") from exc
                 yield self._decode_one(document)
         finally:
@@ -321,7 +332,7 @@ class Collection(Generic[T]):
         """How many documents match ``filter`` (all of them when None)."""
         try:
             return await self.raw.count_documents(filter or {}, session=self._session)
-        except PyMongoError as exc:
+        except pymongo_error() as exc:
             raise self._error(exc, "count") from exc
 
     async def aggregate(
@@ -331,7 +342,7 @@ class Collection(Generic[T]):
         try:
             cursor = await self.raw.aggregate(list(pipeline), session=self._session)
             documents = await cursor.to_list()
-        except PyMongoError as exc:
+        except pymongo_error() as exc:
             raise self._error(exc, "aggregate") from exc
         if into is None or into is dict:
             return documents

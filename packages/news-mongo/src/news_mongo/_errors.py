@@ -44,6 +44,7 @@ __all__ = [
     "PoolTimeoutError",
     "TransactionConflictError",
     "error_labels",
+    "pymongo_error",
     "translate",
 ]
 
@@ -199,6 +200,13 @@ _KNOWN_LABELS: Final = (
 def _pymongo_labels(exc: Any) -> frozenset[str]:
     """The known labels a pymongo error carries (through its public ``has_error_label``)."""
     return frozenset(label for label in _KNOWN_LABELS if exc.has_error_label(label))
+
+
+def pymongo_error() -> type[Exception]:
+    """The error root of pymongo, imported on first use (``except`` evaluates it lazily)."""
+    from pymongo.errors import PyMongoError
+
+    return PyMongoError
 
 
 def error_labels(exc: BaseException | None) -> frozenset[str]:

@@ -15,8 +15,6 @@ import sys
 import time
 from typing import TYPE_CHECKING, Any, Final, TypeVar, overload
 
-from pymongo.errors import PyMongoError, WaitQueueTimeoutError
-
 from news_log import get_logger
 from news_mongo._collection import Collection
 from news_mongo._errors import (
@@ -26,10 +24,10 @@ from news_mongo._errors import (
     PoolTimeoutError,
     TransactionConflictError,
     error_labels,
+    pymongo_error,
     translate,
 )
 from news_mongo._metrics import MongoMetricsHook, PoolStats, resolve_metrics
-from news_mongo._monitor import CommandMonitor, PoolCounter
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -167,6 +165,8 @@ class Mongo:
         self._client: AsyncMongoClient[Any] | None = None
         self._database: AsyncDatabase[Any] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        from news_mongo._monitor import PoolCounter  # pymongo, on first use
+
         self._pool = PoolCounter(self.name, self._metrics)
         self._generation = 0
 
@@ -208,6 +208,8 @@ class Mongo:
             return
         from pymongo import AsyncMongoClient
 
+        from news_mongo._monitor import CommandMonitor, PoolCounter
+
         settings = self.settings
         self._pool = PoolCounter(self.name, self._metrics)
         listeners: list[Any] = [self._pool]
@@ -219,7 +221,7 @@ class Mongo:
                 event_listeners=listeners,
                 **client_options(settings, self.name),
             )
-        except PyMongoError as exc:  # a malformed URI or option
+        except pymongo_error() as exc:  # a malformed URI or option
             from news_mongo._errors import MongoConfigError
 
             raise MongoConfigError(
@@ -317,7 +319,9 @@ class Mongo:
             )
         return database
 
-    def _error(self, exc: PyMongoError, operation: str) -> BaseException:
+    def _error(self, exc: Exception, operation: str) -> BaseException:
+        from pymongo.errors import WaitQueueTimeoutError
+
         if isinstance(exc, WaitQueueTimeoutError):
             max_size = self.settings.max_pool_size
             wait = self.settings.pool_timeout
@@ -367,7 +371,7 @@ class Mongo:
                 continue
             try:
                 created[name] = await database[name].create_indexes([i.model() for i in declared])
-            except PyMongoError as exc:
+            except pymongo_error() as exc:
                 raise self._error(exc, f"{name}.ensure_indexes") from exc
         log.info("mongodb indexes ensured", indexes={k: len(v) for k, v in created.items()})
         return created
@@ -415,7 +419,7 @@ class Mongo:
                             await self._backoff(attempt, exc)
                             continue
                         raise self._conflict(exc, attempt) from exc
-                    if isinstance(exc, PyMongoError):  # fn used raw pymongo calls
+                    if isinstance(exc, pymongo_error()):  # fn used raw pymongo calls
                         raise self._error(exc, "transaction") from exc
                     raise
                 retry_body = await self._commit(session, limit, deadline, attempt)
@@ -461,7 +465,7 @@ class Mongo:
             commits += 1
             try:
                 await session.commit_transaction()
-            except PyMongoError as exc:
+            except pymongo_error() as exc:
                 labels = error_labels(exc)
                 if UNKNOWN_COMMIT in labels:
                     if commits <= limit and time.monotonic() < deadline:
@@ -505,7 +509,7 @@ class Mongo:
             raise MongoConnectionError(
                 f"MongoDB at {self.settings.hosts} did not answer ping within {timeout:g}s"
             ) from exc
-        except PyMongoError as exc:
+        except pymongo_error() as exc:
             raise self._error(exc, "health_check") from exc
         stats = self.pool_stats()
         return f"{stats.in_use}/{stats.max_size} connections in use, {stats.waiting} waiting"
