@@ -23,7 +23,19 @@ from typing import Any, Literal
 
 ROOT = Path(__file__).resolve().parents[2]
 RESULTS = ROOT / "docs" / "benchmarks"
-ORDER = ("log", "metrics", "kafka", "http", "db", "api", "auth", "redis", "client", "schema")
+ORDER = (
+    "log",
+    "metrics",
+    "kafka",
+    "http",
+    "db",
+    "api",
+    "auth",
+    "redis",
+    "client",
+    "schema",
+    "mongo",
+)
 
 Kind = Literal["ours", "peer", "other"]
 
@@ -357,7 +369,41 @@ def _schema(data: dict[str, Any]) -> Panel:
     )
 
 
+def _mongo(data: dict[str, Any]) -> Panel:
+    labels = {
+        "insert_struct_vs_raw_dict_cpu": "insert Struct\nCPU: raw ÷ ours",
+        "get_struct_vs_raw_dict_cpu": "get → Struct\nCPU: raw ÷ ours",
+        "get_dict_vs_raw_dict_cpu": "get → dict\nCPU: raw ÷ ours",
+        "get_struct_metrics_vs_raw_dict_cpu": "get + metrics\nCPU: raw ÷ ours",
+        "insert_struct_vs_raw_dict": "insert calls/s\n÷ raw",
+        "get_struct_vs_raw_dict": "get calls/s\n÷ raw",
+    }
+    targets = data.get("targets", {})
+    per_run = data.get("ratios_per_run") or {}
+    bars = []
+    for key, label in labels.items():
+        ratio = data["ratios"][key]
+        runs = per_run.get(key)
+        goal = targets.get(key)
+        bars.append(
+            Bar(
+                label,
+                float(ratio),
+                target=(">=", float(goal)) if goal is not None else None,
+                spread=(float(min(runs)), float(max(runs))) if runs else None,
+            )
+        )
+    return Panel(
+        "mongo",
+        "news-mongo vs raw pymongo AsyncMongoClient (SecantusDB server)",
+        "ratio, higher is better (median of per-run ratios)",
+        "higher",
+        bars,
+    )
+
+
 _PANELS = {
+    "mongo": _mongo,
     "client": _client,
     "schema": _schema,
     "log": _log,
