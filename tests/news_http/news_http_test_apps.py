@@ -550,7 +550,9 @@ class Journal:
     """A managed resource that logs its lifecycle; ``fail`` (``start``/``stop``/``hang``) breaks it.
 
     Accepted items are written to ``path`` when it stops (a store that must be flushed): the
-    tests read that file to prove nothing answered 2xx was lost.
+    tests read that file to prove nothing answered 2xx was lost. ``slow`` and ``slow-declared``
+    take 1.5 s to stop; ``slow-declared`` says so (``stop_timeout = 3.0``), as news-kafka's
+    clients do.
     """
 
     def __init__(self, label: str, *, fail: str = "", path: str = "") -> None:
@@ -559,6 +561,8 @@ class Journal:
         self.path = path
         self.items: list[str] = []
         self.running = False
+        if fail == "slow-declared":
+            self.stop_timeout = 3.0
 
     async def start(self) -> None:
         """Start (or fail to)."""
@@ -574,6 +578,8 @@ class Journal:
         """Flush the items, then stop (or fail to)."""
         if self.fail == "hang":
             await asyncio.sleep(3600)
+        if self.fail.startswith("slow"):
+            await asyncio.sleep(1.5)
         self.running = False
         if self.path:
             with open(self.path, "w", encoding="utf-8") as handle:
@@ -633,7 +639,12 @@ def managed() -> news_http.NewsApp:
     store = app.manage(
         Journal("store", fail=fails("store"), path=os.path.join(folder, "store.txt"))
     )
-    app.manage(Journal("publisher", fail=fails("publisher")), name="publisher")
+    explicit = os.environ.get("MANAGED_STOP_TIMEOUT")
+    app.manage(
+        Journal("publisher", fail=fails("publisher")),
+        name="publisher",
+        stop_timeout=float(explicit) if explicit else None,
+    )
     app.manage(Probed("search", down=os.path.join(folder, "down")))
     app.manage(Session())
     app.manage(Journal("consumer", fail=fails("consumer")), name="consumer")

@@ -45,13 +45,19 @@ def folder(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def _start(folder: Path, fail: str = "", app: str = "managed", **fields: Any) -> ServerProcess:
+def _start(
+    folder: Path,
+    fail: str = "",
+    app: str = "managed",
+    env: dict[str, str] | None = None,
+    **fields: Any,
+) -> ServerProcess:
     settings = news_http.HTTPSettings(host="127.0.0.1", **fields)
     return start_app(
         f"news_http_test_apps:{app}",
         settings=settings,
         pythonpath=[APPS_DIR],
-        env={"MANAGED_DIR": str(folder), "MANAGED_FAIL": fail},
+        env={"MANAGED_DIR": str(folder), "MANAGED_FAIL": fail, **(env or {})},
         wait=not fail.endswith(("start", "hang-start")),
     )
 
@@ -136,6 +142,59 @@ class TestFailures:
         assert events.index("stop consumer") < events.index("stop store")
         failed = server.find_logs(msg="shutdown hook failed")
         assert [line["hook"] for line in failed] == ["publisher.stop"]
+
+
+class TestStopTimeout:
+    """A resource whose stop needs longer than hook_timeout gets its own bound, not cut short."""
+
+    @pytest.mark.parametrize(
+        ("fail", "env", "ok"),
+        [
+            ("publisher:slow", {}, False),  # 1.5 s stop, hook_timeout 1 s: cut, exit 1
+            ("publisher:slow-declared", {}, True),  # its stop_timeout attribute (3 s)
+            ("publisher:slow", {"MANAGED_STOP_TIMEOUT": "3"}, True),  # manage(stop_timeout=3)
+        ],
+    )
+    def test_the_longer_bound_wins(
+        self, folder: Path, fail: str, env: dict[str, str], ok: bool
+    ) -> None:
+        """A 1.5 s stop with hook_timeout=1: cut, unless the resource or manage() says 3 s."""
+        server = _start(folder, fail, env=env, hook_timeout=1.0)
+        result = server.stop()
+        events = _events(server)
+        assert ("stop publisher" in events) is ok, events
+        assert "stop store" in events, events  # the next ones stop either way
+        failed = [line["hook"] for line in server.find_logs(msg="shutdown hook failed")]
+        assert failed == ([] if ok else ["publisher.stop"])
+        assert result.exit_code == (0 if ok else 1)
+        (drain,) = server.find_logs(msg="shutting down: draining in-flight requests")
+        # the shutdown deadline counts the publisher's 3 s instead of hook_timeout's 1 s
+        assert drain["hooks_budget_s"] == drain["shutdown_hooks"] * 1.0 + (2.0 if ok else 0.0)
+
+    def test_kafka_clients_report_their_stop_bound(self) -> None:
+        """news-kafka's Publisher and Consumer say how long their stop may take (> 10 s)."""
+        import news_kafka
+
+        async def handler(message: Any) -> None:
+            del message
+
+        settings = news_kafka.KafkaSettings(
+            producer=news_kafka.ProducerSettings(close_timeout_ms=12_000),
+            consumer=news_kafka.ConsumerSettings(stop_timeout_ms=20_000),
+        )
+        publisher = news_kafka.Publisher(settings)
+        consumer = news_kafka.Consumer(settings, topics="t", group_id="g", handler=handler)
+        assert 12.0 < publisher.stop_timeout <= 20.0
+        assert 20.0 < consumer.stop_timeout <= 35.0
+        defaults = news_kafka.KafkaSettings()
+        assert news_kafka.Publisher(defaults).stop_timeout > news_http.HTTPSettings().hook_timeout
+
+    @pytest.mark.parametrize("bad", [0, -1.0, float("nan"), float("inf"), True, "5"])
+    def test_a_bad_stop_timeout_is_refused(self, bad: Any) -> None:
+        """stop_timeout must be a finite number of seconds > 0."""
+        app = news_http.create_app(name="bad")
+        with pytest.raises(news_http.HTTPConfigError, match="stop_timeout"):
+            app.manage(_Resource(), stop_timeout=bad)
 
 
 class TestReadiness:

@@ -23,7 +23,7 @@ from typing import Any, Literal
 
 ROOT = Path(__file__).resolve().parents[2]
 RESULTS = ROOT / "docs" / "benchmarks"
-ORDER = ("log", "metrics", "kafka", "http", "db", "api", "auth", "redis", "client")
+ORDER = ("log", "metrics", "kafka", "http", "db", "api", "auth", "redis", "client", "schema")
 
 Kind = Literal["ours", "peer", "other"]
 
@@ -326,8 +326,40 @@ def _client(data: dict[str, Any]) -> Panel:
     )
 
 
+def _schema(data: dict[str, Any]) -> Panel:
+    labels = {
+        "avro_send_vs_plain_send": "Publisher.send + Avro\n÷ without",
+        "json_schema_send_vs_plain_send": "Publisher.send + JSON Schema\n÷ without",
+        "avro_decode_vs_confluent": "Avro decode\n÷ confluent-kafka's",
+    }
+    targets = data.get("targets", {})
+    per_run = data.get("ratios_per_run") or {}
+    bars = []
+    for key, ratio in data["ratios"].items():
+        if key not in labels:
+            continue  # JSON Schema decode ÷ Avro (~15x): in the page's table, not the chart
+        runs = per_run.get(key)
+        goal = targets.get(key)
+        bars.append(
+            Bar(
+                labels[key],
+                float(ratio),
+                target=(">=", float(goal)) if goal is not None else None,
+                spread=(float(min(runs)), float(max(runs))) if runs else None,
+            )
+        )
+    return Panel(
+        "schema",
+        "news-schema: the Confluent wire format in news-kafka",
+        "rec/s ÷ peer's (median of per-run ratios)",
+        "higher",
+        bars,
+    )
+
+
 _PANELS = {
     "client": _client,
+    "schema": _schema,
     "log": _log,
     "api": _api,
     "metrics": _metrics,

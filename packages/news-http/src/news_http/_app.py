@@ -452,14 +452,20 @@ class NewsApp(Robyn):
 
     # -- managed resources ---------------------------------------------------------------------
 
-    def manage(self, resource: R, *, name: str | None = None) -> R:
+    def manage(
+        self, resource: R, *, name: str | None = None, stop_timeout: float | None = None
+    ) -> R:
         """Start ``resource`` in each worker before it serves, stop it after the drain.
 
         ``resource`` is anything with async ``start()`` and ``stop()`` (a news-kafka
         ``Publisher`` or ``Consumer``, a database pool, a Redis client), or an async context
         manager. Resources start in registration order, after the app's startup hooks, and
         stop in reverse order once the requests in flight finished, before the app's shutdown
-        hooks; each start and stop is bounded by ``HTTPSettings.hook_timeout``. A resource that
+        hooks; each start and stop is bounded by ``HTTPSettings.hook_timeout``, a stop by the
+        resource's own bound when that is longer: ``stop_timeout`` (seconds), else the
+        resource's ``stop_timeout`` attribute (news-kafka's ``Publisher`` and ``Consumer``
+        report how long their stop may take: a consumer's in-flight handlers, a publisher's
+        flush, are not cut short at ``hook_timeout``). A resource that
         fails to start stops the worker (exit code 3) after the ones started before it were
         stopped. If the resource has ``async health_check()`` (returning an optional short text,
         raising when the dependency is unusable), it becomes a critical readiness check of
@@ -473,12 +479,13 @@ class NewsApp(Robyn):
 
         Raises:
             HTTPConfigError: ``resource`` has neither shape, is managed already, its readiness
-                check's name is taken, or the app already serves.
+                check's name is taken, ``stop_timeout`` is not a number > 0, or the app
+                already serves.
         """
         if self._finalized:
             raise HTTPConfigError("resources cannot be added once the app is serving")
         resolved = resource_name(resource, name)
-        managed = self._managed.add(resource, resolved)
+        managed = self._managed.add(resource, resolved, stop_timeout)
         try:
             self._add_readiness(resolved, managed.health_check)
         except BaseException:

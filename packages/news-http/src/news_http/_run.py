@@ -102,8 +102,9 @@ def run(app: NewsApp, settings: HTTPSettings | None = None) -> NoReturn:
     in reverse registration order, each within ``hook_timeout``; news-log is flushed; the
     process exits 0 (1 if the grace period ran out or a hook failed). Whatever the hooks do,
     the process is gone ``shutdown_delay + shutdown_grace + hooks x hook_timeout + 5`` seconds
-    after the signal at the latest. With ``processes > 1`` the calling process supervises
-    forked workers that each do all of that; it exits once they have.
+    after the signal at the latest (a managed resource whose ``stop_timeout`` is longer than
+    ``hook_timeout`` counts with its ``stop_timeout``). With ``processes > 1`` the calling
+    process supervises forked workers that each do all of that; it exits once they have.
 
     Startup hooks run in each worker before it serves; a failing one exits with code 3.
 

@@ -172,7 +172,9 @@ class HTTPSettings(msgspec.Struct, frozen=True, kw_only=True):
         msgspec.Meta(
             gt=0.0,
             description="Seconds each startup or shutdown hook (and managed resource's "
-            "start or stop) may take; one that overruns is cancelled or left behind.",
+            "start or stop) may take; one that overruns is cancelled or left behind. A "
+            "resource's stop gets its own stop_timeout when longer (a Kafka consumer's "
+            "stop_timeout_ms, a publisher's close_timeout_ms).",
         ),
     ] = 10.0
     access_log: Annotated[

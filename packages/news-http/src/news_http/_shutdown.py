@@ -6,8 +6,9 @@
   so that the next hooks still run. A sync shutdown hook runs on a thread of its own, so that
   one that never returns cannot stop the event loop or the hooks after it.
 - `Watchdog` is the hard deadline: a daemon thread started with the signal, independent of the
-  event loop. If the process is still alive at ``shutdown_delay + shutdown_grace + hooks x
-  hook_timeout + WATCHDOG_MARGIN_S`` (an async hook that swallows cancellation and blocks the
+  event loop. If the process is still alive at ``shutdown_delay + shutdown_grace + the hooks'
+  bounds + WATCHDOG_MARGIN_S`` (each hook's bound is ``hook_timeout``, or a managed resource's
+  longer ``stop_timeout``: `hook_timeout`) (an async hook that swallows cancellation and blocks the
   loop, a C call that never returns...), it logs what was still running (the shutdown phase,
   the hooks left running, where the main thread is) and exits with code 1.
 - `exit_process` writes what is queued (access log, news-metrics' multi-process values,
@@ -28,6 +29,7 @@ import time
 from typing import TYPE_CHECKING, Any, Final, NoReturn
 
 import news_log
+from news_http._managed import TIMEOUT_ATTR
 from news_http._stack.access_log import flush_all
 
 if TYPE_CHECKING:
@@ -43,6 +45,8 @@ __all__ = [
     "Watchdog",
     "exit_process",
     "hook_name",
+    "hook_timeout",
+    "hooks_budget",
     "run_hook",
 ]
 
@@ -61,6 +65,15 @@ _log = news_log.get_logger("news_http.server")
 def hook_name(hook: Callable[..., Any]) -> str:
     """A hook's name for log lines (its qualified name)."""
     return str(getattr(hook, "__qualname__", None) or repr(hook))
+
+
+def hook_timeout(hook: Callable[..., Any], default: float) -> float:
+    """Seconds ``hook`` may take: ``default`` (``hook_timeout``), or its own longer bound.
+
+    A managed resource's stop hook carries its bound (`news_http._managed.TIMEOUT_ATTR`).
+    """
+    bound = getattr(hook, TIMEOUT_ATTR, None)
+    return max(default, float(bound())) if callable(bound) else default
 
 
 class HookOutcome:
@@ -280,9 +293,14 @@ def exit_process(code: int, *, from_watchdog: bool = False) -> NoReturn:
     os._exit(code)
 
 
-def budget(*, delay: float, grace: float, hooks: int, hook_timeout: float, settle: float) -> float:
-    """Seconds from the signal to the watchdog's deadline."""
-    return delay + grace + settle + hooks * hook_timeout + WATCHDOG_MARGIN_S
+def hooks_budget(hooks: Iterable[Callable[..., Any]], default: float) -> float:
+    """Seconds the shutdown ``hooks`` may take in all (each within its `hook_timeout`)."""
+    return sum(hook_timeout(hook, default) for hook in hooks)
+
+
+def budget(*, delay: float, grace: float, hooks: float, settle: float) -> float:
+    """Seconds from the signal to the watchdog's deadline (``hooks``: their `hooks_budget`)."""
+    return delay + grace + settle + hooks + WATCHDOG_MARGIN_S
 
 
 def names(hooks: Iterable[Callable[..., Any]]) -> list[str]:

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, NoReturn
 
 import news_log
 from news_http import _robyn
-from news_http._shutdown import EXIT_UNCLEAN
+from news_http._shutdown import EXIT_UNCLEAN, hooks_budget
 from news_http._worker import Worker
 
 if TYPE_CHECKING:
@@ -91,7 +91,8 @@ class Supervisor:
         budget = (
             self.settings.shutdown_delay
             + self.settings.shutdown_grace
-            + self.settings.hook_timeout * (len(self.app.shutdown_hooks) + 1)
+            + hooks_budget(self.app.shutdown_hooks, self.settings.hook_timeout)
+            + self.settings.hook_timeout
         )
         self._killer = threading.Timer(budget + 5.0, self._kill_remaining)
         self._killer.daemon = True

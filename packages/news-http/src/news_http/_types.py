@@ -54,4 +54,9 @@ class Resource(Protocol):
         """Connect; raise if the resource cannot be used (the worker then does not serve)."""
 
     async def stop(self) -> None:
-        """Release everything; must be bounded (the app also bounds it by ``hook_timeout``)."""
+        """Release everything; must be bounded (the app also bounds it by ``hook_timeout``).
+
+        A resource whose stop may need longer says so with a ``stop_timeout`` attribute
+        (seconds; optional, not part of the protocol check): the app then bounds its stop by
+        that instead.
+        """

@@ -42,6 +42,8 @@ from news_http._shutdown import (
     budget,
     exit_process,
     hook_name,
+    hook_timeout,
+    hooks_budget,
     run_hook,
 )
 from news_http._sockets import close_connections, stop_accepting
@@ -108,8 +110,7 @@ class Worker:
                 delay=settings.shutdown_delay,
                 grace=settings.shutdown_grace,
                 settle=SETTLE_S,
-                hooks=len(self.app.shutdown_hooks),
-                hook_timeout=settings.hook_timeout,
+                hooks=hooks_budget(self.app.shutdown_hooks, settings.hook_timeout),
             )
         )
         health = self.app.health
@@ -226,6 +227,9 @@ class Worker:
             idle_connections_closed=connections,
             shutdown_hooks=len(self.app.shutdown_hooks),
             hook_timeout_s=self.settings.hook_timeout,
+            hooks_budget_s=round(
+                hooks_budget(self.app.shutdown_hooks, self.settings.hook_timeout), 3
+            ),
             pid=os.getpid(),
         )
         last_busy = next_sweep = began
@@ -264,12 +268,15 @@ class Worker:
 
     async def _run_shutdown_hooks(self) -> None:
         """Every hook, in order, each bounded; a failure is logged and the next one runs."""
-        timeout = self.settings.hook_timeout
+        default = self.settings.hook_timeout
         for hook in self.app.shutdown_hooks:
             name = hook_name(hook)
             self.watchdog.phase = f"shutdown hook {name}"
             outcome = await run_hook(
-                hook, timeout, sync_in_thread=True, running=self.watchdog.running
+                hook,
+                hook_timeout(hook, default),
+                sync_in_thread=True,
+                running=self.watchdog.running,
             )
             if not outcome.ok:
                 _log.error(

@@ -70,6 +70,8 @@ from news_kafka._records import (
     Message,
     ProducerRecord,
     RecordMetadata,
+    ValueDeserializer,
+    ValueSerializer,
 )
 from news_kafka._settings import (
     ConsumerSettings,
@@ -119,6 +121,8 @@ __all__ = [
     "SerializationError",
     "TopicInfo",
     "TopicSpec",
+    "ValueDeserializer",
+    "ValueSerializer",
     "__version__",
     "ensure_topics",
 ]

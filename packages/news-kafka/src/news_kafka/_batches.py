@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from aiokafka import AIOKafkaProducer
 
     from news_kafka._metrics import KafkaMetricsHook
-    from news_kafka._records import Codec, Headers
+    from news_kafka._records import Codec, Headers, SerializerCodec
     from news_kafka._settings import ProducerSettings
 
 __all__ = ["BatchJob", "plan", "prepare"]
@@ -45,7 +45,10 @@ Waiters = dict["asyncio.Future[Any]", tuple[str, bytes | None, int]]
 
 
 def prepare(
-    codec: Codec, topic: str, records: Iterable[ProducerRecord | Any], headers: Headers | None
+    codec: Codec | SerializerCodec,
+    topic: str,
+    records: Iterable[ProducerRecord | Any],
+    headers: Headers | None,
 ) -> tuple[list[Any], Shared, bool]:
     """Encode the records: (items, shared headers, whether no record has a key/partition).
 

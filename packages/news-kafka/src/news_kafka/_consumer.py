@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 
     from news_kafka._metrics import KafkaMetricsHook
     from news_kafka._publisher import Publisher
+    from news_kafka._records import ValueDeserializer
 
 __all__ = ["Consumer", "Handler"]
 
@@ -75,6 +76,11 @@ class Consumer(Generic[T]):
         handler: ``async def handler(message: Message[T]) -> None``.
         value_type: Decode values into this type with msgspec (JSON, or msgpack when the
             record's ``content-type`` says so); ``None`` hands over raw ``bytes``.
+        deserializer: Decodes values instead of ``value_type`` (a `ValueDeserializer`, e.g.
+            news-schema's ``AvroDeserializer``: the Confluent wire format, by schema id). A
+            record it cannot read (unknown schema id, not the wire format) goes to the
+            dead-letter topic; while its ``prepare`` fails otherwise (the registry is down)
+            the partition waits and retries.
         group_id: The consumer group (default: ``settings.consumer.group_id``).
         metrics: A `KafkaMetricsHook` (default: per ``settings.metrics``, news-metrics'
             ``KafkaMetrics`` when it is installed). Per-partition lag is reported every second.
@@ -99,6 +105,7 @@ class Consumer(Generic[T]):
         pattern: str | None = None,
         handler: Callable[[Message[T]], Awaitable[None]],
         value_type: type[T] | None = None,
+        deserializer: ValueDeserializer | None = None,
         group_id: str | None = None,
         metrics: KafkaMetricsHook | None = None,
         dead_letter_publisher: Publisher | None = None,
@@ -128,6 +135,7 @@ class Consumer(Generic[T]):
             group=group,
             handler=handler,
             value_type=value_type,
+            deserializer=deserializer,
             metrics=self._metrics,
             dead_letter_publisher=dead_letter_publisher,
             stopping=lambda: self._stopping,
@@ -196,6 +204,24 @@ class Consumer(Generic[T]):
     def health_name(self) -> str:
         """The name of `health_check` when news-http's ``app.manage`` registers it."""
         return f"kafka-consumer:{self._group}"
+
+    @property
+    def stop_timeout(self) -> float:
+        """Seconds `stop` may take (default timeout): news-http's ``app.manage`` bound for it.
+
+        ``consumer.stop_timeout_ms`` for the handlers in flight, then the final commit and
+        leaving the group (each bounded), and the own dead-letter publisher's flush if one
+        was started. A tighter bound would cut the handlers short or skip the commit (their
+        records are then redelivered).
+        """
+        seconds = (
+            self._settings.consumer.stop_timeout_ms / 1000.0
+            + _FINAL_COMMIT_TIMEOUT
+            + _CLIENT_STOP_TIMEOUT
+        )
+        if self._handling.own_publisher is not None:
+            seconds += _DLQ_STOP_TIMEOUT + _CLIENT_STOP_TIMEOUT
+        return seconds
 
     async def health_check(self) -> str:
         """Readiness: the consumer runs and its fetch loop polls (no I/O; never blocks).

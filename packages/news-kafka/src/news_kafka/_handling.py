@@ -30,6 +30,7 @@ from news_kafka._records import (
     TRACESTATE_HEADER,
     Message,
 )
+from news_kafka._records import ValueDeserializer as _ValueDeserializer
 from news_log import bind, get_logger
 
 if TYPE_CHECKING:
@@ -39,6 +40,7 @@ if TYPE_CHECKING:
 
     from news_kafka._metrics import KafkaMetricsHook
     from news_kafka._publisher import Publisher
+    from news_kafka._records import ValueDeserializer
     from news_kafka._settings import KafkaSettings
 
 __all__ = ["Abandoned", "Handling", "Partition"]
@@ -101,12 +103,14 @@ class Handling:
         group: The consumer group (dead-letter headers, metrics labels).
         handler: The service's handler.
         value_type: Decode values into it (JSON, or msgpack by content type); None: bytes.
+        deserializer: Decodes values instead (a `ValueDeserializer`); excludes value_type.
         metrics: The metrics hook, if any.
         dead_letter_publisher: A running publisher for dead letters (else one of its own).
         stopping: Tells whether the consumer is stopping (waits are abandoned then).
     """
 
     __slots__ = (
+        "_deserializer",
         "_dlq",
         "_dlq_lock",
         "_group",
@@ -128,6 +132,7 @@ class Handling:
         group: str,
         handler: Callable[[Message[Any]], Awaitable[None]],
         value_type: type[Any] | None,
+        deserializer: ValueDeserializer | None = None,
         metrics: KafkaMetricsHook | None,
         dead_letter_publisher: Publisher | None,
         stopping: Callable[[], bool],
@@ -147,6 +152,16 @@ class Handling:
         self.handler_timeout = timeout_ms / 1000.0 if timeout_ms is not None else None
         self._json_decode: Callable[[bytes], Any] | None = None
         self._msgpack_decode: Callable[[bytes], Any] | None = None
+        self._deserializer = deserializer
+        if deserializer is not None and not isinstance(deserializer, _ValueDeserializer):
+            raise KafkaConfigError(
+                f"deserializer {deserializer!r} has no async prepare(topic, data) and "
+                "deserialize(topic, data) methods"
+            )
+        if deserializer is not None and value_type is not None:
+            raise KafkaConfigError(
+                "pass value_type= or deserializer=, not both: the deserializer decides the type"
+            )
         if value_type is not None:
             try:
                 self._json_decode = msgspec.json.Decoder(value_type).decode
@@ -172,6 +187,7 @@ class Handling:
         stopping = self._stopping
         monotonic = time.monotonic
         handled = 0
+        deserializer = self._deserializer
         while queue and handled < limit:
             if state.revoked or stopping():
                 return False
@@ -180,11 +196,19 @@ class Handling:
             headers = record.headers
             raw = record.value
             try:
-                if headers or raw is None:
+                if deserializer is not None:
+                    if raw is None:
+                        value = None  # a tombstone
+                    else:
+                        try:
+                            value = deserializer.deserialize(record.topic, raw)
+                        except LookupError:  # e.g. a schema id not loaded yet
+                            value = await self._load(state, record)
+                elif headers or raw is None:
                     value = self._decode(record)
                 else:
                     value = raw if json_decode is None else json_decode(raw)
-            except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+            except (msgspec.DecodeError, msgspec.ValidationError, ValueError, LookupError) as exc:
                 fields = context_fields(headers) if headers else None
                 with bind(**fields) if fields else _UNBOUND:  # its DLQ line has the request id
                     await self._dead_letter(state, record, exc, 0)
@@ -252,6 +276,38 @@ class Handling:
         )
         await self.pause(state, delay)
         return True
+
+    async def _load(self, state: Partition, record: Any) -> Any:
+        """Let the deserializer load what the record needs (its schema), then decode it.
+
+        A ``ValueError`` or ``LookupError`` (no such schema id, not the wire format)
+        propagates: the record is dead-lettered. Any other error (the registry does not
+        answer) is retried with backoff until it succeeds, or the partition goes away (the
+        record stays uncommitted): a good record is never dead-lettered for an outage.
+        """
+        deserializer = self._deserializer
+        assert deserializer is not None
+        topic, raw = record.topic, record.value
+        round_ = 0
+        while True:
+            round_ += 1
+            try:
+                await deserializer.prepare(topic, raw)
+                return deserializer.deserialize(topic, raw)
+            except (ValueError, LookupError):
+                raise
+            except Exception as exc:  # noqa: BLE001 - an outage: retried, logged
+                delay = max(self._policy.delay(min(round_, 10)), 0.5)
+                log.error(  # noqa: TRY400 - retried; the error text is enough
+                    "cannot load the record's schema; retrying (the partition waits)",
+                    topic=topic,
+                    partition=record.partition,
+                    offset=record.offset,
+                    group=self._group,
+                    error=f"{type(exc).__name__}: {exc}",
+                    retry_in_s=round(delay, 3),
+                )
+                await self.pause(state, delay)
 
     def _decode(self, record: Any) -> Any:
         raw = record.value

@@ -24,7 +24,15 @@ from news_kafka._errors import (
     SerializationError,
 )
 from news_kafka._metrics import resolve_metrics
-from news_kafka._records import Codec, ProducerRecord, RecordMetadata, build_headers, encode_key
+from news_kafka._records import (
+    Codec,
+    ProducerRecord,
+    RecordMetadata,
+    SerializerCodec,
+    build_headers,
+    encode_key,
+)
+from news_kafka._records import ValueSerializer as ValueSerializerType
 from news_kafka._sending import SendQueue
 from news_kafka._settings import KafkaSettings
 from news_kafka._shutdown import run_step
@@ -77,6 +85,11 @@ class Publisher:
         settings: Connection and ``producer`` settings (default: ``KafkaSettings()``).
         metrics: A `KafkaMetricsHook` (default: per ``settings.metrics``, news-metrics'
             ``KafkaMetrics`` when it is installed).
+        serializer: Writes values instead of msgspec (a `ValueSerializer`, e.g.
+            news-schema's ``AvroSerializer``: the Confluent wire format). Its ``prepare(topic)``
+            runs once per topic before the first record to it is sent (or ahead, with
+            `prepare`); its errors (an incompatible schema, a registry that does not answer)
+            propagate from that call unchanged. ``bytes`` values still pass through.
 
     Example:
         >>> async def main() -> None:  # doctest: +SKIP
@@ -92,10 +105,21 @@ class Publisher:
         settings: KafkaSettings | None = None,
         *,
         metrics: KafkaMetricsHook | None = None,
+        serializer: ValueSerializerType | None = None,
     ) -> None:
         self._settings = settings or KafkaSettings()
         cfg = self._settings.producer
-        self._codec = Codec(cfg.serializer)
+        self._serializing: SerializerCodec | None = None
+        self._codec: Codec | SerializerCodec
+        if serializer is None:
+            self._codec = Codec(cfg.serializer)
+        else:
+            if not isinstance(serializer, ValueSerializerType):
+                raise KafkaConfigError(
+                    f"serializer {serializer!r} has no async prepare(topic) and "
+                    "serialize(topic, value) methods"
+                )
+            self._codec = self._serializing = SerializerCodec(serializer)
         self._policy = cfg.retry
         self._metrics = resolve_metrics(metrics, self._settings.metrics)
         # One attempt: Kafka's own acknowledgement deadline plus a margin for queueing and
@@ -140,6 +164,15 @@ class Publisher:
     def running(self) -> bool:
         """True between a successful ``start()`` and ``stop()``."""
         return self._producer is not None and not self._closing
+
+    @property
+    def stop_timeout(self) -> float:
+        """Seconds `stop` may take (default timeout): news-http's ``app.manage`` bound for it.
+
+        ``producer.close_timeout_ms`` to flush what was accepted, then ending retries and
+        closing the client (bounded). A tighter bound would fail accepted records.
+        """
+        return self._settings.producer.close_timeout_ms / 1000.0 + 3 * _FORCE_CLOSE_TIMEOUT
 
     @property
     def failing_fast(self) -> bool:
@@ -285,6 +318,18 @@ class Publisher:
                 topic="",
             ) from exc
         return f"{brokers} broker(s)"
+
+    async def prepare(self, *topics: str) -> None:
+        """Run the serializer's ``prepare`` for these topics now (e.g. at service start).
+
+        With news-schema's serializers this registers the schema under each topic's subject:
+        an incompatible schema, or a registry that does not answer, fails here rather than
+        on the first record. A no-op without a serializer, and for topics already prepared.
+        """
+        serializing = self._serializing
+        if serializing is not None:
+            for topic in topics:
+                await serializing.prepare(topic)
 
     async def flush(self, timeout: float | None = None) -> None:
         """Wait until every record accepted so far is delivered or has failed for good.
@@ -466,6 +511,9 @@ class Publisher:
             SerializationError: The value or key cannot be encoded.
         """
         deadline = self._deadline(timeout)
+        serializing = self._serializing
+        if serializing is not None and topic not in serializing.prepared:
+            await serializing.prepare(topic)
         record = self._record(topic, value, key, headers, partition, timestamp)
         self._pending += 1
         self._idle.clear()
@@ -532,6 +580,9 @@ class Publisher:
                 self._idle.clear()
                 sending.reaper = asyncio.ensure_future(sending.reap_loop())
             return
+        serializing = self._serializing
+        if serializing is not None and topic not in serializing.prepared:
+            await serializing.prepare(topic)
         record = self._record(topic, value, key, headers, partition, timestamp)
         deadline = None if timeout is None else self._deadline(timeout)
         await self._sending.enqueue(record, deadline)
@@ -682,6 +733,9 @@ class Publisher:
                 topic=topic,
                 attempts=1,
             ) from exc
+        serializing = self._serializing
+        if serializing is not None and topic not in serializing.prepared:
+            await serializing.prepare(topic)
         items, shared, all_keyless = prepare(self._codec, topic, records, headers)
         if not items:
             return []

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any, Final, Generic, TypeVar
+from typing import Any, Final, Generic, Protocol, TypeVar, runtime_checkable
 
 import msgspec
 
@@ -25,6 +25,8 @@ __all__ = [
     "Message",
     "ProducerRecord",
     "RecordMetadata",
+    "ValueDeserializer",
+    "ValueSerializer",
 ]
 
 T = TypeVar("T")
@@ -190,6 +192,78 @@ class Codec:
             raise SerializationError(
                 f"cannot encode a {type(value).__name__} for topic {topic!r}: {exc}; publish "
                 "a msgspec Struct, dict, list, scalar or bytes"
+            ) from exc
+
+
+@runtime_checkable
+class ValueSerializer(Protocol):
+    """Writes record values for a `Publisher` (``Publisher(settings, serializer=...)``).
+
+    news-schema's ``AvroSerializer`` and ``JSONSchemaSerializer`` have this shape (news-kafka
+    never imports them). The publisher awaits ``prepare(topic)`` once per topic, before the
+    first record to it is sent (where a schema registry refuses an incompatible schema), then
+    calls ``serialize`` per record: sync, on the hot path.
+    """
+
+    async def prepare(self, topic: str) -> Any:
+        """Get ready to write records to ``topic`` (register its schema...); idempotent."""
+        ...
+
+    def serialize(self, topic: str, value: Any) -> bytes:
+        """The value's bytes (raise ``ValueError`` when it cannot be written)."""
+        ...
+
+
+@runtime_checkable
+class ValueDeserializer(Protocol):
+    """Reads record values for a `Consumer` (``Consumer(..., deserializer=...)``).
+
+    ``deserialize`` is sync, on the hot path. When it raises ``LookupError`` (a schema it has
+    not loaded), the consumer awaits ``prepare(topic, data)`` and calls it again. A
+    ``ValueError`` (or ``LookupError``) from either sends the record to the dead-letter topic
+    at once; any other error of ``prepare`` (the registry is down) is retried with the
+    consumer's retry policy, then dead-lettered.
+    """
+
+    async def prepare(self, topic: str, data: bytes) -> Any:
+        """Load what ``deserialize`` needs for this record (its schema, by id)."""
+        ...
+
+    def deserialize(self, topic: str, data: bytes) -> Any:
+        """The decoded value of a record of ``topic``."""
+        ...
+
+
+class SerializerCodec:
+    """A `Codec` that writes values with a `ValueSerializer` (bytes pass through)."""
+
+    __slots__ = ("_serialize", "prepared", "serializer")
+
+    def __init__(self, serializer: ValueSerializer) -> None:
+        self.serializer = serializer
+        self._serialize = serializer.serialize
+        self.prepared: set[str] = set()
+
+    async def prepare(self, topic: str) -> None:
+        """Run the serializer's ``prepare`` for ``topic`` once (errors propagate, unchanged)."""
+        if topic not in self.prepared:
+            await self.serializer.prepare(topic)
+            self.prepared.add(topic)
+
+    def value(self, value: Any, topic: str) -> tuple[bytes | None, bytes | None]:
+        """Return the value bytes (no content type: the serializer's format says it)."""
+        if value is None:
+            return None, None
+        if isinstance(value, bytes):
+            return value, None
+        try:
+            return self._serialize(topic, value), None
+        except SerializationError:
+            raise
+        except Exception as exc:
+            raise SerializationError(
+                f"cannot serialize a {type(value).__name__} for topic {topic!r}: "
+                f"{type(exc).__name__}: {exc}"
             ) from exc
 
 

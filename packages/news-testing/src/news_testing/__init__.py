@@ -70,6 +70,16 @@ per session, flushed before each test, restartable for fault tests::
 
 Fixtures: ``redis``, ``redis_server`` (session), ``redis_private_server``, ``redis_settings``.
 
+A Confluent-compatible Schema Registry (``pip install 'news-testing[schema]'``), in this
+process on a free loopback port, with BACKWARD/FORWARD/FULL rules for Avro and JSON Schema::
+
+    async def test_registers(schema_registry, schema_registry_settings):
+        async with news_schema.SchemaRegistry(schema_registry_settings) as registry:
+            ...
+        schema_registry.stop()  # an outage; .start() brings it back, same port and state
+
+Fixtures: ``schema_registry``, ``schema_registry_settings``.
+
 Errors derive from `NewsTestingError`. Every public name is imported on first use, so that
 ``import news_testing`` (which pytest does in every session) stays cheap.
 """
@@ -119,6 +129,11 @@ if TYPE_CHECKING:
         TestDatabase,
     )
     from news_testing.redis import REDIS_URL_ENV, RedisServer, RedisStartError, redis_test_settings
+    from news_testing.schema_registry import (
+        SchemaRegistryServer,
+        SchemaRegistryStartError,
+        registry_test_settings,
+    )
 
 # Public name -> the module defining it, imported when the name is first used (PEP 562). A new
 # fixture module (postgres.py, redis.py...) adds its public names here and to __all__.
@@ -147,6 +162,8 @@ _EXPORTS: dict[str, str] = {
     "REDIS_URL_ENV": "news_testing.redis",
     "RedisServer": "news_testing.redis",
     "RedisStartError": "news_testing.redis",
+    "SchemaRegistryServer": "news_testing.schema_registry",
+    "SchemaRegistryStartError": "news_testing.schema_registry",
     "ServerProcess": "news_testing.http",
     "StopResult": "news_testing.http",
     "TestDatabase": "news_testing.postgres",
@@ -154,6 +171,7 @@ _EXPORTS: dict[str, str] = {
     "free_port": "news_testing._net",
     "kafka_env": "news_testing._env",
     "redis_test_settings": "news_testing.redis",
+    "registry_test_settings": "news_testing.schema_registry",
     "kafka_test_settings": "news_testing.kafka",
     "publish_raw": "news_testing.kafka",
     "serve_app": "news_testing.http",
@@ -187,6 +205,8 @@ __all__ = [
     "PrivatePostgres",
     "RedisServer",
     "RedisStartError",
+    "SchemaRegistryServer",
+    "SchemaRegistryStartError",
     "ServerProcess",
     "StopResult",
     "TestDatabase",
@@ -197,6 +217,7 @@ __all__ = [
     "kafka_test_settings",
     "publish_raw",
     "redis_test_settings",
+    "registry_test_settings",
     "serve_app",
     "settings_env",
     "start_app",

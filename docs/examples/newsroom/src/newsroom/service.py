@@ -114,6 +114,11 @@ class _ProcessAccepted:
     async def start(self) -> None:
         """Nothing to start."""
 
+    @property
+    def stop_timeout(self) -> float:
+        """news-http bounds `stop` by this rather than by a shorter ``hook_timeout``."""
+        return self._newsroom.settings.newsroom.drain_timeout + 1.0
+
     async def stop(self) -> None:
         """Wait (at most ``drain_timeout``) for the consumer to catch up."""
         await self._newsroom._process_accepted()

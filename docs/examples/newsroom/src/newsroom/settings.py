@@ -92,7 +92,7 @@ class NewsroomSettings(msgspec.Struct, frozen=True, kw_only=True):
             ge=0,
             description="Embedded broker only: seconds the consumer may take on shutdown to "
             "process what was already published (the broker keeps nothing after it stops); "
-            "keep it below NEWSROOM_HTTP__HOOK_TIMEOUT",
+            "its stop is bounded by this, not by NEWSROOM_HTTP__HOOK_TIMEOUT",
         ),
     ] = 5.0
     submit_rate: Annotated[
