@@ -50,7 +50,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator, Sequence
+    from collections.abc import Iterable, Iterator, Sequence
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = ROOT / "tools" / "mutate.toml"
@@ -297,6 +297,13 @@ def generate(region: str, root: ast.AST) -> list[Mutant]:
                 for operator, replacement in _node_mutations(child):
                     if operator == "statement-drop" and not _droppable(node, field):
                         continue
+                    after = _short(replacement)
+                    if operator == "keyword-drop":  # name the argument: calls are often long
+                        assert isinstance(child, ast.Call)
+                        assert isinstance(replacement, ast.Call)
+                        kept = {k.arg for k in replacement.keywords}
+                        (dropped,) = [k.arg for k in child.keywords if k.arg not in kept]
+                        after = f"(without {dropped}=)"
                     mutants.append(
                         Mutant(
                             region=region,
@@ -305,7 +312,7 @@ def generate(region: str, root: ast.AST) -> list[Mutant]:
                             operator=operator,
                             line=getattr(child, "lineno", 0),
                             before=_short(child),
-                            after=_short(replacement),
+                            after=after,
                         )
                     )
             if isinstance(child, ast.JoinedStr):
@@ -471,7 +478,7 @@ def _run_tests(
             return "timeout", elapsed
         if code == 0:
             return "survived", elapsed
-        if code in (1, 3):  # tests failed / internal error (a mutant that breaks an import)
+        if code in (1, 2, 3):  # tests failed, collection interrupted (a mutant breaking an import)
             return "killed", elapsed
         log.seek(0)
         tail = log.read().decode("utf-8", "replace")[-2000:]
@@ -614,6 +621,17 @@ def report(target: Target, results: Sequence[Result], *, out: Any = sys.stdout) 
             print(f"   - {m.before}\n   + {m.after}", file=out)
 
 
+def equivalents_markdown(targets: Iterable[Target]) -> str:
+    """The equivalent mutants of ``targets`` as a Markdown table (for docs/mutation.md)."""
+    rows = ["| target | mutant | why no test can kill it |", "| --- | --- | --- |"]
+    for target in targets:
+        for key, reason in target.equivalent.items():
+            region, operator, change = key.split(" | ", 2)
+            change = change.replace("|", "\\|")
+            rows.append(f"| {target.name} | `{region}`: {operator} `{change}` | {reason} |")
+    return "\n".join(rows)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """The command line: see the module docstring."""
     parser = argparse.ArgumentParser(prog="tools/mutate.py", description=__doc__.splitlines()[0])
@@ -626,6 +644,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--function", action="append", help="ad-hoc target: a region (repeat)")
     parser.add_argument("--tests", action="append", help="ad-hoc target: a test path (repeat)")
     parser.add_argument("--json", type=Path, help="write the results here as JSON")
+    parser.add_argument(
+        "--equivalents", action="store_true", help="print the equivalent mutants as Markdown"
+    )
     parser.add_argument("-j", "--jobs", type=int, default=1, help="mutants run at once")
     parser.add_argument(
         "--fork",
@@ -637,6 +658,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     configured = load_targets()
+    if args.equivalents:
+        print(equivalents_markdown(configured.values()))
+        return 0
     if args.fork:
         for name in _PRELOAD:
             with contextlib.suppress(ImportError):

@@ -158,6 +158,37 @@ class TestErrorCatalogue:
             "headers_sent": 2,
         }
 
+    @pytest.mark.parametrize(
+        ("error", "own_header"),
+        [
+            (news_api.Unauthorized, "www-authenticate"),
+            (lambda **kw: news_api.MethodNotAllowed(allow=["GET"], **kw), "allow"),
+            (news_api.ValidationFailed, None),
+            (lambda **kw: news_api.TooManyRequests(retry_after=1, **kw), "retry-after"),
+            (lambda **kw: news_api.ServiceUnavailable(retry_after=1, **kw), "retry-after"),
+            (news_api.Conflict, None),
+        ],
+    )
+    def test_headers_reach_the_response_of_every_class(self, error, own_header):
+        """headers= is sent by every class, next to the class's own header."""
+        response = error(headers={"X-Reason": "quota"}).to_response()
+        assert response.headers["x-reason"] == "quota"
+        if own_header is not None:
+            assert own_header in response.headers
+
+    def test_args_hold_the_detail(self):
+        """The exception's args are (detail,), however detail is passed, or () without one."""
+        assert news_api.NotFound("no article 7").args == ("no article 7",)
+        assert news_api.NotFound(detail="no article 7").args == ("no article 7",)
+        assert news_api.NotFound().args == ()
+        assert repr(news_api.Conflict(detail="stale")) == "Conflict('stale')"
+
+    def test_retry_after_is_kept(self):
+        """retry_after is kept on the error as given."""
+        assert news_api.TooManyRequests(retry_after=5).retry_after == 5
+        assert news_api.ServiceUnavailable(retry_after=2.5).retry_after == 2.5
+        assert news_api.ServiceUnavailable().retry_after is None
+
     def test_instance_headers(self):
         """headers= on an error is sent with its response."""
         response = news_api.Forbidden(headers={"X-Reason": "quota"}).to_response()
@@ -357,6 +388,57 @@ class TestServiceSubclasses:
         assert Paywalled.type == "https://docs.newsroom.example/problems/paywall"
         assert PaywalledSection.type == Paywalled.type
 
+    def test_status_bounds_are_400_and_599(self):
+        """400 and 599 are accepted statuses for a subclass; 399 and 600 are not."""
+        for status in (400, 599):
+            cls = type("Edge", (news_api.APIError,), {"status": status, "code": "edge"})
+            assert cls.status == status
+        for status in (399, 600):
+            with pytest.raises(news_api.APITypeError, match="400-599"):
+                type("Off", (news_api.APIError,), {"status": status, "code": "off"})
+
+    def test_a_child_keeps_its_parents_title(self):
+        """A subclass setting only its code keeps its parent's custom title (not the phrase)."""
+
+        class Paywalled(news_api.Forbidden):
+            code = "paywalled"
+            title = "Subscription required"
+
+        class Metered(Paywalled):
+            code = "metered"
+
+        assert Metered.title == "Subscription required"
+
+    def test_a_child_with_its_own_code_gets_its_own_type(self):
+        """Below a parent with an explicit type, a child with its own code gets a derived type."""
+
+        class Paywalled(news_api.Forbidden):
+            code = "paywalled"
+            type = "https://docs.newsroom.example/problems/paywall"
+
+        class Metered(Paywalled):
+            code = "metered"
+
+        assert Metered.type == BASE + "metered"
+        news_api.set_problem_type_base("https://other.example/")
+        assert Metered.type == "https://other.example/metered"
+        assert Paywalled.type == "https://docs.newsroom.example/problems/paywall"
+
+    def test_subclasses_cooperate_with_other_init_subclass_hooks(self):
+        """A mixin's __init_subclass__ (and class keywords) still run for APIError subclasses."""
+        seen: list[tuple[str, str]] = []
+
+        class Tagged:
+            def __init_subclass__(cls, tag: str = "", **kwargs):
+                super().__init_subclass__(**kwargs)
+                seen.append((cls.__name__, tag))
+
+        class Locked(news_api.Conflict, Tagged, tag="editorial"):
+            code = "locked"
+
+        assert seen == [("Locked", "editorial")]
+        assert Locked.type == BASE + "locked"
+
     def test_bad_status_is_refused_at_class_creation(self):
         """A subclass with a non-error status fails when the class is defined."""
         with pytest.raises(TypeError, match="400-599"):
@@ -444,6 +526,12 @@ class TestFromException:
         assert type(exc).__name__ not in text
         assert "hunter2" not in text
         assert "abc123" not in text
+
+    def test_generic_500_keeps_the_instance(self):
+        """The generic 500 of a foreign exception still names the request path as instance."""
+        response = news_api.from_exception(RuntimeError("x"), instance="/v1/articles/7")
+        assert response.json()["instance"] == "/v1/articles/7"
+        assert "request_id" not in response.json()
 
     def test_api_error_that_cannot_render_becomes_generic_500(self):
         """An APIError whose extension cannot be encoded still yields a 500 problem."""

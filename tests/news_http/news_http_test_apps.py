@@ -34,6 +34,17 @@ class ArticleIn(msgspec.Struct, forbid_unknown_fields=True):
     tags: list[str] = []
 
 
+class Paging(msgspec.Struct, forbid_unknown_fields=True):
+    page: Annotated[int, msgspec.Meta(ge=1)] = 1
+    per_page: Annotated[int, msgspec.Meta(ge=1, le=100)] = 20
+    tags: list[Annotated[str, msgspec.Meta(max_length=8)]] = []
+
+
+class Search(msgspec.Struct, rename="camel"):
+    query_text: str
+    max_hits: int = 5
+
+
 class LoggingMetrics:
     """A metrics hook that logs what it is told (the tests read the lines)."""
 
@@ -180,6 +191,17 @@ def standard() -> news_http.NewsApp:
     ) -> dict[str, int]:
         await asyncio.sleep(0)
         return {"limit": limit}
+
+    @app.get("/paged")
+    def paged(paging: news_http.FromQuery[Paging]) -> dict[str, Any]:
+        return {"page": paging.page, "per_page": paging.per_page, "tags": paging.tags}
+
+    @app.get("/async-search")
+    async def async_search(
+        search: news_http.FromQuery[Search], verbose: bool = False
+    ) -> dict[str, Any]:
+        await asyncio.sleep(0)
+        return {"query_text": search.query_text, "max_hits": search.max_hits, "verbose": verbose}
 
     @app.get("/files/:name")
     def file_name(name: str) -> str:
@@ -778,5 +800,41 @@ def async_only() -> news_http.NewsApp:
     async def kept() -> dict[str, int]:
         await asyncio.sleep(0)
         return {"kept": len(_robyn.KEPT_THREADS)}
+
+    return app
+
+
+class LiveSettings(msgspec.Struct, frozen=True, kw_only=True):
+    """The live_cors app's settings: news-http's, whose ``cors`` is marked live."""
+
+    http: news_http.HTTPSettings = msgspec.field(default_factory=news_http.HTTPSettings)
+
+
+def live_cors() -> news_http.NewsApp:
+    """CORS from the ConfigMap-like directory ``LIVE_DIR`` (prefix LIVE_), changed while serving.
+
+    Serve it without settings (news-testing then keeps the app's own, host and port aside).
+    ``LIVE_BACKEND=poll`` and ``LIVE_POLL_INTERVAL`` choose how the files are watched.
+    """
+    import news_config
+
+    def apply(update: news_config.Reload[LiveSettings]) -> None:
+        app.set_cors(update.new.http.cors)
+
+    watcher = news_config.watch(
+        LiveSettings,
+        prefix="LIVE_",
+        env_file=None,
+        secrets_dir=os.environ["LIVE_DIR"],
+        poll_interval=float(os.environ.get("LIVE_POLL_INTERVAL", "0.2")),
+        backend="poll" if os.environ.get("LIVE_BACKEND") == "poll" else "auto",
+        on_change=apply,
+    )
+    app = news_http.create_app(watcher.current.http, name="live-cors")
+    app.manage(watcher, name="settings")
+
+    @app.get("/hello")
+    def hello() -> dict[str, str]:
+        return {"hello": "world"}
 
     return app

@@ -125,6 +125,63 @@ class TestConstraints:
         assert response.json()["errors"] == [{"field": field, "message": message}]
 
 
+class TestQueryStructs:
+    """``news_http.FromQuery[SomeStruct]``: the query string read into a Struct, validated."""
+
+    def test_fields_come_from_the_query(self, standard_server: ServerProcess) -> None:
+        """Fields by their encoded names, lists take every value, defaults fill the rest."""
+        client = standard_server.client()
+        response = client.get("/paged", params=[("page", "3"), ("tags", "a b"), ("tags", "c%")])
+        assert response.status_code == 200, response.text
+        assert response.json() == {"page": 3, "per_page": 20, "tags": ["a b", "c%"]}
+        assert client.get("/paged").json() == {"page": 1, "per_page": 20, "tags": []}
+        searched = client.get("/async-search", params={"queryText": "rock", "verbose": "true"})
+        assert searched.json() == {"query_text": "rock", "max_hits": 5, "verbose": True}
+
+    @pytest.mark.parametrize(
+        ("path", "params", "field", "message"),
+        [
+            ("/paged", {"page": "0"}, "page", "query parameter: Expected `int` >= 1"),
+            ("/paged", {"per_page": "500"}, "per_page", "query parameter: Expected `int` <= 100"),
+            ("/paged", {"tags": "x" * 9}, "tags", "query parameter: Expected `str` of length <= 8"),
+            ("/paged", {"pgae": "2"}, "pgae", "unknown query parameter"),  # forbid_unknown_fields
+            ("/async-search", {"maxHits": "3"}, "queryText", "query parameter is required"),
+            (
+                "/async-search",
+                {"queryText": "x", "maxHits": "many"},
+                "maxHits",
+                "query parameter: Expected `int`, got `str`",
+            ),
+        ],
+    )
+    def test_a_violation_is_a_422_naming_the_parameter(
+        self,
+        standard_server: ServerProcess,
+        path: str,
+        params: dict[str, str],
+        field: str,
+        message: str,
+    ) -> None:
+        """Meta bounds, required fields, types and unknown names: 422 problem naming it."""
+        response = standard_server.client().get(path, params=params)
+        assert response.status_code == 422, response.text
+        assert response.headers["content-type"] == "application/problem+json"
+        assert response.json()["errors"] == [{"field": field, "message": message}]
+
+    def test_only_a_struct_can_come_from_the_query(self) -> None:
+        """FromQuery of anything but a Struct is refused when the route is composed."""
+        import news_http
+
+        app = news_http.create_app(name="bad-query")
+
+        @app.get("/x")
+        def x(limit: news_http.FromQuery[int]) -> dict[str, int]:
+            return {"limit": limit}
+
+        with pytest.raises(news_http.HTTPConfigError, match="FromQuery"):
+            app.finalize()
+
+
 class TestBodies:
     def test_a_struct_body_is_decoded(self, standard_server: ServerProcess) -> None:
         """A parameter annotated with a Struct gets the decoded JSON body."""

@@ -142,6 +142,42 @@ class TestPropagation:
         response = standard_server.client().get("/context", headers={"traceparent": value})
         assert response.json()["bound"]["traceparent"] == value
 
+    @pytest.mark.parametrize(("length", "kept"), [(512, True), (513, False)])
+    def test_a_future_traceparent_is_at_most_512_characters(
+        self, standard_server: ServerProcess, length: int, kept: bool
+    ) -> None:
+        """A later version's traceparent is accepted up to 512 characters, no longer."""
+        value = "01-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01-"
+        value += "f" * (length - len(value))
+        response = standard_server.client().get("/context", headers={"traceparent": value})
+        assert ("traceparent" in response.json()["bound"]) is kept
+
+    @pytest.mark.parametrize(("length", "kept"), [(512, True), (513, False)])
+    def test_tracestate_is_bound_up_to_512_characters(
+        self, standard_server: ServerProcess, length: int, kept: bool
+    ) -> None:
+        """Tracestate is bound next to a valid traceparent when it is 1-512 printable characters."""
+        tracestate = "v=" + "a" * (length - 2)
+        response = standard_server.client().get(
+            "/context", headers={"traceparent": TRACEPARENT, "tracestate": tracestate}
+        )
+        bound = response.json()["bound"]
+        assert bound["traceparent"] == TRACEPARENT
+        assert (bound.get("tracestate") == tracestate) is kept
+        assert ("tracestate" in bound) is kept
+
+
+class TestCurrentRequestId:
+    def test_outside_a_request_there_is_no_id(self) -> None:
+        """current_request_id() is None outside a request, and for a non-string bound id."""
+        import news_log
+
+        assert news_http.current_request_id() is None
+        with news_log.bind(request_id=42):
+            assert news_http.current_request_id() is None
+        with news_log.bind(request_id="r-7"):
+            assert news_http.current_request_id() == "r-7"
+
 
 @pytest.fixture(scope="class")
 def correlation_server(serve: Any, local: Any) -> Iterator[ServerProcess]:

@@ -71,6 +71,22 @@ class TestEnvelope:
         assert set(token) <= set(alphabet)
         assert b.decrypt_text(token, associated_data=b"ad") == "Zürich ✓"
 
+    def test_text_without_associated_data(self):
+        """The text variants default to no associated data, like encrypt and decrypt."""
+        b = box()
+        token = b.encrypt_text("plain")
+        assert b.decrypt_text(token) == "plain"
+        assert b.decrypt_text(token, associated_data=b"") == "plain"
+        envelope = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+        assert b.decrypt(envelope) == b"plain"
+
+    @pytest.mark.parametrize("length", range(10))
+    def test_tokens_of_every_padding_length_open(self, length):
+        """Unpadded tokens of any length (0-3 padding characters dropped) decrypt."""
+        b = box()
+        text = "x" * length
+        assert b.decrypt_text(b.encrypt_text(text)) == text
+
     def test_text_token_that_is_not_base64(self):
         """A token with characters outside base64 raises DecryptionError."""
         with pytest.raises(DecryptionError, match="base64"):
@@ -134,6 +150,26 @@ class TestTampering:
             good[: 4 + 12 + 15],
         ):
             with pytest.raises(DecryptionError):
+                b.decrypt(bad)
+
+    def test_key_id_of_checks_the_header_without_decrypting(self):
+        """key_id_of refuses another version, an empty key id and short data, naming which."""
+        b = box()
+        good = b.encrypt(b"")
+        assert b.key_id_of(good) == "k1"
+        cases = [
+            (b"\x02" + good[1:], "not a news-security envelope"),
+            (b"\x01\x00" + good[2:] + b"\x00", "truncated"),
+            (good[:-1], "truncated"),
+            (good[: 4 + 12], "truncated"),
+            (good[:4], "truncated"),
+            (b"\x01\x05k1", "truncated"),
+            (b"\x01\x01k", "truncated"),
+        ]
+        for bad, message in cases:
+            with pytest.raises(DecryptionError, match=message):
+                b.key_id_of(bad)
+            with pytest.raises(DecryptionError, match=message):
                 b.decrypt(bad)
 
     def test_minimal_valid_length_is_accepted(self):
@@ -203,6 +239,20 @@ class TestSettings:
         assert b.decrypt(b.encrypt(b"x")) == b"x"
         standard = base64.b64encode(raw).decode()
         assert box(k1=standard).decrypt(b.encrypt(b"y")) == b"y"
+        unpadded = standard.rstrip("=")
+        assert unpadded != standard
+        assert "+" in unpadded or "/" in unpadded
+        assert box(k1=unpadded).decrypt(b.encrypt(b"z")) == b"z"
+
+    def test_keys_with_stray_characters_are_refused(self):
+        """A key with quotes, spaces or other characters inside is refused, not cleaned up."""
+        raw = bytes(range(250, 256)) * 5 + b"\xfb\xff"
+        standard = base64.b64encode(raw).decode()
+        urlsafe = base64.urlsafe_b64encode(raw).decode()
+        for key in (f'"{standard}"', f'"{urlsafe}"', standard[:20] + " " + standard[20:]):
+            with pytest.raises(SecurityConfigError, match="not 32 bytes"):
+                EncryptionSettings(keys={"k1": Secret(key)}, current_key_id="k1")
+        assert box(k1=f"  {standard}\n").decrypt(box(k1=urlsafe).encrypt(b"w")) == b"w"
 
     @pytest.mark.parametrize(
         "key",

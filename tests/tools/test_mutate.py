@@ -104,7 +104,7 @@ class TestGeneration:
         assert ("first_even", 18, "break", "continue") in found
         assert ("first_even", 20, "continue", "break") in found
         assert ("first_even", 15, "True", "False") in found
-        assert ("first_even", 23, "dict(value=v, strict=strict)", "dict(strict=strict)") in found
+        assert ("first_even", 23, "dict(value=v, strict=strict)", "(without value=)") in found
 
     def test_docstrings_annotations_and_raise_messages_are_left_alone(self, mutate: Any) -> None:
         """No mutant touches a docstring or the text of a raise statement."""
@@ -191,3 +191,13 @@ class TestRun:
                 assert (ROOT / test).exists(), test
             stale = set(target.equivalent) - keys
             assert not stale, f"{target.name}: equivalent mutants that no longer exist: {stale}"
+
+    def test_equivalents_table_lists_every_equivalent_with_its_reason(self, mutate: Any) -> None:
+        """--equivalents prints one Markdown row per equivalent mutant, reason included."""
+        targets = mutate.load_targets().values()
+        table = mutate.equivalents_markdown(targets).splitlines()
+        reasons = [reason for t in targets for reason in t.equivalent.values()]
+        assert len(table) == 2 + len(reasons)
+        assert all(
+            row.endswith(f"| {reason} |") for row, reason in zip(table[2:], reasons, strict=True)
+        )

@@ -38,7 +38,9 @@ from news_http.__about__ import __version__
 from news_http._errors import HTTPConfigError, NewsHTTPError, PortInUseError, ServerStartError
 from news_http._settings import CORSSettings, HTTPSettings, SecurityHeaders
 from news_http._types import (
+    QUERY,
     AsyncHandler,
+    FromQuery,
     Handler,
     HTTPMetricsHook,
     Middleware,
@@ -49,6 +51,7 @@ from news_http._types import (
 # Tracebacks, reprs and docs name the public home (news_http.NewsApp). Not the settings Structs:
 # msgspec resolves their annotations in the module they name.
 for _public in (
+    FromQuery,
     HTTPConfigError,
     HTTPMetricsHook,
     NewsHTTPError,
@@ -68,9 +71,11 @@ if TYPE_CHECKING:
 
 __all__ = [
     "JSON_MEDIA_TYPES",
+    "QUERY",
     "UNMATCHED_ROUTE",
     "AsyncHandler",
     "CORSSettings",
+    "FromQuery",
     "HTTPConfigError",
     "HTTPMetricsHook",
     "HTTPSettings",

@@ -11,6 +11,9 @@ annotated ``robyn.Request`` or named            the request
 annotated with a ``msgspec.Struct`` (any name)  the JSON body, decoded with ``news_api.decode``
                                                 (400 malformed/missing, 422 naming the field)
 ``body`` (other annotations)                    the raw body (str, or bytes if not UTF-8)
+``news_http.FromQuery[SomeStruct]``             the query parameters named like its fields,
+                                                converted (``list[...]`` fields take every
+                                                value); 422 naming the one that does not fit
 ``path_params``, ``query_params``, ``headers``,  those attributes of the request
 ``method``, ``url``, ``ip_addr``, ``identity``,
 ``form_data``, ``files``
@@ -56,6 +59,7 @@ from robyn import Request, Response
 import news_api
 from news_http._chain import is_async
 from news_http._errors import HTTPConfigError
+from news_http._types import QUERY
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -219,6 +223,13 @@ def _unannotated(annotation: Any) -> Any:
     return annotation
 
 
+def _from_query(annotation: Any) -> bool:
+    """Whether the parameter is ``FromQuery[...]`` (``news_http.QUERY`` in its metadata)."""
+    return typing.get_origin(annotation) is typing.Annotated and any(
+        meta is QUERY for meta in getattr(annotation, "__metadata__", ())
+    )
+
+
 def _is_struct_type(annotation: Any) -> bool:
     annotation = _unannotated(annotation)
     return isinstance(annotation, type) and issubclass(annotation, msgspec.Struct)
@@ -267,7 +278,64 @@ def _is_list_annotation(annotation: Any) -> bool:
 
 def _takes_json(name: str, annotation: Any) -> bool:
     """Whether a parameter is the request body decoded from JSON."""
+    if _from_query(annotation):
+        return False
     return _is_struct_type(annotation) or (name == "body" and _wants_body_decoding(annotation))
+
+
+_MISSING_FIELD: Final = re.compile(r"^Object missing required field `([^`]+)`")
+_UNKNOWN_FIELD: Final = re.compile(r"^Object contains unknown field `([^`]+)`")
+
+
+def _query_struct_getter(param: inspect.Parameter, annotation: Any) -> Callable[[Request], Any]:
+    """``FromQuery[SomeStruct]``: the query parameters named like its fields, converted."""
+    struct_type = _unannotated(annotation)
+    if not _is_struct_type(struct_type):
+        raise HTTPConfigError(
+            f"parameter {param.name!r}: FromQuery[...] takes a msgspec.Struct, got {struct_type!r}"
+        )
+    fields = [
+        (field.encode_name, field.name, _is_list_annotation(field.type))
+        for field in msgspec.structs.fields(struct_type)
+    ]
+    forbid_unknown = bool(getattr(struct_type.__struct_config__, "forbid_unknown_fields", False))
+    known = frozenset(encoded for encoded, _, _ in fields)
+
+    def query_struct(request: Request) -> Any:
+        query = request.query_params
+        data: dict[str, Any] = {}
+        for encoded, _, many in fields:
+            if many:
+                values = query.get_all(encoded)
+                if values:
+                    data[encoded] = [unquote_plus(v) for v in values]
+            else:
+                raw = query.get(encoded, None)
+                if raw is not None:
+                    data[encoded] = unquote_plus(raw)
+        if forbid_unknown:
+            for key in query.to_dict():
+                if key not in known:
+                    data[key] = ""  # msgspec names it as unknown below
+        try:
+            return msgspec.convert(data, struct_type, strict=False)
+        except msgspec.ValidationError as exc:
+            raise news_api.ValidationFailed(errors=[_query_error(str(exc))]) from None
+
+    return query_struct
+
+
+def _query_error(text: str) -> tuple[str, str]:
+    """A msgspec validation message about a query Struct as (parameter, message)."""
+    missing = _MISSING_FIELD.match(text)
+    if missing is not None:
+        return missing.group(1), "query parameter is required"
+    unknown = _UNKNOWN_FIELD.match(text)
+    if unknown is not None:
+        return unknown.group(1), "unknown query parameter"
+    message, _, where = text.partition(" - at `$.")
+    name = re.split(r"[.\[`]", where, maxsplit=1)[0] if where else "query"
+    return name, f"query parameter: {message}"
 
 
 def _getter(  # noqa: PLR0911 - one getter per kind of parameter
@@ -281,6 +349,8 @@ def _getter(  # noqa: PLR0911 - one getter per kind of parameter
         name in _REQUEST_NAMES and annotation in (inspect.Parameter.empty, Any)
     ):
         return _the_request
+    if _from_query(annotation):
+        return _query_struct_getter(param, annotation)
     if _takes_json(name, annotation):
         required = param.default is inspect.Parameter.empty
         decode = news_api.decode

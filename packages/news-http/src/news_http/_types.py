@@ -8,14 +8,47 @@ Python once, however many middlewares there are (go-kratos style).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Protocol, TypeAlias, runtime_checkable
+from typing import TYPE_CHECKING, Annotated, Final, Protocol, TypeAlias, TypeVar, runtime_checkable
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
 
     from robyn import Request, Response
 
-__all__ = ["AsyncHandler", "HTTPMetricsHook", "Handler", "Middleware", "Resource", "SyncHandler"]
+__all__ = [
+    "QUERY",
+    "AsyncHandler",
+    "FromQuery",
+    "HTTPMetricsHook",
+    "Handler",
+    "Middleware",
+    "Resource",
+    "SyncHandler",
+]
+
+_T = TypeVar("_T")
+
+
+class _QueryMarker:
+    """The `FromQuery` marker in a handler parameter's ``Annotated`` metadata."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "news_http.QUERY"
+
+
+#: ``Annotated[T, news_http.QUERY]``: what `FromQuery` expands to.
+QUERY: Final = _QueryMarker()
+
+FromQuery = Annotated[_T, QUERY]
+"""A handler parameter read from the query string into a msgspec Struct: ``FromQuery[Paging]``.
+
+Each field is the query parameter of its (encoded) name, converted with msgspec like any
+query parameter (``list[...]`` fields take every value), the Struct's defaults, ``Meta``
+constraints and ``forbid_unknown_fields`` apply; a violation is a 422 problem naming the
+parameter. Without the marker a Struct parameter is the JSON body.
+"""
 
 SyncHandler: TypeAlias = "Callable[[Request], Response]"
 AsyncHandler: TypeAlias = "Callable[[Request], Awaitable[Response]]"

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
     from news_http._settings import CORSSettings
 
-__all__ = ["CORSPolicy"]
+__all__ = ["CORSPolicy", "LiveCORS"]
 
 # Sent by browsers without being listed in Access-Control-Allow-Headers being required
 # (CORS-safelisted request headers); browsers do not put them in Access-Control-Request-Headers
@@ -34,6 +34,19 @@ __all__ = ["CORSPolicy"]
 _TOKEN_RE = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 #: An origin as browsers serialise it: lower-case scheme and host, optional port, nothing else.
 _ORIGIN_RE = re.compile(r"[a-z][a-z0-9+.\-]*://[a-z0-9\-._~%!$&'()*+,;=\[\]:]+")
+
+
+class LiveCORS:
+    """The app's current CORS policy, read by every route's stack on each request.
+
+    The stack is composed once per route; swapping ``policy`` (one assignment) switches every
+    route at once (`news_http.NewsApp.set_cors`). None: CORS is off.
+    """
+
+    __slots__ = ("policy",)
+
+    def __init__(self, policy: CORSPolicy | None = None) -> None:
+        self.policy = policy
 
 
 class CORSPolicy:
@@ -86,7 +99,7 @@ class CORSPolicy:
         headers = [h.strip() for h in settings.headers if h.strip()]
         self.allow_any_header = "*" in headers
         for header in headers:
-            if header != "*" and _TOKEN_RE.fullmatch(header) is None:
+            if _TOKEN_RE.fullmatch(header) is None:  # '*' is a token too
                 raise HTTPConfigError(
                     f"CORS: headers: {header!r} is not a header name (letters, digits and "
                     "!#$%&'*+-.^_`|~; one name per item, or '*' for any)"
@@ -121,22 +134,21 @@ class CORSPolicy:
             return "*"
         return None
 
-    def decorate(self, response: Response, origin: str | None) -> Response:
-        """Add the CORS headers of an actual (non-preflight) response."""
+    def decorate(self, response: Response, origin: str | None) -> None:
+        """Add the CORS headers of an actual (non-preflight) response, in place."""
         headers = response.headers
         if self.vary:
             headers.append("vary", "Origin")
         if origin is None:
-            return response
+            return
         allowed = self.allowed_origin(origin)
         if allowed is None:
-            return response
+            return
         headers.set("access-control-allow-origin", allowed)
         if self.credentials:
             headers.set("access-control-allow-credentials", "true")
         if self.expose:
             headers.set("access-control-expose-headers", self.expose)
-        return response
 
     def preflight(self, request: Request, origin: str, method: str) -> Response:
         """Answer a preflight: 204 with the policy, or a 403 problem without CORS headers."""
@@ -155,8 +167,9 @@ class CORSPolicy:
             if bad:
                 refused = f"header(s) not allowed: {', '.join(bad)}"
         if refused is not None:
+            # a 403 is never logged by error_response: no route label to give it
             response = error_response(
-                request, news_api.Forbidden(f"CORS preflight refused: {refused}"), "<preflight>"
+                request, news_api.Forbidden(f"CORS preflight refused: {refused}")
             )
             if self.vary:
                 response.headers.append("vary", "Origin")

@@ -16,7 +16,6 @@ __all__ = [
     "MAX_REQUEST_ID_LENGTH",
     "context_fields",
     "current_request_id",
-    "is_valid_request_id",
     "new_request_id",
     "valid_traceparent",
 ]
@@ -59,19 +58,12 @@ def new_request_id() -> str:
         return _refill()
 
 
-def is_valid_request_id(value: str) -> bool:
-    """Return whether an incoming request id is acceptable (1-128 safe characters)."""
-    return _REQUEST_ID_RE.fullmatch(value) is not None
-
-
-def valid_traceparent(value: str | None) -> str | None:
+def valid_traceparent(value: str) -> str | None:
     """Return ``value`` if it is a well-formed W3C ``traceparent`` header, else None.
 
     Version 00 is exactly 55 characters; a later version may append ``-fields``, and then its
     first 55 characters must still parse (W3C Trace Context, "Versioning of traceparent").
     """
-    if value is None:
-        return None
     if len(value) != 55 and (len(value) > 512 or value.startswith("00") or value[55:56] != "-"):
         return None
     match = _TRACEPARENT_RE.fullmatch(value, 0, 55)
