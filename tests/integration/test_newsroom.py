@@ -23,7 +23,7 @@ from typing import Any
 import httpx
 import pytest
 
-from news_testing import free_port
+from news_testing import ConfigVolume, free_port
 
 pytestmark = pytest.mark.slow
 
@@ -51,6 +51,7 @@ class Newsroom:
         )
         if dsn is not None:
             self.env["NEWSROOM_DB__DSN"] = dsn
+        self.args: tuple[str, ...] = ()  # global options of python -m newsroom (--config-dir)
         self.process: subprocess.Popen[bytes] | None = None
         self.key = ""
         self.auth: dict[str, str] = {}
@@ -59,8 +60,8 @@ class Newsroom:
         """Start the process; return once it logged "serving"."""
         with self.log_path.open("wb") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "newsroom"],
-                cwd=self.workdir,  # no .env file here
+                [sys.executable, "-m", "newsroom", *self.args],
+                cwd=self.workdir,  # no .env file here unless the test writes one
                 env=self.env,
                 stdout=log,
                 stderr=log,
@@ -82,13 +83,13 @@ class Newsroom:
                 found.append({"text": raw})
         return found
 
-    def wait_for_log(self, match: Any, timeout: float = 30.0) -> dict[str, Any]:
-        """The first log line ``match(line)`` accepts, waiting for it (fails on exit/timeout)."""
+    def wait_for_log(self, match: Any, timeout: float = 30.0, nth: int = 1) -> dict[str, Any]:
+        """The ``nth`` log line ``match(line)`` accepts, waiting for it (fails on exit/timeout)."""
         deadline = time.monotonic() + timeout
         while True:
-            for line in self.lines():
-                if match(line):
-                    return line
+            found = [line for line in self.lines() if match(line)]
+            if len(found) >= nth:
+                return found[nth - 1]
             assert self.process is not None
             if self.process.poll() is not None:
                 pytest.fail(f"newsroom exited with {self.process.returncode}:\n{self.tail()}")
@@ -103,7 +104,7 @@ class Newsroom:
     def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
         """Run ``python -m newsroom ARGS`` against this service (it finds the embedded broker)."""
         return subprocess.run(
-            [sys.executable, "-m", "newsroom", *args],
+            [sys.executable, "-m", "newsroom", *self.args, *args],
             cwd=self.workdir,
             env=self.env,
             capture_output=True,
@@ -252,7 +253,7 @@ class TestNewsroomEndToEnd:
             assert one["tags"][0] == "demo"
             live = client.get("/health/live")
             ready = client.get("/health/ready")
-            assert (live.status_code, ready.status_code) == (200, 200)
+            assert (live.status_code, ready.status_code) == (200, 200), (live.text, ready.text)
             assert live.json()["checks"]["kafka-consumer:newsroom-processor"][0]["status"] == "pass"
             assert ready.json()["checks"]["kafka"][0]["status"] == "pass"
             if newsroom.dsn is not None:  # the PostgreSQL store's readiness check
@@ -648,3 +649,115 @@ class TestNewsroomEnrichment:
             if enrichment.poll() is None:
                 enrichment.kill()
                 enrichment.wait()
+
+
+def _message(*words: str) -> Any:
+    """A log-line predicate: every word appears in the line's message."""
+    return lambda line: all(word in str(line.get("msg", "")) for word in words)
+
+
+class TestNewsroomHotReload:
+    def test_log_level_cors_and_rate_change_live_and_a_bad_value_is_kept_out(self, tmp_path):
+        """.env edits and ConfigMap swaps change the running newsroom; invalid ones do not.
+
+        The log level comes from the ``.env`` file (edited by rename, as editors do), CORS and
+        the submission rate from a directory updated exactly as the kubelet updates a mounted
+        ConfigMap (``..data`` swapped). Each change is seen through the service itself: debug
+        lines, the CORS header a new origin gets, where 429 starts.
+        """
+        a, b, c = "https://a.example", "https://b.example", "https://c.example"
+        env_file = tmp_path / ".env"
+        env_file.write_text("NEWSROOM_LOG__LEVEL=info\n")
+        volume = ConfigVolume(tmp_path / "config")
+        volume.write(
+            {"NEWSROOM_HTTP__CORS__ORIGINS": a, "NEWSROOM_NEWSROOM__SUBMIT_RATE": "3/minute"}
+        )
+        service = Newsroom(tmp_path)
+        del service.env["NEWSROOM_NEWSROOM__SUBMIT_RATE"]  # the environment would shadow it
+        service.args = ("--config-dir", str(volume.path))
+        try:
+            service.start()
+            service.wait_for_log(_message("watching settings files", "SIGHUP reloads"))
+            with httpx.Client(base_url=service.url, timeout=30) as client:
+
+                def allowed(origin: str) -> str | None:
+                    response = client.get("/v1/articles", headers={"origin": origin})
+                    assert response.status_code == 200
+                    return response.headers.get("access-control-allow-origin")
+
+                def submit(n: int) -> int:
+                    body = article_body(n)
+                    return client.post("/v1/articles", json=body, headers=service.auth).status_code
+
+                def lookups() -> int:
+                    return len([x for x in service.lines() if x.get("msg") == "article looked up"])
+
+                # as started: info, one origin, 3 submissions a minute
+                assert client.get("/v1/articles/nope").status_code == 404
+                service.wait_for_log(lambda x: x.get("path") == "/v1/articles/nope")
+                assert lookups() == 0
+                assert allowed(a) == a
+                assert allowed(b) is None
+                assert [submit(n) for n in range(4)] == [202, 202, 202, 429]
+
+                # the log level through the .env file
+                tmp = tmp_path / ".env.tmp"
+                tmp.write_text("NEWSROOM_LOG__LEVEL=debug\n")
+                os.replace(tmp, env_file)
+                service.wait_for_log(_message("settings changed live", "NEWSROOM_LOG__LEVEL"))
+                assert client.get("/v1/articles/nope").status_code == 404
+                line = service.wait_for_log(lambda x: x.get("msg") == "article looked up")
+                assert line["level"] == "debug"
+                assert line["article_id"] == "nope"
+
+                # CORS and the rate through a ConfigMap swap
+                volume.update(
+                    NEWSROOM_HTTP__CORS__ORIGINS=f"{a},{b}",
+                    NEWSROOM_NEWSROOM__SUBMIT_RATE="5/minute",
+                )
+                service.wait_for_log(
+                    _message("settings changed live", "CORS__ORIGINS", "SUBMIT_RATE")
+                )
+                assert allowed(b) == b
+                assert [submit(n) for n in range(10, 13)] == [202, 202, 429]  # 5 in the window
+
+                # a bad rate next to a good origin: the whole change is kept out, logged
+                volume.update(
+                    NEWSROOM_HTTP__CORS__ORIGINS=f"{a},{b},{c}",
+                    NEWSROOM_NEWSROOM__SUBMIT_RATE="lots/minute",
+                )
+                rejected = service.wait_for_log(
+                    _message("rejected", "NEWSROOM_NEWSROOM__SUBMIT_RATE")
+                )
+                assert rejected["level"] == "error"
+                assert "LIMIT/PERIOD" in rejected["msg"]
+                assert allowed(c) is None
+                assert allowed(b) == b
+                refused = client.post("/v1/articles", json=article_body(20), headers=service.auth)
+                assert refused.status_code == 429
+                assert "more than 5 requests" in refused.json()["detail"]
+
+                # a bad log level in .env: kept out too, debug stays
+                env_file.write_text("NEWSROOM_LOG__LEVEL=loud\n")
+                service.wait_for_log(_message("rejected", "NEWSROOM_LOG__LEVEL", "'loud'"))
+                before = lookups()
+                assert client.get("/v1/articles/nope").status_code == 404
+                service.wait_for_log(lambda x: x.get("msg") == "article looked up", nth=before + 1)
+
+                # while .env stays invalid, every change is kept out (its error is not repeated)
+                env_file.write_text("NEWSROOM_LOG__LEVEL=debug\n")
+                # a setting that is not live: reported, not applied; the rest applies
+                volume.update(
+                    NEWSROOM_NEWSROOM__SUBMIT_RATE="5/minute", NEWSROOM_NEWSROOM__PAGE_SIZE="50"
+                )
+                service.wait_for_log(_message("needs a restart", "NEWSROOM_NEWSROOM__PAGE_SIZE"))
+                # (values from the config directory are shown as <secret>: the name, then)
+                service.wait_for_log(
+                    _message("settings changed live", "NEWSROOM_HTTP__CORS__ORIGINS"), nth=2
+                )
+                page = client.get("/v1/articles").json()
+                assert page["meta"]["limit"] == 20
+                assert allowed(c) == c  # the origin of the rejected change, now valid
+            assert service.stop() == 0
+        finally:
+            service.kill()

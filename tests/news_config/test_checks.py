@@ -161,6 +161,28 @@ class TestCrossFieldChecks:
         assert item.detail == "cursor_secret must be at least 16 characters"
         assert "short" not in str(info.value)
 
+    def test_a_check_quoting_a_secret_value_is_redacted(self, tmp_path: Path) -> None:
+        """A check that quotes a value read from a secret file (or a Secret) shows <secret>."""
+        secrets = tmp_path / "secrets"
+        secrets.mkdir()
+        (secrets / "APP_RATE").write_text("lots-per-minute")
+
+        class Limited(msgspec.Struct, frozen=True, kw_only=True):
+            rate: str = "1/s"
+
+            def __post_init__(self) -> None:
+                if "/" not in self.rate:
+                    raise ValueError(f"rate {self.rate!r} is not LIMIT/PERIOD")
+
+        with pytest.raises(ConfigError) as info:
+            load(Limited, prefix="APP_", environ={}, env_file=None, secrets_dir=secrets)
+        (item,) = info.value.errors
+        assert item.detail == "rate '<secret>' is not LIMIT/PERIOD"
+        assert "lots-per-minute" not in str(info.value)
+        # from the environment, the value is no secret: shown as it is
+        with pytest.raises(ConfigError, match="rate 'lots' is not LIMIT/PERIOD"):
+            load(Limited, prefix="APP_", environ={"APP_RATE": "lots"}, env_file=None)
+
     def test_reported_with_every_other_error(self) -> None:
         """Cross-field failures and plain invalid values come out in one ConfigError."""
         env = {

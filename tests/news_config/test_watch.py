@@ -16,6 +16,7 @@ import pytest
 
 import news_config
 from news_config import Reload
+from news_testing import ConfigVolume  # updates a directory exactly as the kubelet does
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -74,46 +75,6 @@ def replace_file(path: Path, text: str) -> None:
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(text)
     os.replace(tmp, path)
-
-
-class KubeletVolume:
-    """A directory laid out and updated exactly as the kubelet's AtomicWriter does it.
-
-    Each version is a fresh ``..<timestamp>`` directory; ``..data`` is a symlink to the current
-    one; each key is a symlink ``KEY -> ..data/KEY``. An update writes a new timestamped
-    directory, points a new ``..data_tmp`` symlink at it, renames ``..data_tmp`` over ``..data``
-    (one atomic rename) and removes the old directory.
-    """
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        root.mkdir(parents=True, exist_ok=True)
-        self.version = 0
-        self.current: Path | None = None
-
-    def write(self, files: dict[str, str]) -> None:
-        """Publish a new version holding exactly *files*."""
-        self.version += 1
-        stamp = f"..2026_12_05_14_00_{self.version:02d}.{os.getpid()}{self.version:03d}"
-        new = self.root / stamp
-        new.mkdir()
-        for name, text in files.items():
-            (new / name).write_text(text)
-        tmp = self.root / "..data_tmp"
-        os.symlink(stamp, tmp)
-        os.rename(tmp, self.root / "..data")  # the swap
-        for name in files:
-            link = self.root / name
-            if not link.is_symlink():
-                os.symlink(f"..data/{name}", link)
-        for entry in self.root.iterdir():  # keys that went away
-            if entry.is_symlink() and entry.name not in files and not entry.name.startswith(".."):
-                entry.unlink()
-        old, self.current = self.current, new
-        if old is not None:
-            for child in old.iterdir():
-                child.unlink()
-            old.rmdir()
 
 
 @pytest.fixture
@@ -197,14 +158,14 @@ class TestKubernetesVolumes:
 
         With ``events`` the poll interval is an hour: only the directory's events can see it.
         """
-        volume = KubeletVolume(tmp_path / "config")
+        volume = ConfigVolume(tmp_path / "config")
         volume.write({"APP_LOG__LEVEL": "info\n", "APP_LIMITS__RATE": "10\n"})
         recorder = Recorder()
         watcher = news_config.watch(
             Settings,
             prefix="APP_",
             env_file=None,
-            secrets_dir=volume.root,
+            secrets_dir=volume.path,
             environ={},
             on_change=recorder,
             backend=backend,
@@ -225,16 +186,19 @@ class TestKubernetesVolumes:
         ]
 
     async def test_secret_changes_are_logged_masked(self, tmp_path: Path, config_log: Any) -> None:
-        """A changed secret is reported by name, never by value."""
-        volume = KubeletVolume(tmp_path / "secrets")
+        """A changed secret, or any value from a secret file, is reported by name only."""
+        volume = ConfigVolume(tmp_path / "secrets")
         volume.write({"APP_PASSWORD": "first-pass"})
         watcher = news_config.watch(
-            Settings, prefix="APP_", env_file=None, secrets_dir=volume.root, environ={}
+            Settings, prefix="APP_", env_file=None, secrets_dir=volume.path, environ={}
         )
-        volume.write({"APP_PASSWORD": "second-pass"})
+        volume.write({"APP_PASSWORD": "second-pass", "APP_LIMITS__RATE": "12"})
         result = await watcher.reload()
         (change,) = result.restart
         assert change.message == "APP_PASSWORD: <secret> -> <secret>"
+        (live,) = result.changes  # not a secret type, but read from a secret file: masked
+        assert live.message == "APP_LIMITS__RATE: <secret> -> <secret>"
+        assert any("changed live: APP_LIMITS__RATE: <secret>" in m for m in config_log.messages)
         assert not any("pass" in m.replace("APP_PASSWORD", "") for m in config_log.messages)
 
 
@@ -296,6 +260,7 @@ class TestRejected:
         assert watcher.current.log.level == "info"
         assert calls == [("info", "debug"), ("debug", "info")]
         assert any("rolled back" in m for m in config_log.messages)
+        assert not any("changed live" in m for m in config_log.messages)
 
     async def test_strict_rejects_unknown_variables(self, env_file: Path) -> None:
         """strict: a typo in the file rejects the change, like load(strict=True) fails."""

@@ -802,3 +802,39 @@ def async_only() -> news_http.NewsApp:
         return {"kept": len(_robyn.KEPT_THREADS)}
 
     return app
+
+
+class LiveSettings(msgspec.Struct, frozen=True, kw_only=True):
+    """The live_cors app's settings: news-http's, whose ``cors`` is marked live."""
+
+    http: news_http.HTTPSettings = msgspec.field(default_factory=news_http.HTTPSettings)
+
+
+def live_cors() -> news_http.NewsApp:
+    """CORS from the ConfigMap-like directory ``LIVE_DIR`` (prefix LIVE_), changed while serving.
+
+    Serve it without settings (news-testing then keeps the app's own, host and port aside).
+    ``LIVE_BACKEND=poll`` and ``LIVE_POLL_INTERVAL`` choose how the files are watched.
+    """
+    import news_config
+
+    def apply(update: news_config.Reload[LiveSettings]) -> None:
+        app.set_cors(update.new.http.cors)
+
+    watcher = news_config.watch(
+        LiveSettings,
+        prefix="LIVE_",
+        env_file=None,
+        secrets_dir=os.environ["LIVE_DIR"],
+        poll_interval=float(os.environ.get("LIVE_POLL_INTERVAL", "0.2")),
+        backend="poll" if os.environ.get("LIVE_BACKEND") == "poll" else "auto",
+        on_change=apply,
+    )
+    app = news_http.create_app(watcher.current.http, name="live-cors")
+    app.manage(watcher, name="settings")
+
+    @app.get("/hello")
+    def hello() -> dict[str, str]:
+        return {"hello": "world"}
+
+    return app

@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import os
 import time
+from typing import Annotated
+
+import msgspec
 
 import news_http
 import news_redis
@@ -74,5 +77,48 @@ def make_app() -> news_http.NewsApp:
             "outcomes": limiter.outcomes,
             "time": time.time(),
         }
+
+    return app
+
+
+class LiveSettings(msgspec.Struct, frozen=True, kw_only=True):
+    """The live_rate app's settings: a live rate, checked like the newsroom's submit_rate."""
+
+    rate: Annotated[str, msgspec.Meta(extra={"live": True})] = "3/minute"
+
+    def __post_init__(self) -> None:
+        """A rate that is not LIMIT/PERIOD is refused with the fix (RedisConfigError)."""
+        news_redis.Rate.parse(self.rate)
+
+
+def live_rate() -> news_http.NewsApp:
+    """``POST /limited`` limited in Redis at the rate of the directory ``LIVE_DIR``, live."""
+    import news_config
+
+    redis = news_redis.Redis(
+        news_redis.RedisSettings(url=os.environ["TEST_REDIS_URL"], metrics="off")
+    )
+    limiter = news_redis.RateLimiter(redis)
+
+    def apply(update: news_config.Reload[LiveSettings]) -> None:
+        limit.set_rate(update.new.rate)
+
+    watcher = news_config.watch(
+        LiveSettings,
+        prefix="LIVE_",
+        env_file=None,
+        secrets_dir=os.environ["LIVE_DIR"],
+        poll_interval=0.2,
+        on_change=apply,
+    )
+    app = news_http.create_app(news_http.HTTPSettings(), name="live-rate")
+    app.manage(redis)
+    app.manage(watcher, name="settings")
+    limit = rate_limit(limiter, watcher.current.rate, key=by_client_address(app), name="live")
+
+    @app.post("/limited")
+    @news_http.with_middleware(limit)
+    async def limited() -> dict[str, str]:
+        return {"rate": str(limit.rate)}
 
     return app

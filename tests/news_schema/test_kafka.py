@@ -192,3 +192,47 @@ async def test_evolved_avro_records_read_into_the_old_and_new_types(
         await eventually(lambda: len(got) >= 2, what="both versions")
     assert [a.section for a in got] == ["news", "sport"]
     assert await registry.versions(f"{topic}-value") == [1, 2]
+
+
+async def test_registry_outage_holds_the_partition_and_loses_nothing(
+    registry, schema_registry, kafka_settings, kafka_topic, eventually
+):
+    """With the registry down, a record of an unseen schema id waits (no DLQ); then decodes."""
+    from news_log.testing import capture_logs
+
+    topic = kafka_topic()
+    seen: list[int] = []
+
+    async def handle(message: Message[Article]) -> None:
+        seen.append(message.value.id)
+
+    async with Publisher(
+        kafka_settings, serializer=news_schema.AvroSerializer(registry, Article)
+    ) as p:
+        await p.publish(topic, article(1))
+        await p.publish(topic, article(2))
+    schema_registry.stop()
+    fresh = news_schema.SchemaRegistry(registry.settings)  # knows no schema id yet
+    with capture_logs() as lines:
+        async with (
+            fresh,
+            Consumer(
+                kafka_settings,
+                topics=topic,
+                group_id=group(topic),
+                handler=handle,
+                deserializer=news_schema.AvroDeserializer(fresh, Article),
+            ),
+        ):
+            waiting = "cannot load the record's schema; retrying (the partition waits)"
+            await eventually(
+                lambda: sum(line["msg"] == waiting for line in lines) >= 2,
+                what="retries while the registry is down",
+            )
+            assert seen == []
+            schema_registry.start()
+            await eventually(lambda: len(seen) >= 2, what="records after the registry is back")
+    assert seen == [1, 2]
+    assert not [line for line in lines if line["msg"] == "record dead-lettered"]
+    [first] = [line for line in lines if line["msg"] == waiting][:1]
+    assert first["error"].startswith("RegistryUnavailableError")

@@ -169,3 +169,27 @@ class TestOutage:
 
         schema_registry.start()  # back, same port and state
         assert await serializer.prepare("other-events") == news_schema.schema_id_of(data)
+
+
+class TestCredentials:
+    async def test_basic_auth_from_a_secret_reaches_the_registry(self):
+        """A username and a Secret password go as basic auth; wrong ones fail clearly."""
+        import news_config
+        from news_testing import SchemaRegistryServer, registry_test_settings
+
+        with SchemaRegistryServer(credentials=("key", "s3cret")) as server:
+            good = msgspec.structs.replace(
+                registry_test_settings(server.url),
+                username="key",
+                password=news_config.Secret("s3cret"),
+            )
+            async with SchemaRegistry(good) as client:
+                assert await client.register("a-value", V1) > 0
+            assert "s3cret" not in repr(good)
+            bad = msgspec.structs.replace(good, password=news_config.Secret("nope"))
+            async with SchemaRegistry(bad) as client:
+                with pytest.raises(news_schema.RegistryError) as refused:
+                    await client.register("b-value", V1)
+            assert "credentials" in str(refused.value)
+            assert refused.value.subject == "b-value"
+            assert server.requests["unauthorized"] == 1

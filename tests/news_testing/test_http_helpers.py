@@ -195,3 +195,11 @@ class TestFreePort:
         port = free_port()
         with socket.socket() as sock:
             sock.bind(("127.0.0.1", port))
+
+    def test_free_ports_stay_out_of_the_ephemeral_range(self) -> None:
+        """Picked ports lie below the kernel's ephemeral range, where outgoing connections land."""
+        with open("/proc/sys/net/ipv4/ip_local_port_range", encoding="ascii") as fh:
+            start = int(fh.read().split()[0])
+        ports = {free_port() for _ in range(20)}
+        assert all(1024 <= port < start for port in ports), sorted(ports)
+        assert len(ports) > 1  # picked at random, not one fixed port for every caller

@@ -19,7 +19,10 @@ a service's settings are (news-config variables, prefixes ``KAFKA_`` and ``HTTP_
   fixture), so that ``news_config.load(news_db.DatabaseSettings, prefix="DB_")`` reaches it;
 - ``REDIS_URL``: the session's Redis server (news-testing's ``redis_server`` fixture: a private
   ``redis-server``, or ``NEWS_TEST_REDIS_URL``), for ``news_config.load(news_redis.RedisSettings,
-  prefix="REDIS_")``.
+  prefix="REDIS_")``;
+- ``MONGO_URI`` and ``MONGO_DATABASE``: a fresh database of the example's own on the session's
+  MongoDB server (news-testing's ``mongo`` fixture: SecantusDB, or ``NEWS_TEST_MONGO_URI``), for
+  ``news_config.load(news_mongo.MongoSettings, prefix="MONGO_")``.
 """
 
 from __future__ import annotations
@@ -86,15 +89,19 @@ class TestDocsExamples:
         run_example(example, tmp_path, env, timeout=120)
 
     @pytest.mark.parametrize("example", [e for e in EXAMPLES if e.needs_server], ids=_example_id)
-    def test_server_example_runs(self, example, tmp_path, kafka_broker, postgres, redis_server):
+    def test_server_example_runs(self, example, tmp_path, kafka_broker, postgres, request):
         """A needs-server example exits 0 with real servers and an HTTP address in its env."""
+        redis_server = request.getfixturevalue("redis")  # running (a test may have stopped it)
+        mongo = request.getfixturevalue("mongo")
         env = {
             k: v
             for k, v in os.environ.items()
-            if not k.startswith(("KAFKA_", "HTTP_", "DB_", "REDIS_"))
+            if not k.startswith(("KAFKA_", "HTTP_", "DB_", "REDIS_", "MONGO_"))
         }
         env["DB_DSN"] = postgres.dsn
         env["REDIS_URL"] = redis_server.url
+        env["MONGO_URI"] = mongo.uri
+        env["MONGO_DATABASE"] = mongo.name
         env.update(kafka_env(kafka_broker.bootstrap, prefix="KAFKA_"))
         env[BOOTSTRAP_ENV] = kafka_broker.bootstrap
         env["HTTP_HOST"] = "127.0.0.1"

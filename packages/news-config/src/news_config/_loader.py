@@ -34,6 +34,7 @@ STRICT_ENV: Final = "NEWS_CONFIG_STRICT"
 
 _FAILED: Any = object()
 _SHOWN_CHARS = 80
+_BARE_SECRET_CHARS = 4
 _log = logging.getLogger("news_config")
 
 
@@ -149,9 +150,28 @@ class _Resolver:
             self.errors.extend(self._check_failed(section, exc))
             return _FAILED
 
+    def _redacted(self, section: Section, detail: str) -> str:
+        """*detail* without the value of any secret of *section* (a check may quote its value)."""
+        for leaf in section.leaves():
+            hit = self.sources.get(leaf.env_name)
+            if hit is None or not (leaf.sensitive or hit.source is Source.SECRET_FILE):
+                continue
+            raw = hit.raw
+            if not raw:
+                continue
+            for quoted in (repr(raw), f"'{raw}'", f'"{raw}"'):
+                detail = detail.replace(quoted, "'<secret>'")
+            if len(raw) >= _BARE_SECRET_CHARS:  # shorter ones would mangle ordinary words
+                detail = detail.replace(raw, "<secret>")
+        return detail
+
     def _check_failed(self, section: Section, exc: Exception) -> list[ConfigErrorItem]:
-        """Items for a Struct's own check that failed: one per variable its message names."""
-        detail = str(exc) or type(exc).__name__
+        """Items for a Struct's own check that failed: one per variable its message names.
+
+        The check's message is the detail, with the value of every secret of the section (a
+        secret type, or read from a secret file) replaced by ``<secret>``.
+        """
+        detail = self._redacted(section, str(exc) or type(exc).__name__)
         expected = f"settings that {section.cls.__qualname__} accepts"
         items = []
         for child in _blamed(section, exc):

@@ -69,7 +69,8 @@ class Change(NamedTuple):
         old: The value the process runs with.
         new: The value the files now give.
         live: Whether it can change while running (else it needs a restart).
-        secret: Whether its values must not be shown (`message` masks them).
+        secret: Whether its values must not be shown (`message` masks them): a secret type,
+            or a value read from a secret file (now or before).
     """
 
     env_name: str
@@ -233,6 +234,7 @@ class Watcher(Generic[T]):
         self._logged: set[str] = set()
         self._errors: tuple[ConfigErrorItem, ...] = ()
         self._pending: dict[str, Change] = {}
+        self._hidden: set[str] = set()
         value, errors = self._read()
         if errors:
             raise ConfigError(errors, schema_name=schema.__qualname__)
@@ -283,6 +285,8 @@ class Watcher(Generic[T]):
             secrets_dir=self.secrets_dir,
             environ=self._environ,
         )
+        # Values from secret files are never shown, whatever the field's type (as in errors).
+        self._hidden |= {row.env_name for row in result.rows if row.secret}
         errors = list(result.errors)
         if self.strict:
             errors.extend(result.unknown)
@@ -326,7 +330,10 @@ class Watcher(Generic[T]):
 
     async def _apply(self, wanted: T) -> Reload[T]:
         running = self._current
-        changes = diff(self._tree, running, wanted)
+        changes = [
+            c._replace(secret=True) if c.env_name in self._hidden else c
+            for c in diff(self._tree, running, wanted)
+        ]
         live = tuple(c for c in changes if c.live)
         restart = tuple(c for c in changes if not c.live)
         for change in restart:
@@ -355,11 +362,9 @@ class Watcher(Generic[T]):
             effective = wanted
         self._current = effective  # the swap: one assignment
         update = Reload(running, effective, live, restart)
-        _log.info("settings changed live: %s", "; ".join(change.message for change in live))
-        if self.on_change is None:
-            return update
         try:
-            await self._call(update)
+            if self.on_change is not None:
+                await self._call(update)
         except Exception as exc:  # noqa: BLE001 - a failed applier: roll back, keep serving
             self._current = running
             _log.error(
@@ -379,6 +384,7 @@ class Watcher(Generic[T]):
             self._logged = {item.message}
             self._errors = (item,)
             return Reload(running, running, restart=restart, errors=(item,))
+        _log.info("settings changed live: %s", "; ".join(change.message for change in live))
         return update
 
     async def _call(self, update: Reload[T]) -> None:
@@ -433,6 +439,12 @@ class Watcher(Generic[T]):
         assert self._stopping is not None
         from watchfiles import awatch
 
+        # watchfiles logs every batch of events (info, and debug for filtered ones): a service
+        # writing its log file next to its .env file would feed that back forever. Reloads are
+        # logged here, by what changed.
+        quiet = logging.getLogger("watchfiles")
+        if quiet.level == logging.NOTSET:
+            quiet.setLevel(logging.WARNING)
         folders = self._directories()
         if not folders:
             _log.info("no settings directory exists yet; polling every %g s", self.poll_interval)

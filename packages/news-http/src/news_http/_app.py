@@ -21,6 +21,8 @@ import inspect
 import logging
 from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
+import msgspec
+
 from news_http import _robyn
 
 with _robyn.hidden_argv():  # importing robyn parses sys.argv (it makes a Config)
@@ -47,7 +49,7 @@ from news_http._stack.access_log import AccessLog, ClientAddress
 from news_http._stack.auth import auth_middleware
 from news_http._stack.compression import Compressor
 from news_http._stack.core import standard_stack
-from news_http._stack.cors import CORSPolicy
+from news_http._stack.cors import CORSPolicy, LiveCORS
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Sequence
@@ -58,6 +60,7 @@ if TYPE_CHECKING:
     from robyn.robyn import HttpMethod
 
     from news_health import HealthRegistry
+    from news_http._settings import CORSSettings
     from news_http._types import Handler, HTTPMetricsHook, Middleware, Resource
 
 __all__ = ["UNMATCHED_ROUTE", "Hook", "NewsApp", "create_app"]
@@ -135,6 +138,7 @@ class NewsApp(Robyn):
         self._metrics_endpoint = False
         self._health: HealthRegistry | None = None
         self._managed = ManagedSet(lambda: self.settings.hook_timeout)
+        self._cors = LiveCORS()  # one holder for the app's life: set_cors swaps its policy
         self._apply(settings)
         self._app_middleware = tuple(middleware)
         self._startup_hooks: list[Hook] = []
@@ -171,7 +175,7 @@ class NewsApp(Robyn):
         metrics_on = enabled(settings.metrics, "news_metrics")
         health_on = enabled(settings.health, "news_health")
         self.settings = settings
-        self._cors = cors
+        self._cors.policy = cors if cors.enabled else None
         self._access_log = AccessLog(client_address) if settings.access_log else None
         self._compressor = compressor
         self._metrics_endpoint = metrics_on
@@ -213,6 +217,22 @@ class NewsApp(Robyn):
     def metrics(self) -> HTTPMetricsHook | None:
         """The hook recording every request (news-metrics' ``HTTPMetrics`` by default)."""
         return self._metrics
+
+    def set_cors(self, cors: CORSSettings) -> None:
+        """Switch every route to the CORS policy *cors* now, while serving or before.
+
+        For settings that change while the service runs (``HTTPSettings.cors`` is marked live
+        for ``news_config.watch``): requests that start after the call use the new policy;
+        ``app.settings.cors`` is updated. With ``processes > 1``, each worker process applies
+        its own change (run the watcher in each: ``app.manage(watcher)``).
+
+        Raises:
+            HTTPConfigError: *cors* cannot work (a malformed origin or pattern, ``*`` with
+                credentials); the policy in force stays.
+        """
+        policy = CORSPolicy(cors)
+        self._cors.policy = policy if policy.enabled else None
+        self.settings = msgspec.structs.replace(self.settings, cors=cors)
 
     def use_settings(self, settings: HTTPSettings) -> None:
         """Replace the app's settings before it serves (`news_http.run` does this).
@@ -672,7 +692,7 @@ class NewsApp(Robyn):
             request_id_header=settings.request_id_header,
             access_log=self._access_log,
             metrics=self._metrics,
-            cors=self._cors if self._cors.enabled else None,
+            cors=self._cors,
             compressor=self._compressor,
             max_body_bytes=settings.max_body_bytes if limits else None,
             timeout=settings.request_timeout if limits and settings.request_timeout > 0 else None,

@@ -213,9 +213,13 @@ class HTTPSettings(msgspec.Struct, frozen=True, kw_only=True):
         bool,
         msgspec.Meta(description="Serve Robyn's /docs and /openapi.json (off in production)."),
     ] = False
-    cors: Annotated[CORSSettings, msgspec.Meta(description="Cross-origin resource sharing.")] = (
-        CORSSettings()
-    )
+    cors: Annotated[
+        CORSSettings,
+        msgspec.Meta(
+            description="Cross-origin resource sharing (changes live: NewsApp.set_cors).",
+            extra={"live": True},
+        ),
+    ] = CORSSettings()
     security_headers: Annotated[
         SecurityHeaders, msgspec.Meta(description="Static security response headers.")
     ] = SecurityHeaders()

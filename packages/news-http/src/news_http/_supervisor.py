@@ -1,5 +1,8 @@
 """The supervisor of ``processes > 1`` forked workers: forwards signals, reaps, reports.
 
+SIGTERM/SIGINT stop the workers; SIGHUP is forwarded to them (a settings watcher in each worker
+reloads on it; a worker without one ignores it), and the supervisor itself runs on.
+
 Robyn's own multi-process mode SIGKILLs its workers on a signal, so no worker drains or runs
 shutdown code. Here the calling process forks the workers itself, forwards SIGTERM/SIGINT to
 each (each drains and runs its own hooks, see `news_http._worker`), waits for them, and kills
@@ -75,6 +78,9 @@ class Supervisor:
         if pid == 0:  # the worker
             try:
                 _die_with_parent()
+                # SIGHUP, forwarded by the supervisor, is for a settings watcher of the worker
+                # (news_config.watch installs its handler when started); without one, ignored.
+                signal.signal(signal.SIGHUP, signal.SIG_IGN)
                 Worker(self.app, self.settings, child_socket, index=index).serve()
             finally:
                 os._exit(EXIT_UNCLEAN)
@@ -107,6 +113,13 @@ class Supervisor:
     def _on_signal(self, signum: int, frame: FrameType | None) -> None:
         del frame
         self._stop_children(signal.Signals(signum).name)
+
+    def _on_hup(self, signum: int, frame: FrameType | None) -> None:
+        """Forward SIGHUP (reload settings) to every worker; the supervisor itself runs on."""
+        del signum, frame
+        for pid in list(self.children):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGHUP)
 
     # -- multi-process metrics -------------------------------------------------------------------
 
@@ -155,6 +168,7 @@ class Supervisor:
         """Fork the workers, supervise them, exit when they are all gone."""
         signal.signal(signal.SIGTERM, self._on_signal)
         signal.signal(signal.SIGINT, self._on_signal)
+        signal.signal(signal.SIGHUP, self._on_hup)
         metrics_dir = self._prepare_metrics()
         news_log.flush()  # nothing queued may be written twice after fork
         for index in range(self.settings.processes):

@@ -19,6 +19,7 @@ A refused request gets a 429 ``application/problem+json`` with ``Retry-After`` a
 headers; a ``fail="closed"`` limit whose Redis is unavailable answers 503 with
 ``Retry-After: 1``. Keys: `by_client_address` (honouring the app's ``trusted_proxies``),
 `by_header` (an API key, hashed), `by_identity` (the authenticated subject), `first_of`.
+The limit's rate can change while serving: ``per_client.set_rate("200/minute")``.
 
 This module imports news-http and news-api; ``import news_redis`` does not.
 """
@@ -49,10 +50,18 @@ if TYPE_CHECKING:
 
     from robyn import Request, Response
 
-    from news_http import Handler, Middleware, NewsApp
+    from news_http import Handler, NewsApp
     from news_redis._limiter import FailMode, RateLimitResult
 
-__all__ = ["KeyFunc", "by_client_address", "by_header", "by_identity", "first_of", "rate_limit"]
+__all__ = [
+    "KeyFunc",
+    "RateLimit",
+    "by_client_address",
+    "by_header",
+    "by_identity",
+    "first_of",
+    "rate_limit",
+]
 
 KeyFunc = "Callable[[Request], str | None]"
 """Makes a request's limit key (``ip:203.0.113.7``); None: this policy does not apply."""
@@ -183,70 +192,101 @@ def _sf_string(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def rate_limit(
-    limiter: RateLimiter,
-    rate: Rate | str,
-    *,
-    key: Callable[[Request], str | None] | None = None,
-    fail: FailMode = "open",
-    name: str = "default",
-    cost: int = 1,
-) -> Middleware:
-    """A news-http middleware that admits at most ``rate`` requests per key.
+class _Policy:
+    """What one rate means on the wire; replaced as a whole by `RateLimit.set_rate`."""
 
-    Args:
-        limiter: Where the windows are kept (Redis, or in memory).
-        rate: ``"100/minute"`` or a `Rate`.
-        key: Whom to count (default: `by_client_address` without trusted proxies; pass
-            ``by_client_address(app)`` behind a proxy). A key of None skips the limit.
-        fail: When Redis is unavailable: ``open`` (the limiter's in-process fallback decides)
-            or ``closed`` (503).
-        name: The policy's name, in the headers, the Redis key, logs and metrics.
-        cost: Units each request takes.
+    __slots__ = ("limit_detail", "policy_header", "rate")
 
-    Raises:
-        RedisConfigError: ``rate`` is not a rate, ``fail`` is neither open nor closed, or
-            ``name`` is empty.
+    def __init__(self, rate: Rate, name: str) -> None:
+        self.rate = rate
+        self.policy_header = f"{_sf_string(name)};q={rate.limit};w={math.ceil(rate.period)}"
+        self.limit_detail = f"more than {rate.limit} requests in {rate.period:g} s"
+
+
+class RateLimit:
+    """A news-http middleware admitting at most `rate` requests per key; made by `rate_limit`.
+
+    Use it like any middleware (``news_http.with_middleware(limit)``, or in
+    ``create_app(middleware=[...])``). `set_rate` changes the rate of every route it wraps
+    while serving (for settings that change live, ``news_config.watch``).
     """
-    parsed = Rate.parse(rate)
-    if fail not in {"open", "closed"}:
-        raise RedisConfigError(f"fail must be 'open' or 'closed', not {fail!r}")
-    if not name:
-        raise RedisConfigError("a rate limit needs a name (name='writes')")
-    make_key = key or by_client_address()
-    policy_header = f"{_sf_string(name)};q={parsed.limit};w={math.ceil(parsed.period)}"
-    label = _sf_string(name)
-    limit_detail = f"more than {parsed.limit} requests in {parsed.period:g} s"
 
-    def headers_of(result: RateLimitResult) -> dict[str, str]:
-        return {
-            "ratelimit-policy": policy_header,
-            "ratelimit": f"{label};r={max(0, result.remaining)};t={math.ceil(result.reset_after)}",
-        }
+    __slots__ = ("_policy", "cost", "fail", "key", "limiter", "name")
 
-    def refuse(result: RateLimitResult) -> news_api.APIError:
-        retry = result.retry_after
-        return news_api.TooManyRequests(
-            f"rate limit {name!r} exceeded: {limit_detail}",
-            retry_after=None if math.isinf(retry) else max(1, math.ceil(retry)),
-            headers=headers_of(result),
+    def __init__(  # noqa: PLR0917 - rate_limit's arguments, checked there
+        self,
+        limiter: RateLimiter,
+        rate: Rate,
+        key: Callable[[Request], str | None],
+        fail: FailMode,
+        name: str,
+        cost: int,
+    ) -> None:
+        self.limiter = limiter
+        self.key = key
+        self.fail: FailMode = fail
+        self.name = name
+        self.cost = cost
+        self._policy = _Policy(rate, name)
+
+    @property
+    def rate(self) -> Rate:
+        """The rate in force."""
+        return self._policy.rate
+
+    def set_rate(self, rate: Rate | str) -> None:
+        """Admit at most *rate* from the next request on, on every route this limit wraps.
+
+        The windows already counted stay (in Redis or in memory): a lower limit refuses at
+        once a key that is over it; a higher one admits it again.
+
+        Raises:
+            RedisConfigError: *rate* is not a rate (the rate in force stays).
+        """
+        self._policy = _Policy(Rate.parse(rate), self.name)
+
+    def __repr__(self) -> str:
+        return f"<RateLimit {self.name!r} {self.rate}>"
+
+    def __call__(self, next_handler: Handler) -> Handler:
+        """Wrap *next_handler* (a news-http middleware)."""
+        limiter, make_key, name, cost, fail = (
+            self.limiter,
+            self.key,
+            self.name,
+            self.cost,
+            self.fail,
         )
+        label = _sf_string(name)
 
-    def unavailable(exc: RateLimitUnavailableError) -> news_api.APIError:
-        return news_api.ServiceUnavailable(
-            "the rate limit cannot be checked right now; retry shortly", retry_after=1
-        )
+        def refuse(result: RateLimitResult, policy: _Policy) -> news_api.APIError:
+            retry = result.retry_after
+            return news_api.TooManyRequests(
+                f"rate limit {name!r} exceeded: {policy.limit_detail}",
+                retry_after=None if math.isinf(retry) else max(1, math.ceil(retry)),
+                headers={
+                    "ratelimit-policy": policy.policy_header,
+                    "ratelimit": (
+                        f"{label};r={max(0, result.remaining)};t={math.ceil(result.reset_after)}"
+                    ),
+                },
+            )
 
-    def decorate(response: Response, result: RateLimitResult) -> Response:
-        # append: stacked limits each add their item (several field lines form one list)
-        headers = response.headers
-        headers.append("ratelimit-policy", policy_header)
-        headers.append(
-            "ratelimit", f"{label};r={max(0, result.remaining)};t={math.ceil(result.reset_after)}"
-        )
-        return response
+        def unavailable(exc: RateLimitUnavailableError) -> news_api.APIError:
+            return news_api.ServiceUnavailable(
+                "the rate limit cannot be checked right now; retry shortly", retry_after=1
+            )
 
-    def middleware(next_handler: Handler) -> Handler:
+        def decorate(response: Response, result: RateLimitResult, policy: _Policy) -> Response:
+            # append: stacked limits each add their item (several field lines form one list)
+            headers = response.headers
+            headers.append("ratelimit-policy", policy.policy_header)
+            headers.append(
+                "ratelimit",
+                f"{label};r={max(0, result.remaining)};t={math.ceil(result.reset_after)}",
+            )
+            return response
+
         if _is_async(next_handler):
             call_async: Any = next_handler
 
@@ -256,13 +296,16 @@ def rate_limit(
                 if subject is None:
                     response: Response = await call_async(request)
                     return response
+                policy = self._policy
                 try:
-                    result = await limiter.check(subject, parsed, cost=cost, fail=fail, policy=name)
+                    result = await limiter.check(
+                        subject, policy.rate, cost=cost, fail=fail, policy=name
+                    )
                 except RateLimitUnavailableError as exc:
                     raise unavailable(exc) from exc
                 if not result.allowed:
-                    raise refuse(result)
-                return decorate(await call_async(request), result)
+                    raise refuse(result, policy)
+                return decorate(await call_async(request), result, policy)
 
             return async_handler
 
@@ -274,14 +317,49 @@ def rate_limit(
             if subject is None:
                 response: Response = call(request)
                 return response
+            policy = self._policy
             try:
-                result = limiter.check_sync(subject, parsed, cost=cost, fail=fail, policy=name)
+                result = limiter.check_sync(subject, policy.rate, cost=cost, fail=fail, policy=name)
             except RateLimitUnavailableError as exc:
                 raise unavailable(exc) from exc
             if not result.allowed:
-                raise refuse(result)
-            return decorate(call(request), result)
+                raise refuse(result, policy)
+            return decorate(call(request), result, policy)
 
         return sync_handler
 
-    return middleware
+
+def rate_limit(
+    limiter: RateLimiter,
+    rate: Rate | str,
+    *,
+    key: Callable[[Request], str | None] | None = None,
+    fail: FailMode = "open",
+    name: str = "default",
+    cost: int = 1,
+) -> RateLimit:
+    """A news-http middleware that admits at most ``rate`` requests per key.
+
+    Args:
+        limiter: Where the windows are kept (Redis, or in memory).
+        rate: ``"100/minute"`` or a `Rate`; `RateLimit.set_rate` changes it while serving.
+        key: Whom to count (default: `by_client_address` without trusted proxies; pass
+            ``by_client_address(app)`` behind a proxy). A key of None skips the limit.
+        fail: When Redis is unavailable: ``open`` (the limiter's in-process fallback decides)
+            or ``closed`` (503).
+        name: The policy's name, in the headers, the Redis key, logs and metrics.
+        cost: Units each request takes.
+
+    Returns:
+        The middleware, a `RateLimit`.
+
+    Raises:
+        RedisConfigError: ``rate`` is not a rate, ``fail`` is neither open nor closed, or
+            ``name`` is empty.
+    """
+    parsed = Rate.parse(rate)
+    if fail not in {"open", "closed"}:
+        raise RedisConfigError(f"fail must be 'open' or 'closed', not {fail!r}")
+    if not name:
+        raise RedisConfigError("a rate limit needs a name (name='writes')")
+    return RateLimit(limiter, parsed, key or by_client_address(), fail, name, cost)

@@ -70,6 +70,19 @@ per session, flushed before each test, restartable for fault tests::
 
 Fixtures: ``redis``, ``redis_server`` (session), ``redis_private_server``, ``redis_settings``.
 
+MongoDB (``pip install 'news-testing[mongo]'`` and, for the private server, ``secantusdb``): a
+SecantusDB server per session (or ``NEWS_TEST_MONGO_URI``), a fresh database per test::
+
+    async def test_stores(mongo_settings):
+        async with news_mongo.Mongo(mongo_settings) as client:
+            await client.collection("articles").insert_one({"_id": 1})
+
+Fixtures: ``mongo``, ``mongo_server`` (session), ``mongo_private_server``, ``mongo_settings``.
+
+Hot reload: `ConfigVolume` is a directory that ``write``/``update`` change exactly as the kubelet
+updates a mounted ConfigMap or Secret (a new ``..<timestamp>`` directory, ``..data_tmp`` renamed
+over ``..data``), for testing ``news_config.watch`` against a served app.
+
 A Confluent-compatible Schema Registry (``pip install 'news-testing[schema]'``), in this
 process on a free loopback port, with BACKWARD/FORWARD/FULL rules for Avro and JSON Schema::
 
@@ -112,6 +125,13 @@ if TYPE_CHECKING:
         kafka_test_settings,
         publish_raw,
     )
+    from news_testing.mongo import (
+        MONGO_URI_ENV,
+        MongoServer,
+        MongoStartError,
+        MongoTestDatabase,
+        mongo_test_settings,
+    )
     from news_testing.oidc import (
         DEFAULT_AUDIENCE,
         DEFAULT_CLIENT_ID,
@@ -134,6 +154,7 @@ if TYPE_CHECKING:
         SchemaRegistryStartError,
         registry_test_settings,
     )
+    from news_testing.volume import ConfigVolume
 
 # Public name -> the module defining it, imported when the name is first used (PEP 562). A new
 # fixture module (postgres.py, redis.py...) adds its public names here and to __all__.
@@ -143,6 +164,7 @@ _EXPORTS: dict[str, str] = {
     "BrokerStartError": "news_testing._errors",
     "CaptureError": "news_testing._errors",
     "CapturedRecord": "news_testing.kafka",
+    "ConfigVolume": "news_testing.volume",
     "DEFAULT_AUDIENCE": "news_testing.oidc",
     "DEFAULT_CLIENT_ID": "news_testing.oidc",
     "ES256_AUDIENCE": "news_testing.oidc",
@@ -150,6 +172,10 @@ _EXPORTS: dict[str, str] = {
     "KafkaBroker": "news_testing.kafka",
     "KafkaCapture": "news_testing.kafka",
     "KafkaMockCluster": "news_testing.kafka",
+    "MONGO_URI_ENV": "news_testing.mongo",
+    "MongoServer": "news_testing.mongo",
+    "MongoStartError": "news_testing.mongo",
+    "MongoTestDatabase": "news_testing.mongo",
     "NewsTestingError": "news_testing._errors",
     "OIDCClient": "news_testing.oidc",
     "OIDCProvider": "news_testing.oidc",
@@ -173,6 +199,7 @@ _EXPORTS: dict[str, str] = {
     "redis_test_settings": "news_testing.redis",
     "registry_test_settings": "news_testing.schema_registry",
     "kafka_test_settings": "news_testing.kafka",
+    "mongo_test_settings": "news_testing.mongo",
     "publish_raw": "news_testing.kafka",
     "serve_app": "news_testing.http",
     "settings_env": "news_testing._env",
@@ -185,16 +212,21 @@ __all__ = [
     "DEFAULT_AUDIENCE",
     "DEFAULT_CLIENT_ID",
     "ES256_AUDIENCE",
+    "MONGO_URI_ENV",
     "POSTGRES_DSN_ENV",
     "REDIS_URL_ENV",
     "AppStartError",
     "BrokerStartError",
     "CaptureError",
     "CapturedRecord",
+    "ConfigVolume",
     "ExternalClusterError",
     "KafkaBroker",
     "KafkaCapture",
     "KafkaMockCluster",
+    "MongoServer",
+    "MongoStartError",
+    "MongoTestDatabase",
     "NewsTestingError",
     "OIDCClient",
     "OIDCProvider",
@@ -215,6 +247,7 @@ __all__ = [
     "free_port",
     "kafka_env",
     "kafka_test_settings",
+    "mongo_test_settings",
     "publish_raw",
     "redis_test_settings",
     "registry_test_settings",

@@ -12,5 +12,6 @@ pytest_plugins = [
     "news_testing._oidc_fixtures",
     "news_testing._postgres_fixtures",
     "news_testing._redis_fixtures",
+    "news_testing._mongo_fixtures",
     "news_testing._schema_fixtures",
 ]

@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import quote, urlsplit, urlunsplit
 
 from news_testing._errors import NewsTestingError
+from news_testing._net import free_port
 
 if TYPE_CHECKING:
     from collections.abc import Coroutine, Sequence
@@ -80,13 +81,6 @@ def _asyncpg() -> Any:
 def _with_database(dsn: str, database: str) -> str:
     parts = urlsplit(dsn)
     return urlunsplit(parts._replace(path="/" + quote(database)))
-
-
-def _free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def _unique_name(hint: str) -> str:
@@ -393,7 +387,7 @@ class PrivatePostgres:
 
     def __init__(self, *, settings: dict[str, str] | None = None) -> None:
         self.host = "127.0.0.1"
-        self.port = _free_port()
+        self.port = free_port()
         self.dsn = f"postgresql://postgres@{self.host}:{self.port}/postgres"
         self.root = _own_dir("news-pg-")
         self.data_dir = self.root / "data"
@@ -549,7 +543,7 @@ class PgBouncer:
         extra: dict[str, str] | None = None,
     ) -> None:
         self.host = "127.0.0.1"
-        self.port = _free_port()
+        self.port = free_port()
         self.root = _own_dir("news-pgbouncer-")
         self.log_path = self.root / "pgbouncer.log"
         self._process: subprocess.Popen[bytes] | None = None

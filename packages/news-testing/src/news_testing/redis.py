@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from types import TracebackType
 
 from news_testing._errors import ExternalClusterError, NewsTestingError
+from news_testing._net import free_port
 
 __all__ = ["REDIS_URL_ENV", "RedisServer", "RedisStartError", "redis_test_settings"]
 
@@ -38,13 +39,6 @@ REDIS_URL_ENV: Final = "NEWS_TEST_REDIS_URL"
 
 class RedisStartError(NewsTestingError, RuntimeError):
     """A private ``redis-server`` did not start; the message has its log's tail."""
-
-
-def _free_port(host: str) -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def _command(host: str, port: int, *args: str, timeout: float = 2.0) -> bytes:
@@ -82,7 +76,7 @@ class RedisServer:
         startup_timeout: float = 10.0,
     ) -> None:
         self.host = "127.0.0.1"
-        self.port = port or _free_port(self.host)
+        self.port = port or free_port(self.host)
         self.db = 0
         self._binary = binary
         self._startup_timeout = startup_timeout

@@ -24,6 +24,7 @@ Needs ``pip install 'news-testing[schema]'`` (fastavro, to validate Avro schemas
 
 from __future__ import annotations
 
+import base64
 import collections
 import contextlib
 import json
@@ -93,15 +94,26 @@ class SchemaRegistryServer:
         host: The loopback address to bind.
         port: The port (0: a free one, kept across ``stop``/``start``).
         compatibility: The global compatibility rule to start with.
+        credentials: ``(user, password)``: HTTP basic auth required (401 otherwise), as
+            Confluent Cloud's API keys.
     """
 
     def __init__(
-        self, *, host: str = "127.0.0.1", port: int = 0, compatibility: str = "BACKWARD"
+        self,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        compatibility: str = "BACKWARD",
+        credentials: tuple[str, str] | None = None,
     ) -> None:
         if compatibility not in LEVELS:
             raise ValueError(f"compatibility must be one of {sorted(LEVELS)}")
         self.host = host
         self.port = port
+        self._authorization: str | None = None
+        if credentials is not None:
+            token = base64.b64encode(f"{credentials[0]}:{credentials[1]}".encode()).decode()
+            self._authorization = f"Basic {token}"
         self._lock = threading.RLock()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -189,8 +201,18 @@ class SchemaRegistryServer:
 
     # ------------------------------------------------------------------ the API
 
-    def handle(self, method: str, path: str, query: dict[str, str], body: Any) -> tuple[int, Any]:
+    def handle(
+        self,
+        method: str,
+        path: str,
+        query: dict[str, str],
+        body: Any,
+        authorization: str | None = None,
+    ) -> tuple[int, Any]:
         """Answer one request: (status, JSON body). Used by the HTTP handler."""
+        if self._authorization is not None and authorization != self._authorization:
+            self.requests["unauthorized"] += 1
+            return 401, {"error_code": 401, "message": "Unauthorized"}
         for route_method, pattern, template, action in _ROUTES:
             if method != route_method:
                 continue
@@ -521,7 +543,9 @@ class _Handler(BaseHTTPRequestHandler):
             status, answer = 400, {"error_code": 400, "message": "the body is not JSON"}
         else:
             path = parts.path.rstrip("/") or "/"
-            status, answer = self.registry.handle(method, path, query, body)
+            status, answer = self.registry.handle(
+                method, path, query, body, self.headers.get("authorization")
+            )
         data = json.dumps(answer).encode()
         self.send_response(status)
         self.send_header("content-type", _CONTENT_TYPE)

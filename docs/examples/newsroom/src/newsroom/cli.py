@@ -76,8 +76,12 @@ def _embedded(settings: Settings) -> bool:
     return mode == "on" or (mode == "auto" and not settings_module.kafka_is_configured())
 
 
-def serve(settings: Settings) -> NoReturn:
-    """Run the service until SIGTERM/SIGINT (the embedded broker too, when no cluster is set)."""
+def serve(settings: Settings, watcher: news_config.Watcher[Settings] | None = None) -> NoReturn:
+    """Run the service until SIGTERM/SIGINT (the embedded broker too, when no cluster is set).
+
+    With ``watcher`` (made by `newsroom.settings.watch`, ``settings`` its ``current``), the
+    service follows its settings files while it runs (`newsroom.service.Newsroom.follow`).
+    """
     import news_http
     from newsroom.service import Newsroom
 
@@ -118,6 +122,8 @@ def serve(settings: Settings) -> NoReturn:
             broker=broker,
             use_redis=use_redis,
         )
+        if watcher is not None:
+            service.follow(watcher)
         log.info(
             "rate limit of POST /v1/articles",
             rate=settings.newsroom.submit_rate,
@@ -262,6 +268,18 @@ def _parser() -> argparse.ArgumentParser:
         description="The newsroom example service (settings: NEWSROOM_* variables; "
         "python -m news_config newsroom.settings:Settings --prefix NEWSROOM_ lists them).",
     )
+    parser.add_argument(
+        "--config-dir",
+        default=None,
+        help="also read settings from the files of this directory, one per variable "
+        "(a mounted ConfigMap or Secret); serve follows its changes",
+    )
+    parser.add_argument(
+        "--env-file",
+        default=".env",
+        help="the .env file (default: .env in the working directory; '' for none); serve "
+        "follows its changes",
+    )
     commands = parser.add_subparsers(dest="command")
     commands.add_parser("serve", help="run the service (the default)")
     dlq = commands.add_parser("dlq", help="print the dead-letter topic's records")
@@ -289,12 +307,18 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``python -m newsroom`` and the ``newsroom`` script."""
     args = _parser().parse_args(argv)
+    settings_module.use_sources(env_file=args.env_file or None, config_dir=args.config_dir)
+    command = args.command or "serve"
+    watcher: news_config.Watcher[Settings] | None = None
     try:
-        settings = settings_module.load()
+        if command == "serve":  # the settings, and a watcher of their files
+            watcher = settings_module.watch()
+            settings = watcher.current
+        else:
+            settings = settings_module.load()
     except news_config.ConfigError as exc:
         print(f"newsroom: {exc}", file=sys.stderr)
         return 2
-    command = args.command or "serve"
     if command == "key":
         return _print_key(settings)
     if command == "enrichment":
@@ -307,7 +331,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if command == "serve":
         news_log.setup(settings.log)
         news_metrics.setup(settings.metrics)
-        serve(settings)
+        serve(settings, watcher)
     # The Kafka subcommands print their results; their own logs stay quiet.
     news_log.setup(msgspec.structs.replace(settings.log, level="warning"))
     topics = settings.newsroom.topics

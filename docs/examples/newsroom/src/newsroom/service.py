@@ -211,6 +211,36 @@ class Newsroom:
             broker_check = register_health(app.health, settings=kafka, consumers=[self.consumer])
             app.manage(contextlib.aclosing(broker_check), name="kafka-check")  # its connection
 
+    # -- settings that change while serving ----------------------------------------------------
+
+    def follow(self, watcher: news_config.Watcher[Settings]) -> None:
+        """Apply the live changes ``watcher`` finds while serving; it runs as a managed resource.
+
+        Live: the CORS policy, the submission rate and the log levels (see `apply_settings`);
+        news-config logs other changes as needing a restart and keeps invalid ones out.
+        """
+        watcher.on_change = self.apply_settings
+        self.app.manage(watcher, name="settings")
+
+    def apply_settings(self, update: news_config.Reload[Settings]) -> None:
+        """Apply a live settings change: CORS, then the submission rate, then the log levels.
+
+        The CORS policy goes first: it is the one news-config cannot fully check (news-http
+        refuses a malformed origin here), and a refusal then leaves the rest untouched; the
+        watcher rolls the change back.
+        """
+        new = update.new
+        self.app.set_cors(new.http.cors)
+        self.submit_limit.set_rate(new.newsroom.submit_rate)
+        news_log.set_levels(new.log.level, new.log.levels)
+        replace = msgspec.structs.replace
+        self.settings = replace(
+            self.settings,
+            log=new.log,
+            http=replace(self.settings.http, cors=new.http.cors),
+            newsroom=replace(self.settings.newsroom, submit_rate=new.newsroom.submit_rate),
+        )
+
     def _setup_enrichment(self, settings: Settings) -> None:
         """The enrichment client; the embedded service too when no base URL is set."""
         client_settings = settings.enrichment
@@ -305,6 +335,7 @@ class Newsroom:
     async def get_article(self, article_id: str) -> news_api.Response:
         """``GET /v1/articles/:article_id``: the article once processed, else 404."""
         article = await self.store.get(article_id)
+        log.debug("article looked up", article_id=article_id, found=article is not None)
         if article is None:
             raise news_api.NotFound(
                 f"no article {article_id!r}: unknown, or accepted and not processed yet "

@@ -10,12 +10,18 @@ Articles are kept in memory unless a ``NEWSROOM_DB__*`` variable is set: then in
 Show every variable, its value and where it came from::
 
     python -m news_config newsroom.settings:Settings --prefix NEWSROOM_
+
+Besides the environment, settings come from a ``.env`` file in the working directory and, with
+``python -m newsroom --config-dir DIR``, from files named after the variables in ``DIR`` (a
+mounted Kubernetes ConfigMap or Secret). The service watches both while it runs (`watch`): the
+log levels, the CORS policy and the submission rate change live; other changes are logged as
+needing a restart; an invalid change is logged and kept out.
 """
 
 from __future__ import annotations
 
 import os
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import msgspec
 
@@ -29,6 +35,9 @@ import news_log
 import news_metrics
 import news_redis
 
+if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+
 __all__ = [
     "MIN_CURSOR_SECRET_BYTES",
     "PREFIX",
@@ -39,6 +48,8 @@ __all__ = [
     "kafka_is_configured",
     "load",
     "redis_is_configured",
+    "use_sources",
+    "watch",
 ]
 
 PREFIX = "NEWSROOM_"
@@ -99,7 +110,9 @@ class NewsroomSettings(msgspec.Struct, frozen=True, kw_only=True):
         str,
         Meta(
             description="POST /v1/articles per caller (client address): LIMIT/PERIOD, e.g. "
-            "30/minute; counted in Redis when NEWSROOM_REDIS__* is set, else in this process"
+            "30/minute; counted in Redis when NEWSROOM_REDIS__* is set, else in this process; "
+            "changes live",
+            extra={"live": True},
         ),
     ] = "30/minute"
     store_dump: Annotated[
@@ -117,7 +130,10 @@ class NewsroomSettings(msgspec.Struct, frozen=True, kw_only=True):
                 f"cursor_secret must be at least {MIN_CURSOR_SECRET_BYTES} bytes (it signs list "
                 "cursors); use a random value such as secrets.token_urlsafe(32)"
             )
-        news_redis.Rate.parse(self.submit_rate)  # RedisConfigError (a ValueError) names the fix
+        try:
+            news_redis.Rate.parse(self.submit_rate)
+        except news_redis.RedisConfigError as exc:  # its message names the fix; add the field
+            raise ValueError(f"submit_rate: {exc}") from exc
 
 
 def _http_defaults() -> news_http.HTTPSettings:
@@ -196,19 +212,71 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     ] = msgspec.field(default_factory=news_auth.AuthSettings)
 
 
+class _Sources:
+    """Where the settings files are: the ``.env`` file and the config directory."""
+
+    env_file: str | None = ".env"
+    config_dir: str | None = None
+
+
+def use_sources(*, env_file: str | None = ".env", config_dir: str | None = None) -> None:
+    """Read settings from ``env_file`` and the files of ``config_dir`` too (``--config-dir``)."""
+    _Sources.env_file = env_file
+    _Sources.config_dir = config_dir
+
+
 def load(environ: dict[str, str] | None = None) -> Settings:
-    """Load the settings from the environment (and a ``.env`` file in the working directory).
+    """Load the settings from the environment, the ``.env`` file and the config directory.
 
     Raises:
         news_config.ConfigError: Listing every bad variable by its full name.
     """
-    return news_config.load(Settings, prefix=PREFIX, environ=environ)
+    return news_config.load(
+        Settings,
+        prefix=PREFIX,
+        environ=environ,
+        env_file=_Sources.env_file,
+        secrets_dir=_Sources.config_dir,
+    )
+
+
+def watch(
+    on_change: Callable[[news_config.Reload[Settings]], Awaitable[None] | None] | None = None,
+    *,
+    poll_interval: float = 2.0,
+) -> news_config.Watcher[Settings]:
+    """The settings as `load` gives them, in a watcher following the ``.env`` file and config dir.
+
+    Live: ``NEWSROOM_LOG__LEVEL``/``LEVELS`` (news-log), ``NEWSROOM_HTTP__CORS__*`` (news-http)
+    and ``NEWSROOM_NEWSROOM__SUBMIT_RATE``; ``on_change`` applies them (`newsroom.service`).
+
+    Raises:
+        news_config.ConfigError: Listing every bad variable by its full name.
+    """
+    return news_config.watch(
+        Settings,
+        prefix=PREFIX,
+        env_file=_Sources.env_file,
+        secrets_dir=_Sources.config_dir,
+        on_change=on_change,
+        poll_interval=poll_interval,
+    )
+
+
+def _explain(environ: dict[str, str] | None) -> list[news_config.SettingInfo]:
+    return news_config.explain(
+        Settings,
+        prefix=PREFIX,
+        environ=environ,
+        env_file=_Sources.env_file,
+        secrets_dir=_Sources.config_dir,
+    )
 
 
 def db_is_configured(environ: dict[str, str] | None = None) -> bool:
     """Whether any ``NEWSROOM_DB__*`` variable was given (env or ``.env``): store in PostgreSQL."""
     prefix = f"{PREFIX}DB__"
-    for row in news_config.explain(Settings, prefix=PREFIX, environ=environ):
+    for row in _explain(environ):
         if row.env_name.startswith(prefix) and row.source is not news_config.Source.DEFAULT:
             return True
     return False
@@ -217,7 +285,7 @@ def db_is_configured(environ: dict[str, str] | None = None) -> bool:
 def kafka_is_configured(environ: dict[str, str] | None = None) -> bool:
     """Whether a Kafka bootstrap was given (env or ``.env``), rather than left at its default."""
     name = f"{PREFIX}KAFKA__BOOTSTRAP_SERVERS"
-    for row in news_config.explain(Settings, prefix=PREFIX, environ=environ):
+    for row in _explain(environ):
         if row.env_name == name:
             return row.source is not news_config.Source.DEFAULT
     return name in (os.environ if environ is None else environ)
@@ -228,5 +296,5 @@ def redis_is_configured(environ: dict[str, str] | None = None) -> bool:
     prefix = f"{PREFIX}REDIS__"
     return any(
         row.env_name.startswith(prefix) and row.source is not news_config.Source.DEFAULT
-        for row in news_config.explain(Settings, prefix=PREFIX, environ=environ)
+        for row in _explain(environ)
     )

@@ -56,7 +56,7 @@ if TYPE_CHECKING:
 
     from news_http._stack.access_log import AccessLog
     from news_http._stack.compression import Compressor
-    from news_http._stack.cors import CORSPolicy
+    from news_http._stack.cors import CORSPolicy, LiveCORS
     from news_http._types import Handler, HTTPMetricsHook, Middleware
 
 __all__ = ["standard_stack"]
@@ -132,12 +132,15 @@ def standard_stack(  # noqa: PLR0915 - one fused layer, see the module docstring
     request_id_header: str,
     access_log: AccessLog | None,
     metrics: HTTPMetricsHook | None,
-    cors: CORSPolicy | None,
+    cors: LiveCORS | None,
     compressor: Compressor | None,
     max_body_bytes: int | None,
     timeout: float | None,
 ) -> Middleware:
-    """Build the fused standard layer for ``route`` (see the module docstring for the order)."""
+    """Build the fused standard layer for ``route`` (see the module docstring for the order).
+
+    ``cors`` is read on every request (``cors.policy``), so the app can switch it while serving.
+    """
     header_lower = request_id_header.lower()
     scope = news_log.scope
     record = access_log.record if access_log is not None else None
@@ -200,19 +203,22 @@ def standard_stack(  # noqa: PLR0915 - one fused layer, see the module docstring
             _log.error("unhandled error in the middleware stack", route=route, exc_info=exc)
         return internal_error_response(request)
 
-    def preflight(request: Request, headers: Headers, method: str, origin: str) -> Response | None:
+    def preflight(
+        request: Request, headers: Headers, method: str, origin: str, policy: CORSPolicy
+    ) -> Response | None:
         if method == "OPTIONS":
             requested = headers.get("access-control-request-method")
             if requested is not None:
-                assert cors is not None
-                return cors.preflight(request, origin, requested)
+                return policy.preflight(request, origin, requested)
         return None
 
-    def outgoing(request: Request, response: Response, origin: str | None) -> Response:
+    def outgoing(
+        request: Request, response: Response, origin: str | None, policy: CORSPolicy | None
+    ) -> Response:
         if apply_compression is not None:
             response = apply_compression(request, response)
-        if cors is not None:
-            cors.decorate(response, origin)
+        if policy is not None:
+            policy.decorate(response, origin)
         return response
 
     def middleware(next_handler: Handler) -> Handler:  # noqa: PLR0915 - two variants
@@ -260,10 +266,11 @@ def standard_stack(  # noqa: PLR0915 - one fused layer, see the module docstring
                         try:
                             if meter is not None:
                                 meter.started(method)
-                            origin = headers.get("origin") if cors is not None else None
+                            policy = cors.policy if cors is not None else None
+                            origin = headers.get("origin") if policy is not None else None
                             early = (
-                                preflight(request, headers, method, origin)
-                                if origin is not None
+                                preflight(request, headers, method, origin, policy)
+                                if origin is not None and policy is not None
                                 else None
                             )
                             if early is not None:
@@ -275,6 +282,7 @@ def standard_stack(  # noqa: PLR0915 - one fused layer, see the module docstring
                                     request,
                                     await run_async(request, headers, method, inner),
                                     origin,
+                                    policy,
                                 )
                         except Exception as exc:  # noqa: BLE001 - the last net: no bare 500
                             response = escaped(request, exc, inner)
@@ -328,10 +336,11 @@ def standard_stack(  # noqa: PLR0915 - one fused layer, see the module docstring
                     try:
                         if meter is not None:
                             meter.started(method)
-                        origin = headers.get("origin") if cors is not None else None
+                        policy = cors.policy if cors is not None else None
+                        origin = headers.get("origin") if policy is not None else None
                         early = (
-                            preflight(request, headers, method, origin)
-                            if origin is not None
+                            preflight(request, headers, method, origin, policy)
+                            if origin is not None and policy is not None
                             else None
                         )
                         if early is not None:
@@ -340,7 +349,7 @@ def standard_stack(  # noqa: PLR0915 - one fused layer, see the module docstring
                             response = _refused(request)
                         else:
                             response = outgoing(
-                                request, run_sync(request, headers, method, inner), origin
+                                request, run_sync(request, headers, method, inner), origin, policy
                             )
                     except Exception as exc:  # noqa: BLE001 - the last net: never a bare 500
                         response = escaped(request, exc, inner)

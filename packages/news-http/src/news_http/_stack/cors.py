@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
     from news_http._settings import CORSSettings
 
-__all__ = ["CORSPolicy"]
+__all__ = ["CORSPolicy", "LiveCORS"]
 
 # Sent by browsers without being listed in Access-Control-Allow-Headers being required
 # (CORS-safelisted request headers); browsers do not put them in Access-Control-Request-Headers
@@ -34,6 +34,19 @@ __all__ = ["CORSPolicy"]
 _TOKEN_RE = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 #: An origin as browsers serialise it: lower-case scheme and host, optional port, nothing else.
 _ORIGIN_RE = re.compile(r"[a-z][a-z0-9+.\-]*://[a-z0-9\-._~%!$&'()*+,;=\[\]:]+")
+
+
+class LiveCORS:
+    """The app's current CORS policy, read by every route's stack on each request.
+
+    The stack is composed once per route; swapping ``policy`` (one assignment) switches every
+    route at once (`news_http.NewsApp.set_cors`). None: CORS is off.
+    """
+
+    __slots__ = ("policy",)
+
+    def __init__(self, policy: CORSPolicy | None = None) -> None:
+        self.policy = policy
 
 
 class CORSPolicy:
