@@ -3,8 +3,9 @@
 Each test starts ``python -m newsroom`` as a child process (no Kafka bootstrap set: it starts
 Tansu itself), talks to it over HTTP and through its CLI, reads its JSON log lines, and stops
 it with SIGTERM as an orchestrator would. The flow and shutdown tests run twice: with the
-in-memory store (no ``NEWSROOM_DB__*``) and with PostgreSQL (``NEWSROOM_DB__DSN`` of a fresh
-database, which the service migrates at start).
+in-memory store (no ``NEWSROOM_DB__*``), with PostgreSQL (``NEWSROOM_DB__DSN`` of a fresh
+database, which the service migrates at start) and with MongoDB (``NEWSROOM_MONGO__URI`` and
+``NEWSROOM_MONGO__DATABASE`` of a fresh database on news-testing's server).
 """
 
 from __future__ import annotations
@@ -36,8 +37,9 @@ STOP_TIMEOUT = 60.0  # bound for the whole shutdown (grace period, hooks, broker
 class Newsroom:
     """A ``python -m newsroom`` child process, its log lines and an HTTP client for it."""
 
-    def __init__(self, workdir: Path, *, dsn: str | None = None) -> None:
+    def __init__(self, workdir: Path, *, dsn: str | None = None, mongo: Any = None) -> None:
         self.dsn = dsn
+        self.mongo = mongo
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.workdir = workdir
@@ -52,6 +54,9 @@ class Newsroom:
         )
         if dsn is not None:
             self.env["NEWSROOM_DB__DSN"] = dsn
+        if mongo is not None:
+            self.env["NEWSROOM_MONGO__URI"] = mongo.uri
+            self.env["NEWSROOM_MONGO__DATABASE"] = mongo.name
         self.args: tuple[str, ...] = ()  # global options of python -m newsroom (--config-dir)
         self.process: subprocess.Popen[bytes] | None = None
         self.key = ""
@@ -143,11 +148,12 @@ def newsroom(tmp_path):
         service.kill()
 
 
-@pytest.fixture(params=["memory", "postgres"])
+@pytest.fixture(params=["memory", "postgres", "mongo"])
 def any_newsroom(request, tmp_path):
-    """A started newsroom with each store: in memory, then PostgreSQL (a fresh database)."""
+    """A started newsroom with each store: in memory, PostgreSQL, MongoDB (fresh databases)."""
     dsn = request.getfixturevalue("postgres").dsn if request.param == "postgres" else None
-    service = Newsroom(tmp_path, dsn=dsn)
+    mongo = request.getfixturevalue("mongo") if request.param == "mongo" else None
+    service = Newsroom(tmp_path, dsn=dsn, mongo=mongo)
     try:
         yield service.start()
     finally:
@@ -300,6 +306,15 @@ class TestNewsroomEndToEnd:
             assert sorted(r["id"] for r in rows) == sorted(created)
             applied = database.fetch("SELECT count(*) AS n FROM news_db_migrations")
             assert applied == [{"n": 2}]
+        if newsroom.mongo is not None:  # stored in MongoDB, each once, after the process ended
+            import pymongo
+
+            client: Any = pymongo.MongoClient(newsroom.mongo.uri)
+            try:
+                ids = [d["_id"] for d in client[newsroom.mongo.name]["articles"].find()]
+            finally:
+                client.close()
+            assert sorted(ids) == sorted(created)
 
 
 class TestNewsroomShutdown:

@@ -7,6 +7,8 @@ import re
 import subprocess
 import sys
 
+import pytest
+
 import news_config
 from news_config import __about__
 
@@ -74,12 +76,21 @@ class TestSurface:
 
 class TestImport:
     def test_import_is_light(self) -> None:
-        """`import news_config` loads neither rich nor python-decouple."""
+        """`import news_config` loads neither rich, python-decouple, asyncio nor watchfiles."""
         code = (
             "import sys, news_config; "
-            "print(sorted(m for m in ('rich', 'decouple') if m in sys.modules))"
+            "print(sorted(m for m in ('rich', 'decouple', 'asyncio', 'watchfiles') "
+            "if m in sys.modules))"
         )
         result = subprocess.run(
             [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
         )
         assert result.stdout.strip() == "[]"
+
+    def test_hot_reload_names_load_on_first_use(self) -> None:
+        """news_config.watch and friends are there on first use and name news_config as home."""
+        assert news_config.watch.__module__ == "news_config"
+        assert news_config.Watcher.__module__ == "news_config"
+        assert repr(news_config.Reload).startswith("<class 'news_config.Reload'")
+        with pytest.raises(AttributeError, match="no attribute 'wach'"):
+            news_config.wach  # noqa: B018 - the attribute access is the test

@@ -183,10 +183,10 @@ def _http(data: dict[str, Any]) -> Panel:
     labels = {
         "news-http / bare Robyn req/s": "req/s\n÷ bare Robyn's",
         "news-http / bare Robyn p99": "p99 latency\n÷ bare Robyn's",
-        "news-http / FastAPI req/s": "req/s\n÷ FastAPI+uvicorn's",
+        "news-http / FastAPI req/s": "req/s\n÷ FastAPI's",
         "news-http + metrics / news-http req/s": "with metrics:\nreq/s ÷ without",
-        "news-http async / bare Robyn async req/s": "async handler:\nreq/s ÷ bare Robyn's",
-        "news-http async / Litestar req/s": "async handler:\nreq/s ÷ Litestar+Granian's",
+        "news-http async / bare Robyn async req/s": "async:\nreq/s ÷\nbare Robyn's",
+        "news-http async / Litestar req/s": "async:\nreq/s ÷\nLitestar's",
     }
     bars = [
         Bar(labels.get(key, key), float(ratio), target=_HTTP_TARGETS.get(key))

@@ -50,6 +50,8 @@ others are logged as needing a restart, and an invalid change is logged and kept
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from news_config.__about__ import __version__
 from news_config._errors import (
     ConfigError,
@@ -62,11 +64,27 @@ from news_config._errors import (
 from news_config._loader import SettingInfo, explain, load
 from news_config._render import SettingSpec, describe, env_example
 from news_config._secret import Secret, enc_hook, is_secret, is_secret_type
-from news_config._watch import Change, Reload, Watcher, watch
+
+if TYPE_CHECKING:
+    from news_config._watch import Change, Reload, Watcher, watch
+
+# Hot reload needs asyncio (~20-40 ms to import): loaded on first use of these names (PEP 562),
+# so that services that only `load` do not pay for it.
+_LAZY = frozenset({"Change", "Reload", "Watcher", "watch"})
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        from news_config import _watch
+
+        value = getattr(_watch, name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'news_config' has no attribute {name!r}")
+
 
 # Tracebacks, reprs and docs name the public home (news_config.ConfigError), not the private module.
 for _public in (
-    Change,
     ConfigError,
     ConfigErrorItem,
     NewsConfigError,
@@ -74,10 +92,8 @@ for _public in (
     Secret,
     SettingInfo,
     SettingSpec,
-    Reload,
     Source,
     SourceError,
-    Watcher,
     describe,
     enc_hook,
     env_example,
@@ -85,7 +101,6 @@ for _public in (
     is_secret,
     is_secret_type,
     load,
-    watch,
 ):
     _public.__module__ = __name__
 del _public

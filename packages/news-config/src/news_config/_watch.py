@@ -617,3 +617,9 @@ def watch(
         backend=backend,
         sighup=sighup,
     )
+
+
+# Tracebacks, reprs and docs name the public home (news_config.Watcher), not this module.
+for _public in (Change, Reload, Watcher, watch):
+    _public.__module__ = "news_config"
+del _public

@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from newsroom.settings import Settings
+    from newsroom.store import ArticleStore
 
 __all__ = ["embedded_kafka_settings", "main"]
 
@@ -106,14 +107,33 @@ def serve(settings: Settings, watcher: news_config.Watcher[Settings] | None = No
             "using the Kafka cluster of NEWSROOM_KAFKA__BOOTSTRAP_SERVERS",
             bootstrap=",".join(kafka.bootstrap_servers),
         )
-    store = None
-    if settings_module.db_is_configured():
+    store: ArticleStore | None = None
+    use_mongo = settings_module.mongo_is_configured()
+    if use_mongo and settings_module.db_is_configured():
+        raise SystemExit(
+            "newsroom: both NEWSROOM_DB__* (PostgreSQL) and NEWSROOM_MONGO__* (MongoDB) are set; "
+            "the articles go to one store: unset one of them"
+        )
+    if use_mongo:
+        from newsroom.mongostore import MongoStore
+
+        mongo_store = MongoStore(settings.mongo, dump=settings.newsroom.store_dump)
+        store = mongo_store
+        log.info(
+            "articles are stored in MongoDB (NEWSROOM_MONGO__ is set)",
+            mongo=repr(mongo_store.mongo),
+        )
+    elif settings_module.db_is_configured():
         from newsroom.pgstore import PostgresStore
 
-        store = PostgresStore(settings.db, dump=settings.newsroom.store_dump)
-        log.info("articles are stored in PostgreSQL (NEWSROOM_DB__ is set)", db=repr(store.db))
+        pg_store = PostgresStore(settings.db, dump=settings.newsroom.store_dump)
+        store = pg_store
+        log.info("articles are stored in PostgreSQL (NEWSROOM_DB__ is set)", db=repr(pg_store.db))
     else:
-        log.info("articles are kept in memory: set NEWSROOM_DB__DSN to store them in PostgreSQL")
+        log.info(
+            "articles are kept in memory: set NEWSROOM_DB__DSN (PostgreSQL) or "
+            "NEWSROOM_MONGO__URI (MongoDB) to store them"
+        )
     try:
         use_redis = settings_module.redis_is_configured()
         service = Newsroom(

@@ -5,7 +5,9 @@ Loaded by news-config with the prefix ``NEWSROOM_`` (nested fields with ``__``):
     NEWSROOM_HTTP__PORT=8081 NEWSROOM_KAFKA__BOOTSTRAP_SERVERS=kafka-1:9092 python -m newsroom
 
 Articles are kept in memory unless a ``NEWSROOM_DB__*`` variable is set: then in PostgreSQL
-(``NEWSROOM_DB__DSN=postgresql://user:pw@host/newsroom``), migrated at start.
+(``NEWSROOM_DB__DSN=postgresql://user:pw@host/newsroom``), migrated at start; or a
+``NEWSROOM_MONGO__*`` one: then in MongoDB (``NEWSROOM_MONGO__URI=mongodb://host/``, database
+``newsroom`` by default). Both set is a configuration error.
 
 Show every variable, its value and where it came from::
 
@@ -33,6 +35,7 @@ import news_http
 import news_kafka
 import news_log
 import news_metrics
+import news_mongo
 import news_redis
 
 if TYPE_CHECKING:
@@ -47,6 +50,7 @@ __all__ = [
     "db_is_configured",
     "kafka_is_configured",
     "load",
+    "mongo_is_configured",
     "redis_is_configured",
     "use_sources",
     "watch",
@@ -178,6 +182,10 @@ def _db_defaults() -> news_db.DatabaseSettings:
     )
 
 
+def _mongo_defaults() -> news_mongo.MongoSettings:
+    return news_mongo.MongoSettings(database="newsroom")
+
+
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """Every setting of the newsroom service (prefix ``NEWSROOM_``)."""
 
@@ -198,6 +206,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         news_db.DatabaseSettings,
         Meta(description="PostgreSQL (used only when a NEWSROOM_DB__ variable is set)"),
     ] = msgspec.field(default_factory=_db_defaults)
+    mongo: Annotated[
+        news_mongo.MongoSettings,
+        Meta(description="MongoDB for the articles (used only when a NEWSROOM_MONGO__ is set)"),
+    ] = msgspec.field(default_factory=_mongo_defaults)
     metrics: Annotated[news_metrics.MetricsSettings, Meta(description="Metrics")] = msgspec.field(
         default_factory=news_metrics.MetricsSettings
     )
@@ -300,6 +312,15 @@ def db_is_configured(environ: dict[str, str] | None = None) -> bool:
         if row.env_name.startswith(prefix) and row.source is not news_config.Source.DEFAULT:
             return True
     return False
+
+
+def mongo_is_configured(environ: dict[str, str] | None = None) -> bool:
+    """Whether any ``NEWSROOM_MONGO__*`` variable was given: store the articles in MongoDB."""
+    prefix = f"{PREFIX}MONGO__"
+    return any(
+        row.env_name.startswith(prefix) and row.source is not news_config.Source.DEFAULT
+        for row in _explain(environ)
+    )
 
 
 def kafka_is_configured(environ: dict[str, str] | None = None) -> bool:
