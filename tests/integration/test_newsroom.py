@@ -18,6 +18,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -418,6 +419,146 @@ class TestNewsroomShutdownFaults:
             "stopped",
             "shutdown deadline passed; exiting without finishing the shutdown",
         }
+
+
+def external_broker_env(bootstrap: str) -> dict[str, str]:
+    """The newsroom on a broker the test controls (what the service sets for its embedded one)."""
+    return {
+        "NEWSROOM_KAFKA__BOOTSTRAP_SERVERS": bootstrap,
+        "NEWSROOM_KAFKA__PRODUCER__IDEMPOTENCE": "false",  # Tansu refuses it
+        "NEWSROOM_KAFKA__CONSUMER__SESSION_TIMEOUT_MS": "2000",
+        "NEWSROOM_KAFKA__CONSUMER__HEARTBEAT_INTERVAL_MS": "500",
+        "NEWSROOM_KAFKA__CONSUMER__FETCH_MAX_WAIT_MS": "100",
+        "NEWSROOM_KAFKA__CONSUMER__COMMIT_INTERVAL_MS": "50",
+    }
+
+
+async def _post_timed(
+    url: str, count: int, auth: dict[str, str]
+) -> list[tuple[httpx.Response, float]]:
+    """POST ``count`` articles at once; each answer and how long it took (seconds)."""
+    async with httpx.AsyncClient(base_url=url, timeout=60, headers=auth) as client:
+
+        async def one(n: int) -> tuple[httpx.Response, float]:
+            began = time.monotonic()
+            response = await client.post("/v1/articles", json=article_body(n))
+            return response, time.monotonic() - began
+
+        return list(await asyncio.gather(*(one(n) for n in range(count))))
+
+
+def _wait_for_status(client: httpx.Client, path: str, status: int, timeout: float = 60.0) -> float:
+    """Poll ``path`` until it answers ``status``; the seconds it took (fails past ``timeout``)."""
+    began = time.monotonic()
+    while True:
+        answer = client.get(path)
+        if answer.status_code == status:
+            return time.monotonic() - began
+        if time.monotonic() - began > timeout:
+            pytest.fail(f"{path} still {answer.status_code} after {timeout} s: {answer.text}")
+        time.sleep(0.2)
+
+
+class TestNewsroomBrokerOutage:
+    def test_outage_is_answered_503_at_once_and_recovery_needs_no_restart(
+        self, tmp_path, kafka_private_broker
+    ):
+        """Broker SIGKILLed: 503 problem+json with Retry-After, not 504; back: 202 by itself."""
+        broker = kafka_private_broker
+        service = Newsroom(tmp_path)
+        service.env.update(external_broker_env(broker.bootstrap))
+        submitted = service.env.get("NEWSROOM_NEWSROOM__TOPICS__SUBMITTED", SUBMITTED)
+        try:
+            service.start()
+            created = asyncio.run(create_articles(service.url, 3, service.auth))
+            asyncio.run(wait_until_readable(service.url, list(created)))
+            http = httpx.Client(base_url=service.url, timeout=60, headers=service.auth)
+            assert http.get("/health/ready").status_code == 200
+
+            broker.kill()
+            outage_began = time.monotonic()
+            lines_before = len(service.lines())
+            began = time.monotonic()
+            first = http.post("/v1/articles", json=article_body(1))
+            first_s = time.monotonic() - began
+            assert first.status_code == 503, first.text
+            assert first.headers["content-type"] == "application/problem+json"
+            assert first.headers["retry-after"] == "5"
+            assert first.json()["status"] == 503
+            # Generous: 30 s is the HTTP request timeout, which would have answered 504.
+            assert first_s < 30, first_s
+            ready_s = _wait_for_status(http, "/health/ready", 503)
+            service.wait_for_log(lambda x: x.get("msg", "").startswith("Kafka unreachable"))
+
+            metrics_before = http.get("/metrics").text
+            burst = asyncio.run(_post_timed(service.url, 20, service.auth))
+            refused_at_once = metric(
+                http.get("/metrics").text,
+                "kafka_publish_errors_total",
+                topic=submitted,
+                error_type="BrokerUnavailableError",
+            ) - metric(
+                metrics_before,
+                "kafka_publish_errors_total",
+                topic=submitted,
+                error_type="BrokerUnavailableError",
+            )
+            assert [r.status_code for r, _ in burst] == [503] * 20
+            assert {r.headers["retry-after"] for r, _ in burst} == {"5"}
+            assert all(r.headers["content-type"] == "application/problem+json" for r, _ in burst)
+            # Each of the 20 was refused by the fail-fast state (no attempt, no wait), none
+            # waited for its budget to run out: the counter says which error ended each.
+            assert refused_at_once == 20
+            outage_lines = service.lines()[lines_before:]
+            outage_s = time.monotonic() - outage_began
+
+            broker.start()  # the same port, and empty (Tansu keeps nothing)
+            asyncio.run(_recreate_topics(broker.bootstrap))
+            back = time.monotonic()
+            while True:
+                answer = http.post("/v1/articles", json=article_body(99))
+                if answer.status_code == 202:
+                    break
+                assert answer.status_code == 503, answer.text
+                assert time.monotonic() - back < 60, "still 503 a minute after the broker returned"
+                time.sleep(0.5)
+            accepted_s = time.monotonic() - back
+            ready_again_s = _wait_for_status(http, "/health/ready", 200) + accepted_s
+            # ... and the consumer too: what is accepted after the outage is processed.
+            asyncio.run(wait_until_readable(service.url, [answer.json()["data"]["id"]], 60))
+            http.close()
+            assert service.stop() == 0, service.tail()
+        finally:
+            service.kill()
+        aiokafka = Counter(
+            (x["logger"], x["msg"])
+            for x in outage_lines
+            if x.get("logger", "").startswith("aiokafka")
+        )
+        print(  # the figures for the docs and the report (pytest -s)
+            f"\nfirst 503 after {first_s:.2f} s; readiness 503 after {ready_s:.2f} s more; "
+            f"20 concurrent 503s in {max(s for _, s in burst):.2f} s (slowest); "
+            f"202 again {accepted_s:.2f} s after the broker returned, ready after "
+            f"{ready_again_s:.2f} s; {sum(aiokafka.values())} aiokafka lines in {outage_s:.1f} s "
+            f"of outage ({len(aiokafka)} kinds, at most {max(aiokafka.values(), default=0)} each)"
+        )
+        # aiokafka logs ~140 lines a second while its broker is down: one per kind per 10 s.
+        assert max(aiokafka.values(), default=0) <= outage_s // 10 + 1, aiokafka
+
+
+async def _recreate_topics(bootstrap: str) -> None:
+    """The newsroom's topics on a broker that came back empty."""
+    import news_kafka
+
+    settings = news_kafka.KafkaSettings(bootstrap_servers=(bootstrap,))
+    await news_kafka.ensure_topics(
+        settings,
+        [
+            news_kafka.TopicSpec(SUBMITTED, 3),
+            news_kafka.TopicSpec("newsroom.article-published", 3),
+            news_kafka.TopicSpec(SUBMITTED + ".dlq", 1),
+        ],
+    )
 
 
 async def _post_until_stopped(

@@ -324,25 +324,18 @@ class TestChallengeDetails:
         assert response.json()["code"] == "unauthorized"
 
 
-class TestRateLimitedLog:
-    """The helper behind the failure log: once per interval per key, counting the rest."""
+class TestFailureLogRate:
+    """Refusals are logged through news-log's limited logger: once per interval per kind."""
 
-    def test_counts_suppressed_lines(self):
-        """Within the interval lines are counted; the next line reports how many."""
-        from news_auth._ratelog import RateLimitedLog
-
-        now = [0.0]
-        written: list[tuple[str, dict]] = []
-        log = RateLimitedLog(lambda msg, **f: written.append((msg, f)), 10.0, clock=lambda: now[0])
-        assert log.log("a", "first", x=1) is True
-        assert log.log("a", "again") is False
-        assert log.log("b", "other key") is True
-        now[0] = 9.99
-        assert log.log("a", "still") is False
-        now[0] = 10.0
-        assert log.log("a", "later") is True
-        assert written == [
-            ("first", {"suppressed": 0, "x": 1}),
-            ("other key", {"suppressed": 0}),
-            ("later", {"suppressed": 2}),
+    def test_repeats_within_the_interval_are_counted_not_written(self, verifier, api_keys):
+        """Three bad tokens, one line; a bad API key is another kind with its own line."""
+        auth = HTTPAuth(jwt=verifier, api_keys=api_keys, failure_log_interval=60.0)
+        with testing.TestClient(make_app(auth)) as c, capture_logs() as lines:
+            for _ in range(3):
+                c.post("/v1/articles", headers=bearer("a.b.c"))
+            c.post("/v1/articles", headers={"x-api-key": "nr_nope_nope"})
+        failures = [line for line in lines if line["msg"] == "authentication failed"]
+        assert [(f["credential"], f["suppressed"]) for f in failures] == [
+            ("jwt", 0),
+            ("api_key", 0),
         ]

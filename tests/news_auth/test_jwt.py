@@ -536,6 +536,13 @@ class TestHMAC:
         verifier = JWTVerifier(self._settings(secrets.token_urlsafe(48)))
         assert reason_of(verifier, self._token(secrets.token_urlsafe(48))) == "bad_signature"
 
+    @pytest.mark.parametrize("claims", [{"sub": 123}, {"jti": 5}])
+    def test_a_claim_of_the_wrong_type_is_an_invalid_claim(self, claims):
+        """A registered claim of the wrong type without a reason of its own: invalid_claim."""
+        secret = secrets.token_urlsafe(48)
+        verifier = JWTVerifier(self._settings(secret))
+        assert reason_of(verifier, self._token(secret, **claims)) == "invalid_claim"
+
 
 class TestVerifiedTokenCache:
     """A token verified once is answered from memory until it expires, within bounds."""

@@ -113,6 +113,37 @@ class TestFailFast:
             meta = await asyncio.wait_for(_publish_when_back(publisher, topic), 60)
         assert (meta.topic, meta.partition) == (topic, 0)
 
+    async def test_callers_with_short_budgets_one_after_another_still_make_it_fail_fast(
+        self, kafka_private_broker
+    ):
+        """Publishes that give up before fail_fast_after, one at a time, lead to failing fast.
+
+        An HTTP handler's budget (the newsroom: 5 s) is often no longer than fail_fast_after:
+        each call times out before the probes have failed long enough. Probing goes on between
+        the calls, so the next calls are refused at once instead of each waiting its budget.
+        """
+        settings = outage_settings(kafka_private_broker.bootstrap, fail_fast_after=1.0)
+        topic = "fail-fast-short-budgets"
+        await ensure_topics(settings, [TopicSpec(topic, 1)])
+        async with Publisher(settings) as publisher:
+            await publisher.publish(topic, b"ok")
+            kafka_private_broker.kill()
+            errors: list[PublishError] = []
+            for n in range(40):  # each waits at most 0.5 s: a 20 s guard in all
+                try:
+                    await publisher.publish(topic, b"x", key=str(n), timeout=0.5)
+                except PublishError as exc:
+                    errors.append(exc)
+                    if isinstance(exc, BrokerUnavailableError):
+                        break
+            assert isinstance(errors[-1], BrokerUnavailableError), errors[-1]
+            assert "timeout reached" in str(errors[0])
+            assert publisher.failing_fast
+            await asyncio.to_thread(kafka_private_broker.start)
+            await ensure_topics(settings, [TopicSpec(topic, 1)])
+            meta = await asyncio.wait_for(_publish_when_back(publisher, topic), 60)
+        assert meta.topic == topic
+
     async def test_queued_records_fail_when_it_starts_failing_fast(self, kafka_private_broker):
         """Records queued by send() are given up (reported by flush) when failing fast begins."""
         settings = outage_settings(kafka_private_broker.bootstrap, fail_fast_after=0.5)

@@ -55,6 +55,22 @@ class TestSettings:
         assert "NEWSROOM_HTTP__PORT" in message
         assert "NEWSROOM_NEWSROOM__PAGE_SIZE" in message
 
+    def test_the_outage_budget_must_be_below_the_request_timeout(self, tmp_path, monkeypatch):
+        """A publish budget the HTTP timeout would cut (504) is refused, naming the variable."""
+        monkeypatch.chdir(tmp_path)
+        settings = newsroom_settings.load(environ={"NEWSROOM_NEWSROOM__PUBLISH_TIMEOUT": "12.5"})
+        assert settings.newsroom.publish_timeout == 12.5
+        assert newsroom_settings.load(environ={}).newsroom.publish_timeout == 5.0
+        with pytest.raises(news_config.ConfigError) as info:
+            newsroom_settings.load(
+                environ={
+                    "NEWSROOM_NEWSROOM__PUBLISH_TIMEOUT": "10",
+                    "NEWSROOM_HTTP__REQUEST_TIMEOUT": "10",
+                }
+            )
+        assert "NEWSROOM_NEWSROOM__PUBLISH_TIMEOUT" in str(info.value)
+        assert "not 504" in str(info.value)
+
     def test_embedded_broker_follows_the_bootstrap_variable(self, tmp_path, monkeypatch):
         """A bootstrap in the env or in .env counts as configured; the default does not."""
         monkeypatch.chdir(tmp_path)

@@ -21,7 +21,6 @@ from typing import TYPE_CHECKING, Final, Protocol, runtime_checkable
 import news_log
 from news_auth._errors import TokenRequestError
 from news_auth._fetch import FetchError, request_json
-from news_auth._ratelog import RateLimitedLog
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -83,7 +82,7 @@ class ClientCredentials:
         self._token_url = settings.token_url or None
         self._lock: asyncio.Lock | None = None
         self._refreshing = False
-        self._failures = RateLimitedLog(_log.warning, 30.0, clock=clock)
+        self._failures = _log.limited(30.0, clock=clock)  # one line per 30 s, with a count
         self.requests = 0
         """How many token requests were made."""
 
@@ -158,8 +157,7 @@ class ClientCredentials:
             token, lifetime = _parse(answer)
         except TokenRequestError as exc:
             if self._token is not None and self._clock() < self._expires_at:
-                self._failures.log(
-                    "refresh",
+                self._failures.warning(
                     "token refresh failed; using the cached token",
                     error=str(exc),
                     status=exc.status,

@@ -83,11 +83,11 @@ class KeyCache:
 
     __slots__ = (
         "_clock",
-        "_failures_suppressed",
+        "_failing",
+        "_failure_log",
         "_fetch_lock",
         "_jwks_url",
         "_last_attempt",
-        "_last_failure_log",
         "_refreshing",
         "_settings",
         "_snapshot",
@@ -106,8 +106,8 @@ class KeyCache:
         self._fetch_lock = threading.Lock()
         self._state_lock = threading.Lock()
         self._last_attempt = float("-inf")
-        self._last_failure_log = float("-inf")
-        self._failures_suppressed = 0
+        self._failing = False  # a fetch failed since the last one that worked
+        self._failure_log = self._new_failure_log()
         self._refreshing = False
         self.fetches = 0
         """How many JWKS (and discovery) fetches were started."""
@@ -149,10 +149,10 @@ class KeyCache:
                 self._log_failure(exc)
                 return self._require_snapshot(exc)
             self._snapshot = KeySnapshot(keys, self._clock())
-            if self._failures_suppressed or self._last_failure_log != float("-inf"):
+            if self._failing:
                 _log.info("JWKS fetched again", url=self._jwks_url, keys=len(keys))
-                self._last_failure_log = float("-inf")
-                self._failures_suppressed = 0
+                self._failing = False
+                self._failure_log = self._new_failure_log()  # a new outage is logged at once
             return self._snapshot
 
     def refresh_in_background(self) -> None:
@@ -201,20 +201,22 @@ class KeyCache:
             self._jwks_url = jwks_uri
         return self._jwks_url
 
-    def _log_failure(self, exc: Exception) -> None:
-        now = self._clock()
+    def _new_failure_log(self) -> news_log.RateLimit:
+        """One failure line per refresh interval (at least 1 s), counting the rest (news-log)."""
         interval = max(self._settings.min_refresh_interval, 1.0)
-        if now - self._last_failure_log >= interval:
-            _log.error(
-                "JWKS fetch failed; keeping the last good keys"
-                if self._snapshot
-                else "JWKS fetch failed; no keys yet",
-                url=self._jwks_url or self._settings.issuer,
-                error=str(exc),
-                suppressed=self._failures_suppressed,
-                keys=len(self._snapshot.keys) if self._snapshot else 0,
-            )
-            self._last_failure_log = now
-            self._failures_suppressed = 0
-        else:
-            self._failures_suppressed += 1
+        return news_log.RateLimit(interval, clock=self._clock)
+
+    def _log_failure(self, exc: Exception) -> None:
+        self._failing = True
+        suppressed = self._failure_log.admit("fetch")
+        if suppressed is None:
+            return
+        _log.error(
+            "JWKS fetch failed; keeping the last good keys"
+            if self._snapshot
+            else "JWKS fetch failed; no keys yet",
+            url=self._jwks_url or self._settings.issuer,
+            error=str(exc),
+            suppressed=suppressed,
+            keys=len(self._snapshot.keys) if self._snapshot else 0,
+        )

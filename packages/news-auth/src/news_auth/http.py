@@ -53,7 +53,6 @@ from news_auth._errors import (
     KeySetError,
 )
 from news_auth._principal import _CURRENT, Principal
-from news_auth._ratelog import RateLimitedLog
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -121,7 +120,8 @@ class HTTPAuth:
         self.api_keys = api_keys
         self._realm = f'realm="{_quoted(realm)}"' if realm else ""
         self._header = api_keys.settings.header.lower() if api_keys is not None else ""
-        self._failures = RateLimitedLog(_log.info, failure_log_interval)
+        # one line per kind of failure per interval, with the count left out (news-log)
+        self._failures = _log.limited(failure_log_interval)
 
     # -- decorators ------------------------------------------------------------------------
 
@@ -239,8 +239,7 @@ class HTTPAuth:
         if not principal.scopes.issuperset(required):
             missing = required - principal.scopes
             scope = " ".join(sorted(required))
-            self._failures.log(
-                "insufficient_scope",
+            self._failures.info(
                 "caller lacks a required scope",
                 reason="insufficient_scope",
                 missing=sorted(missing),
@@ -260,9 +259,9 @@ class HTTPAuth:
         return f"Bearer {parts}" if parts else "Bearer"
 
     def _refused(self, exc: AuthenticationError, kind: str) -> InvalidToken:
-        self._failures.log(
-            exc.reason,
+        self._failures.info(
             "authentication failed",
+            repeat_key=(kind, exc.reason),
             reason=exc.reason,
             credential=kind,
             error=str(exc),
@@ -279,7 +278,9 @@ class HTTPAuth:
         )
 
     def _unavailable(self, exc: Exception) -> news_api.ServiceUnavailable:
-        self._failures.log(type(exc).__name__, "cannot authenticate now", error=str(exc))
+        self._failures.info(
+            "cannot authenticate now", repeat_key=type(exc).__name__, error=str(exc)
+        )
         return news_api.ServiceUnavailable(
             "authentication is unavailable; retry shortly", retry_after=5
         )

@@ -37,7 +37,6 @@ from news_client._errors import (
 )
 from news_client._metrics import resolve_metrics
 from news_client._problem import parse_problem
-from news_client._ratelog import RateLimitedLog
 from news_client._retry import Retry
 
 if TYPE_CHECKING:
@@ -189,7 +188,8 @@ class HTTPClient:
         self._closing = False
         self._in_flight = 0
         self._idle: asyncio.Event | None = None
-        self._failures = RateLimitedLog(_log.warning, 10.0)
+        # one line per error type per LogSettings.repeat_interval (10 s), with the count left out
+        self._failures = _log.limited()
 
     def __repr__(self) -> str:
         state = "running" if self.running else "stopped"
@@ -439,9 +439,9 @@ class HTTPClient:
     def _failed(self, route: str, exc: NewsClientError) -> None:
         if isinstance(exc, HTTPStatusError) and exc.status < 500:
             return  # the dependency answered; the caller decides what a 404 means
-        self._failures.log(
-            f"{self.name}:{type(exc).__name__}",
+        self._failures.warning(
             "call failed",
+            repeat_key=(self.name, type(exc).__name__),
             dependency=self.name,
             route=route,
             error=f"{type(exc).__name__}: {exc}",

@@ -2,8 +2,11 @@
 
 While records wait for an acknowledgement that does not come, the publisher probes the
 cluster (one metadata request, the same probe as its readiness check) every
-``producer.probe_interval`` seconds. Once probes have failed for ``producer.fail_fast_after``
-seconds the brokers are *unreachable*: the publishes waiting fail with
+``producer.probe_interval`` seconds; once a probe failed, probing goes on whether records
+still wait or not (callers with a budget shorter than ``fail_fast_after`` give up before it
+and retry one after the other: each would otherwise wait its whole budget, for ever), until a
+probe succeeds. Once probes have failed for ``producer.fail_fast_after`` seconds the brokers
+are *unreachable*: the publishes waiting fail with
 `BrokerUnavailableError`, and new ones fail at once instead of each waiting its full budget.
 Probing goes on (the cool-down between probes is the interval); the first probe that reaches
 a broker ends the fail-fast state, and publishing resumes by itself.
@@ -107,11 +110,10 @@ class Breaker:
         interval = self._interval
         while True:
             await asyncio.sleep(interval)
-            if not self.failing:
+            if not self.failing and self.down_since is None:
                 since = self._waiting_since()
                 if since is None or time.monotonic() - since < interval:
-                    self.down_since = None  # nothing waits, or acknowledgements come
-                    continue
+                    continue  # nothing waits, or acknowledgements come
             started = time.monotonic()
             try:
                 await self._probe()

@@ -30,7 +30,6 @@ import news_log
 from news_redis._client import Redis
 from news_redis._errors import NewsRedisError, RateLimitUnavailableError, RedisConfigError
 from news_redis._metrics import resolve_metrics
-from news_redis._ratelog import BoundedLog
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -305,7 +304,8 @@ class RateLimiter:
             self._metrics = resolve_metrics(metrics, "auto")
         self._member = f"{os.urandom(6).hex()}:{os.getpid()}:"
         self._down_until = 0.0
-        self._log = BoundedLog(_log, interval=log_interval)
+        # one line per kind of failure per log_interval, with the count left out (news-log)
+        self._log = _log.limited(log_interval)
         self.outcomes: dict[str, int] = {}
         """How many checks ended each way (``allowed``, ``limited``, ``fallback_allowed``...)."""
 
@@ -363,7 +363,9 @@ class RateLimiter:
                 self._log.warning(
                     "rate limit backend unavailable; "
                     + ("failing open" if fail == "open" else "failing closed"),
-                    exc,
+                    repeat_key=type(exc).__name__,
+                    error=f"{type(exc).__name__}: {exc}",
+                    interval_s=self.log_interval,
                     policy=policy,
                     address=backend.settings.address,
                 )

@@ -50,12 +50,11 @@ def generate_key() -> str:
 def _decode_key(key_id: str, secret: Secret) -> bytes:
     text = secret.reveal().strip()
     try:
+        # altchars maps "-" and "_" to "+" and "/", which pass through as they are: one decode
+        # reads both the URL-safe and the standard alphabet, padded or not
         raw = base64.b64decode(text + "=" * (-len(text) % 4), altchars=b"-_", validate=True)
     except (binascii.Error, ValueError):
-        try:
-            raw = base64.b64decode(text + "=" * (-len(text) % 4), validate=True)
-        except (binascii.Error, ValueError):
-            raw = b""
+        raw = b""
     if len(raw) != _KEY_BYTES:
         raise SecurityConfigError(
             f"encryption: key {key_id!r} is not 32 bytes of base64 (AES-256); make one with "

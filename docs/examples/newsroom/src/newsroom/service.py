@@ -63,6 +63,9 @@ __all__ = [
 ]
 
 log = news_log.get_logger("newsroom")
+# During a Kafka outage every POST is refused alike: one line per error type per 10 s
+# (LogSettings.repeat_interval), with the count of those left out.
+_refusals = log.limited()
 
 #: The sections counted by name in ``business_article_published_total``; an article of any other
 #: section is stored as usual and counted as ``section="other"`` (clients choose the section, so a
@@ -309,9 +312,18 @@ class Newsroom:
         )
         # The request id bound by news-http rides along in the record's x-request-id header.
         try:
-            meta = await self.publisher.publish(self.topics.submitted, event, key=article_id)
-        except news_kafka.NewsKafkaError as exc:  # retries are spent: Kafka is unreachable
-            log.error("article not accepted: publishing failed", error=str(exc))  # noqa: TRY400
+            meta = await self.publisher.publish(
+                self.topics.submitted,
+                event,
+                key=article_id,
+                timeout=self.settings.newsroom.publish_timeout,  # the outage budget
+            )
+        except news_kafka.NewsKafkaError as exc:  # Kafka unreachable, or the budget spent
+            _refusals.error(
+                "article not accepted: publishing failed",
+                repeat_key=type(exc).__name__,
+                error=str(exc),
+            )
             raise news_api.ServiceUnavailable(
                 "the article could not be queued for processing; try again shortly",
                 retry_after=5,

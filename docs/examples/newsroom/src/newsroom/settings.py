@@ -119,6 +119,16 @@ class NewsroomSettings(msgspec.Struct, frozen=True, kw_only=True):
             extra={"live": True},
         ),
     ] = "30/minute"
+    publish_timeout: Annotated[
+        float,
+        Meta(
+            gt=0,
+            description="The outage budget: seconds POST /v1/articles waits for Kafka to take an "
+            "article before answering 503 with Retry-After (keep it below "
+            "NEWSROOM_HTTP__REQUEST_TIMEOUT, which answers 504). Once no broker has answered for "
+            "NEWSROOM_KAFKA__PRODUCER__FAIL_FAST_AFTER seconds, POSTs get the 503 at once",
+        ),
+    ] = 5.0
     store_dump: Annotated[
         str,
         Meta(description="File to write every stored article to (JSON) on shutdown; empty: none"),
@@ -222,6 +232,16 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             )
         ),
     ] = msgspec.field(default_factory=news_auth.AuthSettings)
+
+    def __post_init__(self) -> None:
+        """Check what spans two sections; news-config reports it with every other error."""
+        budget, request_timeout = self.newsroom.publish_timeout, self.http.request_timeout
+        if request_timeout > 0 and budget >= request_timeout:
+            raise ValueError(
+                f"newsroom.publish_timeout ({budget:g} s) must be below http.request_timeout "
+                f"({request_timeout:g} s): a Kafka outage is to be answered 503 with "
+                "Retry-After, not 504 (lower NEWSROOM_NEWSROOM__PUBLISH_TIMEOUT)"
+            )
 
 
 class _Sources:
