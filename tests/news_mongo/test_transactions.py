@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from typing import Any
 
 import pytest
@@ -18,6 +19,8 @@ async def _fail_point(client: Mongo, mode: Any, data: dict[str, Any]) -> None:
             {"configureFailPoint": "failCommand", "mode": mode, "data": data}
         )
     except Exception as exc:
+        if not os.environ.get("NEWS_TEST_MONGO_URI"):
+            raise  # news-testing's SecantusDB runs with test commands on: a failure is a failure
         pytest.skip(f"the server has no test commands (configureFailPoint): {exc}")
 
 

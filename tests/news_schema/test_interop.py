@@ -10,16 +10,15 @@ import datetime
 import itertools
 import json
 
+import confluent_kafka.schema_registry as sr
 import msgspec
 import pytest
+from confluent_kafka import serialization
+from confluent_kafka.schema_registry import avro
 
 import news_schema
 from news_kafka import Consumer, Message, Publisher
 from news_testing import KafkaCapture, publish_raw
-
-sr = pytest.importorskip("confluent_kafka.schema_registry")
-avro = pytest.importorskip("confluent_kafka.schema_registry.avro")
-serialization = pytest.importorskip("confluent_kafka.serialization")
 
 _groups = itertools.count()
 
